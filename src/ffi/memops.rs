@@ -1,0 +1,162 @@
+//! pmem_memmove, pmem_memcpy, pmem_memset and their _persist / _nodrain forms.
+
+use super::consts::{PMEM_F_MEM_NODRAIN, PMEM_F_MEM_VALID_FLAGS};
+use super::{fail, null_arg};
+use crate::error::Error;
+use crate::memops;
+use libc::{c_int, c_uint, c_void, size_t};
+
+/// Rejects NULL pointers with a non-zero length (PMDK would crash).
+fn check(function: &str, dest: *mut c_void, src: *const c_void, len: size_t) -> bool {
+    if len == 0 {
+        return true;
+    }
+    if dest.is_null() {
+        return fail(null_arg(function, "pmemdest"), false);
+    }
+    if src.is_null() {
+        return fail(null_arg(function, "src"), false);
+    }
+    true
+}
+
+/// Unknown flag bits are reported and ignored, as PMDK's debug build does.
+fn valid_flags(function: &str, flags: c_uint) -> c_uint {
+    if flags & !PMEM_F_MEM_VALID_FLAGS != 0 {
+        super::report(&Error::new(
+            libc::EINVAL,
+            format!("{function}: invalid flags 0x{flags:x}"),
+        ));
+    }
+    flags & PMEM_F_MEM_VALID_FLAGS
+}
+
+fn move_with(
+    function: &str,
+    dest: *mut c_void,
+    src: *const c_void,
+    len: size_t,
+    flags: c_uint,
+) -> *mut c_void {
+    if check(function, dest, src, len) {
+        // SAFETY: the C contract: dest writable and src readable for len bytes
+        // (NULL with len > 0 rejected above); overlap is allowed.
+        unsafe { memops::memmove(dest.cast(), src.cast(), len, flags) };
+    }
+    dest
+}
+
+fn set_with(
+    function: &str,
+    dest: *mut c_void,
+    c: c_int,
+    len: size_t,
+    flags: c_uint,
+) -> *mut c_void {
+    if check(function, dest, dest, len) {
+        // SAFETY: the C contract: dest writable for len bytes.
+        unsafe { memops::memset(dest.cast(), c as u8, len, flags) };
+    }
+    dest
+}
+
+/// memmove to persistent memory, flushed and drained as `flags` say.
+#[no_mangle]
+pub extern "C" fn pmem_memmove(
+    pmemdest: *mut c_void,
+    src: *const c_void,
+    len: size_t,
+    flags: c_uint,
+) -> *mut c_void {
+    let flags = valid_flags("pmem_memmove", flags);
+    move_with("pmem_memmove", pmemdest, src, len, flags)
+}
+
+/// memcpy to persistent memory, flushed and drained as `flags` say.
+/// Overlapping ranges are handled as by pmem_memmove.
+#[no_mangle]
+pub extern "C" fn pmem_memcpy(
+    pmemdest: *mut c_void,
+    src: *const c_void,
+    len: size_t,
+    flags: c_uint,
+) -> *mut c_void {
+    let flags = valid_flags("pmem_memcpy", flags);
+    move_with("pmem_memcpy", pmemdest, src, len, flags)
+}
+
+/// memset of persistent memory, flushed and drained as `flags` say.
+#[no_mangle]
+pub extern "C" fn pmem_memset(
+    pmemdest: *mut c_void,
+    c: c_int,
+    len: size_t,
+    flags: c_uint,
+) -> *mut c_void {
+    let flags = valid_flags("pmem_memset", flags);
+    set_with("pmem_memset", pmemdest, c, len, flags)
+}
+
+/// memmove, durable on return.
+#[no_mangle]
+pub extern "C" fn pmem_memmove_persist(
+    pmemdest: *mut c_void,
+    src: *const c_void,
+    len: size_t,
+) -> *mut c_void {
+    move_with("pmem_memmove_persist", pmemdest, src, len, 0)
+}
+
+/// memcpy, durable on return.
+#[no_mangle]
+pub extern "C" fn pmem_memcpy_persist(
+    pmemdest: *mut c_void,
+    src: *const c_void,
+    len: size_t,
+) -> *mut c_void {
+    move_with("pmem_memcpy_persist", pmemdest, src, len, 0)
+}
+
+/// memset, durable on return.
+#[no_mangle]
+pub extern "C" fn pmem_memset_persist(pmemdest: *mut c_void, c: c_int, len: size_t) -> *mut c_void {
+    set_with("pmem_memset_persist", pmemdest, c, len, 0)
+}
+
+/// memmove, flushed but not drained.
+#[no_mangle]
+pub extern "C" fn pmem_memmove_nodrain(
+    pmemdest: *mut c_void,
+    src: *const c_void,
+    len: size_t,
+) -> *mut c_void {
+    move_with(
+        "pmem_memmove_nodrain",
+        pmemdest,
+        src,
+        len,
+        PMEM_F_MEM_NODRAIN,
+    )
+}
+
+/// memcpy, flushed but not drained.
+#[no_mangle]
+pub extern "C" fn pmem_memcpy_nodrain(
+    pmemdest: *mut c_void,
+    src: *const c_void,
+    len: size_t,
+) -> *mut c_void {
+    move_with(
+        "pmem_memcpy_nodrain",
+        pmemdest,
+        src,
+        len,
+        PMEM_F_MEM_NODRAIN,
+    )
+}
+
+/// memset, flushed but not drained.
+#[no_mangle]
+pub extern "C" fn pmem_memset_nodrain(pmemdest: *mut c_void, c: c_int, len: size_t) -> *mut c_void {
+    set_with("pmem_memset_nodrain", pmemdest, c, len, PMEM_F_MEM_NODRAIN)
+}

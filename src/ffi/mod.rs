@@ -1,0 +1,34 @@
+//! The `extern "C"` surface: argument checks and the C error convention
+//! (failure value, `errno`, `pmem_errormsg()`), no logic of its own.
+//!
+//! Every function here is `#[no_mangle]`; the Makefile's version script
+//! exports them at `LIBPMEM_1.0` (and the original 2013 API at its own node).
+
+pub mod consts;
+mod log;
+mod map;
+mod memops;
+mod persist;
+mod version;
+
+use crate::error::{set_errno, set_last_message, Error};
+
+/// Reports `err` to a C caller: the log, `pmem_errormsg()`, then `errno`
+/// (last, so nothing on the way can clobber it).
+pub(crate) fn report(err: &Error) {
+    let text = err.to_string();
+    crate::log_error!("{text}");
+    set_last_message(&text);
+    set_errno(err.errno());
+}
+
+/// Reports `err` and returns `value`, for one-line failure returns.
+pub(crate) fn fail<T>(err: Error, value: T) -> T {
+    report(&err);
+    value
+}
+
+/// `Error` for a NULL pointer argument.
+pub(crate) fn null_arg(function: &str, arg: &str) -> Error {
+    Error::new(libc::EINVAL, format!("{function}: {arg} is NULL"))
+}

@@ -1,0 +1,17 @@
+//! A drop-in replacement for PMDK's `libpmem.so.1`, written in Rust.
+//!
+//! The C surface lives in [`ffi`]; everything below it speaks `Result`.
+//! Data flows one way: `ffi` -> `map` (files and mappings) -> `persist`
+//! (flush, fence, drain) -> `memops` (copies), with `cpu` choosing the
+//! instructions once at load and `error`/`log` reporting failures.
+
+pub mod cpu;
+pub mod error;
+pub mod ffi;
+mod init;
+pub mod log;
+pub mod map;
+pub mod memops;
+pub mod persist;
+
+pub use error::{Error, Result};

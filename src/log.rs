@@ -1,0 +1,250 @@
+//! Logging as PMDK 2.1 defines it: two thresholds, a replaceable logging
+//! function, and the `PMEM_LOG_LEVEL` / `PMEM_LOG_FILE` environment
+//! variables read once at load.
+//!
+//! The built-in function writes each message that passes the main
+//! threshold to `PMEM_LOG_FILE` when it is set, else to syslog(3); messages
+//! that also pass the auxiliary threshold go to stderr as well.
+
+use core::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
+use libc::{c_char, c_int, c_uint};
+use std::ffi::CString;
+use std::io::Write;
+use std::sync::{Mutex, OnceLock};
+
+/// PMDK's `enum pmem_log_level`, most severe first.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[allow(non_camel_case_types)]
+pub enum pmem_log_level {
+    PMEM_LOG_LEVEL_HARK = 0,
+    PMEM_LOG_LEVEL_FATAL = 1,
+    PMEM_LOG_LEVEL_ERROR = 2,
+    PMEM_LOG_LEVEL_WARNING = 3,
+    PMEM_LOG_LEVEL_NOTICE = 4,
+    PMEM_LOG_LEVEL_INFO = 5,
+    PMEM_LOG_LEVEL_DEBUG = 6,
+}
+pub use pmem_log_level as Level;
+
+/// PMDK's `enum pmem_log_threshold`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum pmem_log_threshold {
+    PMEM_LOG_THRESHOLD = 0,
+    PMEM_LOG_THRESHOLD_AUX = 1,
+}
+
+impl Level {
+    /// The level whose C value is `v`, if any.
+    pub fn from_c(v: c_int) -> Option<Level> {
+        use pmem_log_level::*;
+        Some(match v {
+            0 => PMEM_LOG_LEVEL_HARK,
+            1 => PMEM_LOG_LEVEL_FATAL,
+            2 => PMEM_LOG_LEVEL_ERROR,
+            3 => PMEM_LOG_LEVEL_WARNING,
+            4 => PMEM_LOG_LEVEL_NOTICE,
+            5 => PMEM_LOG_LEVEL_INFO,
+            6 => PMEM_LOG_LEVEL_DEBUG,
+            _ => return None,
+        })
+    }
+
+    /// Parses `PMEM_LOG_LEVEL`: a number 0..=6 or a name such as `warning`.
+    pub fn parse(s: &str) -> Option<Level> {
+        let s = s.trim();
+        if let Ok(n) = s.parse::<c_int>() {
+            return Level::from_c(n);
+        }
+        let names = [
+            "HARK", "FATAL", "ERROR", "WARNING", "NOTICE", "INFO", "DEBUG",
+        ];
+        let short = s.strip_prefix("PMEM_LOG_LEVEL_").unwrap_or(s);
+        let i = names.iter().position(|n| n.eq_ignore_ascii_case(short))?;
+        Level::from_c(i as c_int)
+    }
+
+    fn name(self) -> &'static str {
+        [
+            "HARK", "FATAL", "ERROR", "WARNING", "NOTICE", "INFO", "DEBUG",
+        ][self as usize]
+    }
+}
+
+/// The C signature of a user logging function.
+pub type LogFn = unsafe extern "C" fn(
+    level: c_int,
+    file_name: *const c_char,
+    line_no: c_uint,
+    function_name: *const c_char,
+    message: *const c_char,
+);
+
+static THRESHOLD: AtomicI32 = AtomicI32::new(Level::PMEM_LOG_LEVEL_WARNING as i32);
+static THRESHOLD_AUX: AtomicI32 = AtomicI32::new(Level::PMEM_LOG_LEVEL_HARK as i32);
+/// The user's function, or null for the built-in one.
+static USER_FUNCTION: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
+/// `PMEM_LOG_FILE`, opened at load when set.
+static LOG_FILE: OnceLock<Mutex<std::fs::File>> = OnceLock::new();
+
+fn threshold_cell(t: pmem_log_threshold) -> &'static AtomicI32 {
+    match t {
+        pmem_log_threshold::PMEM_LOG_THRESHOLD => &THRESHOLD,
+        pmem_log_threshold::PMEM_LOG_THRESHOLD_AUX => &THRESHOLD_AUX,
+    }
+}
+
+pub fn set_threshold(t: pmem_log_threshold, level: Level) {
+    threshold_cell(t).store(level as i32, Ordering::Relaxed);
+}
+
+pub fn threshold(t: pmem_log_threshold) -> Level {
+    Level::from_c(threshold_cell(t).load(Ordering::Relaxed))
+        .unwrap_or(Level::PMEM_LOG_LEVEL_WARNING)
+}
+
+/// Installs `f` as the logging function; `None` restores the built-in one.
+pub fn set_function(f: Option<LogFn>) {
+    let p = f.map_or(core::ptr::null_mut(), |f| f as *mut ());
+    USER_FUNCTION.store(p, Ordering::Release);
+}
+
+/// Whether a message at `level` would be logged at all.
+pub fn enabled(level: Level) -> bool {
+    (level as i32) <= THRESHOLD.load(Ordering::Relaxed)
+}
+
+/// Logs `msg` at `level`, naming the Rust source location it came from.
+pub fn log(level: Level, file: &str, line: u32, function: &str, msg: &str) {
+    if !enabled(level) {
+        return;
+    }
+    let user = USER_FUNCTION.load(Ordering::Acquire);
+    if user.is_null() {
+        default_function(level, file, line, function, msg);
+        return;
+    }
+    // SAFETY: USER_FUNCTION only ever holds null or a LogFn (set_function).
+    let f: LogFn = unsafe { core::mem::transmute::<*mut (), LogFn>(user) };
+    let c = |s: &str| CString::new(s.replace('\0', " ")).unwrap_or_default();
+    let (file, function, msg) = (c(file), c(function), c(msg));
+    // SAFETY: the strings outlive the call; the caller vouched for f.
+    unsafe {
+        f(
+            level as c_int,
+            file.as_ptr(),
+            line,
+            function.as_ptr(),
+            msg.as_ptr(),
+        )
+    }
+}
+
+fn default_function(level: Level, file: &str, line: u32, function: &str, msg: &str) {
+    let text = format!(
+        "libpmem [{}] {}:{} {}: {}",
+        level.name(),
+        file,
+        line,
+        function,
+        msg
+    );
+    if let Some(f) = LOG_FILE.get() {
+        if let Ok(mut f) = f.lock() {
+            let _ = writeln!(f, "{text}");
+        }
+    } else if let Ok(c) = CString::new(text.replace('\0', " ")) {
+        let prio = match level {
+            Level::PMEM_LOG_LEVEL_HARK | Level::PMEM_LOG_LEVEL_NOTICE => libc::LOG_NOTICE,
+            Level::PMEM_LOG_LEVEL_FATAL => libc::LOG_CRIT,
+            Level::PMEM_LOG_LEVEL_ERROR => libc::LOG_ERR,
+            Level::PMEM_LOG_LEVEL_WARNING => libc::LOG_WARNING,
+            Level::PMEM_LOG_LEVEL_INFO => libc::LOG_INFO,
+            Level::PMEM_LOG_LEVEL_DEBUG => libc::LOG_DEBUG,
+        };
+        // SAFETY: "%s" with one NUL-terminated argument.
+        unsafe { libc::syslog(prio, c"%s".as_ptr(), c.as_ptr()) };
+    }
+    if (level as i32) <= THRESHOLD_AUX.load(Ordering::Relaxed) {
+        eprintln!("{text}");
+    }
+}
+
+/// Reads `PMEM_LOG_LEVEL` and `PMEM_LOG_FILE`; called once at load.
+pub fn init_from_env() {
+    if let Some(v) = std::env::var_os("PMEM_LOG_LEVEL") {
+        match v.to_str().and_then(Level::parse) {
+            Some(level) => set_threshold(pmem_log_threshold::PMEM_LOG_THRESHOLD, level),
+            None => crate::log_warning!("ignoring invalid PMEM_LOG_LEVEL={:?}", v),
+        }
+    }
+    if let Some(path) = std::env::var_os("PMEM_LOG_FILE") {
+        let opened = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path);
+        match opened {
+            Ok(f) => {
+                let _ = LOG_FILE.set(Mutex::new(f));
+            }
+            Err(e) => crate::log_warning!("cannot open PMEM_LOG_FILE={:?}: {}", path, e),
+        }
+    }
+}
+
+/// The enclosing function's name, for log messages.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __function_name {
+    () => {{
+        fn f() {}
+        let name = core::any::type_name_of_val(&f);
+        let name = name.strip_suffix("::f").unwrap_or(name);
+        name.rsplit("::").next().unwrap_or(name)
+    }};
+}
+
+/// Logs at an explicit level: `log_at!(Level::PMEM_LOG_LEVEL_INFO, "...", args)`.
+#[macro_export]
+macro_rules! log_at {
+    ($level:expr, $($arg:tt)*) => {{
+        let level = $level;
+        if $crate::log::enabled(level) {
+            $crate::log::log(level, file!(), line!(), $crate::__function_name!(), &format!($($arg)*));
+        }
+    }};
+}
+
+#[macro_export]
+macro_rules! log_error {
+    ($($arg:tt)*) => { $crate::log_at!($crate::log::Level::PMEM_LOG_LEVEL_ERROR, $($arg)*) };
+}
+
+#[macro_export]
+macro_rules! log_warning {
+    ($($arg:tt)*) => { $crate::log_at!($crate::log::Level::PMEM_LOG_LEVEL_WARNING, $($arg)*) };
+}
+
+#[macro_export]
+macro_rules! log_notice {
+    ($($arg:tt)*) => { $crate::log_at!($crate::log::Level::PMEM_LOG_LEVEL_NOTICE, $($arg)*) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_numbers_and_names() {
+        assert_eq!(Level::parse("2"), Some(Level::PMEM_LOG_LEVEL_ERROR));
+        assert_eq!(Level::parse("warning"), Some(Level::PMEM_LOG_LEVEL_WARNING));
+        assert_eq!(
+            Level::parse("PMEM_LOG_LEVEL_DEBUG"),
+            Some(Level::PMEM_LOG_LEVEL_DEBUG)
+        );
+        assert_eq!(Level::parse("7"), None);
+        assert_eq!(Level::parse("loud"), None);
+    }
+}
