@@ -5,6 +5,7 @@
 //! (flush, fence, drain) -> `memops` (copies), with `cpu` choosing the
 //! instructions once at load and `error`/`log` reporting failures.
 
+pub mod api;
 pub mod cpu;
 pub mod error;
 pub mod ffi;
