@@ -90,10 +90,10 @@ check-abi: all
 
 check: all check-header check-abi
 	$(CARGO) test --release
-	$(MAKE) -C c_tests check LIBPMEM_ROOT=$(CURDIR)
+	$(MAKE) --no-print-directory -C c_tests check LIBPMEM_ROOT=$(CURDIR)
 
 demo: all
-	$(MAKE) -C c_tests demo LIBPMEM_ROOT=$(CURDIR)
+	$(MAKE) --no-print-directory -C c_tests demo LIBPMEM_ROOT=$(CURDIR)
 
 clean:
 	$(CARGO) clean

@@ -35,11 +35,10 @@ MOVE_ADAPTER(pmem_memcpy_nodrain)
 SET_ADAPTER(pmem_memset_persist)
 SET_ADAPTER(pmem_memset_nodrain)
 
-static const struct {
-	const char *name;
-	move_fn *fn;
-	int takes_flags;
-} moves[] = {
+/* A function under test, and whether it takes the flags argument. */
+#define OP_TABLE(fn_type) struct { const char *name; fn_type *fn; int takes_flags; }
+
+static const OP_TABLE(move_fn) moves[] = {
 	{"pmem_memmove", pmem_memmove, 1},
 	{"pmem_memcpy", pmem_memcpy, 1},
 	{"pmem_memmove_persist", pmem_memmove_persist_any, 0},
@@ -48,11 +47,7 @@ static const struct {
 	{"pmem_memcpy_nodrain", pmem_memcpy_nodrain_any, 0},
 };
 
-static const struct {
-	const char *name;
-	set_fn *fn;
-	int takes_flags;
-} sets[] = {
+static const OP_TABLE(set_fn) sets[] = {
 	{"pmem_memset", pmem_memset, 1},
 	{"pmem_memset_persist", pmem_memset_persist_any, 0},
 	{"pmem_memset_nodrain", pmem_memset_nodrain_any, 0},
@@ -122,28 +117,31 @@ flags_wanted(unsigned flags, size_t len)
 	return 0;
 }
 
+/*
+ * Loops over every function of table, every flag combination it takes
+ * (0 alone for the fixed forms), and every length worth trying with it.
+ */
+#define FOR_EACH_CASE(table, i, flags, l) \
+	for (size_t i = 0; i < ARRAY_LEN(table); i++) \
+		for (unsigned flags = 0; \
+		     flags <= (table[i].takes_flags ? PMEM_F_MEM_VALID_FLAGS : 0); flags++) \
+			for (size_t l = 0; l < ARRAY_LEN(lens); l++) \
+				if (flags_wanted(flags, lens[l]))
+
 static void
 copies(struct area *a, unsigned char *src)
 {
 	const size_t base = 4096;
-	for (size_t m = 0; m < ARRAY_LEN(moves); m++)
-		for (unsigned flags = 0; flags <= PMEM_F_MEM_VALID_FLAGS; flags++) {
-			if (!moves[m].takes_flags && flags)
-				break;
-			for (size_t l = 0; l < ARRAY_LEN(lens); l++) {
-				if (!flags_wanted(flags, lens[l]))
-					continue;
-				for (size_t d = 0; d < ARRAY_LEN(dst_offs); d++)
-					for (size_t s = 0; s < ARRAY_LEN(src_offs); s++) {
-						size_t off = base + dst_offs[d], len = lens[l];
-						reset(a, off, len, (unsigned)(l * 7 + d));
-						t_fill(src + src_offs[s], len, (unsigned)(flags + l + s));
-						void *r = moves[m].fn(a->mem + off, src + src_offs[s], len, flags);
-						memmove(a->shadow + off, src + src_offs[s], len);
-						verify(a, off, len, moves[m].name, flags, r, a->mem + off);
-					}
+	FOR_EACH_CASE(moves, m, flags, l)
+		for (size_t d = 0; d < ARRAY_LEN(dst_offs); d++)
+			for (size_t s = 0; s < ARRAY_LEN(src_offs); s++) {
+				size_t off = base + dst_offs[d], len = lens[l];
+				reset(a, off, len, (unsigned)(l * 7 + d));
+				t_fill(src + src_offs[s], len, (unsigned)(flags + l + s));
+				void *r = moves[m].fn(a->mem + off, src + src_offs[s], len, flags);
+				memmove(a->shadow + off, src + src_offs[s], len);
+				verify(a, off, len, moves[m].name, flags, r, a->mem + off);
 			}
-		}
 	pmem_drain();
 }
 
@@ -151,21 +149,16 @@ static void
 overlapping(struct area *a)
 {
 	const size_t base = 8192;
-	for (size_t m = 0; m < ARRAY_LEN(moves); m++)
-		for (unsigned flags = 0; flags <= PMEM_F_MEM_VALID_FLAGS; flags += 3) {
-			if (!moves[m].takes_flags && flags)
-				break;
-			for (size_t l = 0; l < ARRAY_LEN(lens); l++)
-				for (size_t o = 0; o < ARRAY_LEN(overlaps); o++)
-					for (int up = 0; up < 2; up++) {
-						size_t len = lens[l], dist = overlaps[o];
-						size_t dst = up ? base + dist : base, src = up ? base : base + dist;
-						reset(a, base, len + dist, (unsigned)(l + o));
-						void *r = moves[m].fn(a->mem + dst, a->mem + src, len, flags);
-						memmove(a->shadow + dst, a->shadow + src, len);
-						verify(a, base, len + dist, moves[m].name, flags, r, a->mem + dst);
-					}
-		}
+	FOR_EACH_CASE(moves, m, flags, l)
+		for (size_t o = 0; o < ARRAY_LEN(overlaps); o++)
+			for (int up = 0; up < 2; up++) {
+				size_t len = lens[l], dist = overlaps[o];
+				size_t dst = up ? base + dist : base, src = up ? base : base + dist;
+				reset(a, base, len + dist, (unsigned)(l + o));
+				void *r = moves[m].fn(a->mem + dst, a->mem + src, len, flags);
+				memmove(a->shadow + dst, a->shadow + src, len);
+				verify(a, base, len + dist, moves[m].name, flags, r, a->mem + dst);
+			}
 }
 
 static void
@@ -173,22 +166,14 @@ fills(struct area *a)
 {
 	static const int values[] = {0, 0xa5, 0x1ff, -1, 'x'};
 	const size_t base = 4096;
-	for (size_t f = 0; f < ARRAY_LEN(sets); f++)
-		for (unsigned flags = 0; flags <= PMEM_F_MEM_VALID_FLAGS; flags++) {
-			if (!sets[f].takes_flags && flags)
-				break;
-			for (size_t l = 0; l < ARRAY_LEN(lens); l++) {
-				if (!flags_wanted(flags, lens[l]))
-					continue;
-				for (size_t d = 0; d < ARRAY_LEN(dst_offs); d++) {
-					size_t off = base + dst_offs[d], len = lens[l];
-					int c = values[(l + d) % ARRAY_LEN(values)];
-					reset(a, off, len, (unsigned)(l * 5 + d));
-					void *r = sets[f].fn(a->mem + off, c, len, flags);
-					memset(a->shadow + off, c, len);
-					verify(a, off, len, sets[f].name, flags, r, a->mem + off);
-				}
-			}
+	FOR_EACH_CASE(sets, f, flags, l)
+		for (size_t d = 0; d < ARRAY_LEN(dst_offs); d++) {
+			size_t off = base + dst_offs[d], len = lens[l];
+			int c = values[(l + d) % ARRAY_LEN(values)];
+			reset(a, off, len, (unsigned)(l * 5 + d));
+			void *r = sets[f].fn(a->mem + off, c, len, flags);
+			memset(a->shadow + off, c, len);
+			verify(a, off, len, sets[f].name, flags, r, a->mem + off);
 		}
 }
 
@@ -212,6 +197,32 @@ deferred_completion(struct area *a, unsigned char *src)
 	void *r = pmem_memcpy(a->mem + off, src, len, 1u << 12);
 	memcpy(a->shadow + off, src, len);
 	verify(a, off, len, "pmem_memcpy with an unknown flag bit", 1u << 12, r, a->mem + off);
+}
+
+/* Ours rejects NULL with a length (EINVAL and a message); PMDK would crash. */
+static void
+null_arguments(unsigned char *buf)
+{
+	for (size_t m = 0; m < ARRAY_LEN(moves); m++) {
+		errno = 0;
+		moves[m].fn(NULL, buf, 10, 0);
+		CHECK(errno == EINVAL, "%s(NULL, src, 10): errno %d, want EINVAL", moves[m].name, errno);
+		errno = 0;
+		moves[m].fn(buf, NULL, 10, 0);
+		CHECK(errno == EINVAL, "%s(dest, NULL, 10): errno %d, want EINVAL", moves[m].name, errno);
+		CHECK(moves[m].fn(NULL, NULL, 0, 0) == NULL, "%s(NULL, NULL, 0) failed", moves[m].name);
+	}
+	for (size_t f = 0; f < ARRAY_LEN(sets); f++) {
+		errno = 0;
+		sets[f].fn(NULL, 0, 10, 0);
+		CHECK(errno == EINVAL, "%s(NULL, 0, 10): errno %d, want EINVAL", sets[f].name, errno);
+	}
+	errno = 0;
+	pmem_persist(NULL, 10);
+	CHECK(errno == EINVAL, "pmem_persist(NULL, 10): errno %d, want EINVAL", errno);
+	errno = 0;
+	pmem_flush(NULL, 10);
+	CHECK(errno == EINVAL, "pmem_flush(NULL, 10): errno %d, want EINVAL", errno);
 }
 
 static void
@@ -240,5 +251,7 @@ main(void)
 	struct area heap = {.len = MiB, .where = "malloc'd memory", .mem = malloc(MiB),
 		.shadow = malloc(MiB)};
 	run_all(&heap, src);
+	if (!t_is_pmdk())
+		null_arguments(src);
 	return t_end();
 }
