@@ -26,7 +26,7 @@ pass() { echo "PASS: $1"; }
 fail() {
 	echo "FAIL: $1"
 	shift
-	for why in "$@"; do sed 's/^/    /' <<<"$why"; done
+	for why in "$@"; do echo "    ${why//$'\n'/$'\n'    }"; done
 	status=1
 }
 skip() {
@@ -48,7 +48,7 @@ served_by_ours() {
 	others=$(grep -v -F " to $ours [" <<<"$bindings" | grep . |
 		sed -n "s/.* to \([^ ]*\) .*symbol \`\(pmem_[a-z_]*\)'.*/\2 -> \1/p" | sort -u | head -5)
 	if [ -n "$others" ]; then
-		why="pmem_* calls were served by another library: $(echo $others)"
+		why="pmem_* calls were served by another library: ${others//$'\n'/, }"
 		return 1
 	fi
 	if [ "$ours_n" = 0 ]; then
@@ -84,7 +84,7 @@ report() {
 			# The client's own error lines, else the end of its output.
 			said=$(grep -m 6 -iE 'err=|error|fail|bad |not consistent' "$work/$tag.out" ||
 				tail -n 6 "$work/$tag.out")
-			said="the client failed (exit $ok); it said:"$'\n'$(sed 's/^/  | /' <<<"$said")
+			said="the client failed (exit $ok); it said:"$'\n'"  | ${said//$'\n'/$'\n'  | }"
 		fi
 		fail "$name" ${said:+"$said"} ${why:+"$why"}
 	fi

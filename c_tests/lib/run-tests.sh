@@ -21,7 +21,7 @@ root=$(cd "$here/.." && pwd)
 CC=${CC:-cc}
 CXX=${CXX:-c++}
 PMDK_LIB=${PMDK_LIB:-/usr/lib/x86_64-linux-gnu/libpmem.so.1}
-CFLAGS="-std=gnu11 -O2 -g -Wall -Wextra -Werror"
+CFLAGS=(-std=gnu11 -O2 -g -Wall -Wextra -Werror -pthread)
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 # The tests set what they need themselves; inherited settings would change answers.
 unset PMEM_IS_PMEM_FORCE PMEM_LOG_LEVEL PMEM_LOG_FILE LD_PRELOAD
@@ -83,22 +83,22 @@ if [ "$impl" = pmdk ]; then
 	exit
 fi
 
-cflags=$(pkg-config --cflags libpmem) && libs=$(pkg-config --libs libpmem) &&
-	static_libs=$(pkg-config --static --libs libpmem) ||
-	{ echo "pkg-config cannot find libpmem under $prefix"; exit 1; }
+pkg-config --exists libpmem || { echo "pkg-config cannot find libpmem under $prefix"; exit 1; }
+read -ra cflags <<<"$(pkg-config --cflags libpmem)"
+read -ra libs <<<"$(pkg-config --libs libpmem)"
+read -ra static_libs <<<"$(pkg-config --static --libs libpmem)"
 ours=$prefix/lib/libpmem.so.1
 
 # Everything below compiles against the prefix, not a system libpmem.
-case " $cflags $libs " in
-*" -I$prefix/include "*" -L$prefix/lib "*) pass "pkg-config libpmem points at the install prefix" ;;
-*) fail "pkg-config libpmem points at the install prefix (it says: $cflags $libs)" ;;
+case " ${cflags[*]} ${libs[*]} " in
+*" -I$prefix/include "*"-L$prefix/lib "*) pass "pkg-config libpmem points at the install prefix" ;;
+*) fail "pkg-config libpmem points at the install prefix (it says: ${cflags[*]} ${libs[*]})" ;;
 esac
 
 for src in "${tests[@]}"; do
 	name=$(basename "$src" .c)
-	# shellcheck disable=SC2086
-	if $CC $CFLAGS -pthread -o "$build/$name" "$src" "$here/lib/check.c" \
-		$cflags $libs >"$build/$name.cc.log" 2>&1; then
+	if "$CC" "${CFLAGS[@]}" -o "$build/$name" "$src" "$here/lib/check.c" \
+		"${cflags[@]}" "${libs[@]}" >"$build/$name.cc.log" 2>&1; then
 		run_case "$name (dynamic)" env LD_LIBRARY_PATH="$prefix/lib" \
 			PMEM_TEST_LIB="$ours" "$build/$name"
 	else
@@ -106,9 +106,8 @@ for src in "${tests[@]}"; do
 	fi
 	# Static: the archive, then what pkg-config says it needs; --as-needed
 	# keeps the -lpmem in that list from also pulling in the shared library.
-	# shellcheck disable=SC2086
-	if $CC $CFLAGS -pthread -o "$build/$name.static" "$src" "$here/lib/check.c" \
-		$cflags "$prefix/lib/libpmem.a" -Wl,--as-needed $static_libs \
+	if "$CC" "${CFLAGS[@]}" -o "$build/$name.static" "$src" "$here/lib/check.c" \
+		"${cflags[@]}" "$prefix/lib/libpmem.a" -Wl,--as-needed "${static_libs[@]}" \
 		>"$build/$name.static.cc.log" 2>&1; then
 		if readelf -d "$build/$name.static" | grep -q 'NEEDED.*libpmem'; then
 			fail "$name (static): still links libpmem.so"
@@ -125,15 +124,15 @@ run_on_pmdk
 # The installed headers: strict C99 and C++11.
 for h in "$prefix"/include/*.h; do
 	hn=$(basename "$h")
-	run_case "$hn compiles as strict C99" $CC -std=c99 -Wall -Wextra -Werror -pedantic \
-		$cflags -fsyntax-only -x c - <<<"#include <$hn>"
-	run_case "$hn compiles as C++11" $CXX -std=c++11 -Wall -Wextra -Werror -pedantic \
-		$cflags -fsyntax-only -x c++ - <<<"#include <$hn>"
+	run_case "$hn compiles as strict C99" "$CC" -std=c99 -Wall -Wextra -Werror -pedantic \
+		"${cflags[@]}" -fsyntax-only -x c - <<<"#include <$hn>"
+	run_case "$hn compiles as C++11" "$CXX" -std=c++11 -Wall -Wextra -Werror -pedantic \
+		"${cflags[@]}" -fsyntax-only -x c++ - <<<"#include <$hn>"
 done
 
 # A program built against Debian's PMDK header and library runs on ours.
 if [ -e /usr/include/libpmem.h ] && [ -e "$(dirname "$PMDK_LIB")/libpmem.so" ]; then
-	if $CC $CFLAGS -pthread -o "$build/pmdk_built_client" "$here/pmdk_built_client.c" \
+	if "$CC" "${CFLAGS[@]}" -o "$build/pmdk_built_client" "$here/pmdk_built_client.c" \
 		"$here/lib/check.c" -lpmem >"$build/pmdk_built_client.cc.log" 2>&1; then
 		run_case "pmdk_built_client (PMDK's header and -lpmem, run on ours)" \
 			env LD_LIBRARY_PATH="$prefix/lib" PMEM_TEST_LIB="$ours" \
