@@ -103,7 +103,7 @@ run_fio() {
 	# Two jobs: non-temporal stores (direct=1) and cached stores (direct=0).
 	inject "$mode" "$tag" env PMEM_IS_PMEM_FORCE=1 fio --debug=verify \
 		--ioengine=libpmem --bs=4k --size=8m --rw=write --verify=crc32c \
-		--do_verify=1 --verify_fatal=1 \
+		--do_verify=1 --verify_fatal=1 --verify_state_save=0 \
 		--name=nt --direct=1 --filename="$work/$tag.nt" \
 		--name=wb --direct=0 --filename="$work/$tag.wb" || ok=$?
 	verified=$(grep -c 'crc32c verify' "$work/$tag.out")
