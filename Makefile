@@ -49,9 +49,13 @@ $(BUILD)/libpmem.so: $(BUILD)/$(SONAME)
 $(STATIC): $(RUST_LIB) | $(BUILD)
 	cp $< $@
 
+# The .pc names the install paths, so install writes it afresh for its PREFIX.
+PC_SUBST = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	-e 's|@NATIVE_LIBS@|$(NATIVE_LIBS)|' libpmem.pc.in
+
 $(BUILD)/libpmem.pc: libpmem.pc.in Makefile | $(BUILD)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
-	    -e 's|@VERSION@|$(VERSION)|' -e 's|@NATIVE_LIBS@|$(NATIVE_LIBS)|' $< > $@
+	$(PC_SUBST) > $@
 
 $(BUILD):
 	mkdir -p $@
@@ -62,7 +66,7 @@ install: all
 	ln -sf libpmem.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libpmem.so
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
-	install -m 644 $(BUILD)/libpmem.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	$(PC_SUBST) > $(DESTDIR)$(LIBDIR)/pkgconfig/libpmem.pc
 	install -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/
 
 uninstall:
@@ -86,10 +90,10 @@ check-abi: all
 
 check: all check-header check-abi
 	$(CARGO) test --release
-	$(MAKE) -C c_tests check LIBPMEM_ROOT=$(CURDIR)
+	$(MAKE) --no-print-directory -C c_tests check LIBPMEM_ROOT=$(CURDIR)
 
 demo: all
-	$(MAKE) -C c_tests demo LIBPMEM_ROOT=$(CURDIR)
+	$(MAKE) --no-print-directory -C c_tests demo LIBPMEM_ROOT=$(CURDIR)
 
 clean:
 	$(CARGO) clean
