@@ -144,16 +144,18 @@ fn map_pending(fd: i32, len: usize, dax: Backing, min_align: usize) -> Result<Pe
         Backing::MapSync { .. } if m.synced => dax,
         _ => Backing::PageCache,
     };
-    let pending = Pending {
+    let mut pending = Pending {
         addr: m.addr,
         len: m.len,
         backing,
         hooks: None,
     };
     if let Some(h) = hooks {
+        // On failure `pending` unmaps without on_unmap: on_map never took.
         (h.on_map)(fd, m.addr as *mut u8, m.len)?;
+        pending.hooks = Some(h);
     }
-    Ok(Pending { hooks, ..pending })
+    Ok(pending)
 }
 
 impl Pending {
