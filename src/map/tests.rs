@@ -380,3 +380,5 @@ fn rlimit_child() {
     assert_eq!(errno_of(map(&dir, 1 << 20, C | T, 0o600)), libc::EFBIG);
     assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
 }
+
+mod concurrency;
