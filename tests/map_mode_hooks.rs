@@ -17,7 +17,11 @@ fn on_map(fd: i32, addr: *mut u8, len: usize) -> pmem::Result<()> {
     // SAFETY: plain data filled by fstat.
     let mut st: libc::stat = unsafe { core::mem::zeroed() };
     // SAFETY: st is writable.
-    assert_eq!(unsafe { libc::fstat(fd, &mut st) }, 0, "on_map gets an open fd");
+    assert_eq!(
+        unsafe { libc::fstat(fd, &mut st) },
+        0,
+        "on_map gets an open fd"
+    );
     assert!(st.st_size as usize >= len);
     if VETO.load(Ordering::Relaxed) {
         return Err(pmem::Error::new(libc::EPERM, "vetoed"));
@@ -72,17 +76,30 @@ fn private_mappings_and_hooks() {
         map::unmap(m.addr, 4 * page).unwrap();
     }
     let a = m.addr as usize;
-    assert_eq!(take_events(), [("unmap", a + page, page), ("unmap", a, 4 * page)]);
+    assert_eq!(
+        take_events(),
+        [("unmap", a + page, page), ("unmap", a, 4 * page)]
+    );
 
     // A vetoed mapping fails, is undone without on_unmap, and the file
     // this call created is gone.
     VETO.store(true, Ordering::Relaxed);
     let fresh = CString::new(dir.join("fresh").as_os_str().as_bytes()).unwrap();
-    assert_eq!(map::map_file(&fresh, page, 1, 0o600).unwrap_err().errno(), libc::EPERM);
+    assert_eq!(
+        map::map_file(&fresh, page, 1, 0o600).unwrap_err().errno(),
+        libc::EPERM
+    );
     assert!(!dir.join("fresh").exists());
-    let f = std::fs::File::options().read(true).write(true).open(&path).unwrap();
+    let f = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
     use std::os::fd::AsRawFd;
-    assert_eq!(map::map_fd(f.as_raw_fd(), page).unwrap_err().errno(), libc::EPERM);
+    assert_eq!(
+        map::map_fd(f.as_raw_fd(), page).unwrap_err().errno(),
+        libc::EPERM
+    );
     assert!(take_events().is_empty());
     VETO.store(false, Ordering::Relaxed);
 
@@ -98,7 +115,11 @@ fn private_mappings_and_hooks() {
     // SAFETY: as above.
     unsafe { m.addr.write(0xcd) };
     pmem::persist::msync(m.addr, 1).unwrap();
-    assert_eq!(std::fs::read(&path).unwrap()[0], 0xcd, "shared again without the mode");
+    assert_eq!(
+        std::fs::read(&path).unwrap()[0],
+        0xcd,
+        "shared again without the mode"
+    );
     // SAFETY: as above.
     unsafe { map::unmap(m.addr, m.len).unwrap() };
     assert!(take_events().is_empty());

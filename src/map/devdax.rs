@@ -71,7 +71,10 @@ fn parse_attr(sys: &Sysfs, path: &Path) -> Result<Option<usize>> {
         Some(hex) => usize::from_str_radix(hex, 16),
         None => t.parse(),
     };
-    parsed
-        .map(Some)
-        .map_err(|_| Error::new(libc::EINVAL, format!("{}: bad number {t:?}", path.display())))
+    parsed.map(Some).map_err(|_| {
+        Error::new(
+            libc::EINVAL,
+            format!("{}: bad number {t:?}", path.display()),
+        )
+    })
 }

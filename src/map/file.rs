@@ -213,8 +213,8 @@ impl PreparedFile {
             return;
         };
         // Remove the name only if it still names our file.
-        let ours = unchecked
-            || matches!(lstat(&name), Some(st) if st.st_dev == dev && st.st_ino == ino);
+        let ours =
+            unchecked || matches!(lstat(&name), Some(st) if st.st_dev == dev && st.st_ino == ino);
         if ours {
             // SAFETY: name is NUL-terminated.
             unsafe { libc::unlink(name.as_ptr()) };

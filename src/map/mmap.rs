@@ -83,7 +83,10 @@ fn round_up(n: usize, to: usize) -> Option<usize> {
 }
 
 fn too_big() -> Error {
-    Error::new(libc::ENOMEM, "mapping length too large for the address space")
+    Error::new(
+        libc::ENOMEM,
+        "mapping length too large for the address space",
+    )
 }
 
 fn raw_mmap(at: usize, len: usize, flags: i32, fd: i32) -> Result<usize> {
@@ -188,7 +191,9 @@ fn reserve(at: usize, len: usize, extra: i32) -> Result<usize> {
         )
     };
     if p == libc::MAP_FAILED {
-        return Err(Error::last_os(format!("reserving {len} bytes of address space")));
+        return Err(Error::last_os(format!(
+            "reserving {len} bytes of address space"
+        )));
     }
     Ok(p as usize)
 }
@@ -296,7 +301,13 @@ mod tests {
         }
         let m = map(f.as_raw_fd(), 4096, Share::Private, 0).unwrap();
         raw_munmap(m.addr, m.len);
-        assert_eq!(map(f.as_raw_fd(), 0, Share::Shared, 0).unwrap_err().errno(), libc::EINVAL);
-        assert_eq!(map(-1, 4096, Share::Shared, 0).unwrap_err().errno(), libc::EBADF);
+        assert_eq!(
+            map(f.as_raw_fd(), 0, Share::Shared, 0).unwrap_err().errno(),
+            libc::EINVAL
+        );
+        assert_eq!(
+            map(-1, 4096, Share::Shared, 0).unwrap_err().errno(),
+            libc::EBADF
+        );
     }
 }

@@ -21,8 +21,8 @@ use registry::{Backing, Record, Registry};
 use std::ffi::CStr;
 
 use crate::ffi::consts::{
-    PMEM_FILE_CREATE as FILE_CREATE, PMEM_FILE_EXCL as FILE_EXCL,
-    PMEM_FILE_SPARSE as FILE_SPARSE, PMEM_FILE_TMPFILE as FILE_TMPFILE,
+    PMEM_FILE_CREATE as FILE_CREATE, PMEM_FILE_EXCL as FILE_EXCL, PMEM_FILE_SPARSE as FILE_SPARSE,
+    PMEM_FILE_TMPFILE as FILE_TMPFILE,
 };
 const FILE_ALL: i32 = FILE_CREATE | FILE_EXCL | FILE_SPARSE | FILE_TMPFILE;
 /// The flags Device DAX accepts (and ignores).
@@ -93,7 +93,9 @@ pub fn map_file(path: &CStr, len: usize, flags: i32, mode: libc::mode_t) -> Resu
 fn map_devdax(path: &CStr, st: &libc::stat, len: usize, flags: i32) -> Result<Mapped> {
     let dev = devdax::probe(&platform::Sysfs::system(), st.st_rdev)?;
     if flags & !DAX_FLAGS != 0 {
-        return Err(einval(format!("flag 0x{flags:x} unsupported for Device DAX")));
+        return Err(einval(format!(
+            "flag 0x{flags:x} unsupported for Device DAX"
+        )));
     }
     if len != 0 && len != dev.size {
         return Err(einval(format!(
@@ -221,7 +223,10 @@ const FORCE_ALWAYS: u8 = 3;
 fn force() -> u8 {
     match FORCE.load(Ordering::Relaxed) {
         FORCE_UNREAD => {
-            let f = match std::env::var("PMEM_IS_PMEM_FORCE").as_deref().map(str::trim) {
+            let f = match std::env::var("PMEM_IS_PMEM_FORCE")
+                .as_deref()
+                .map(str::trim)
+            {
                 Ok("0") => FORCE_NEVER,
                 Ok("1") => FORCE_ALWAYS,
                 _ => FORCE_NONE,

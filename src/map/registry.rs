@@ -149,7 +149,11 @@ fn containing(tree: &BTreeMap<usize, (usize, Backing)>, addr: usize) -> Option<R
     (addr < r.end()).then_some(r)
 }
 
-fn remove_range(tree: &mut BTreeMap<usize, (usize, Backing)>, start: usize, end: usize) -> Vec<Record> {
+fn remove_range(
+    tree: &mut BTreeMap<usize, (usize, Backing)>,
+    start: usize,
+    end: usize,
+) -> Vec<Record> {
     let mut removed = Vec::new();
     if start >= end {
         return removed;

@@ -140,17 +140,21 @@ fn length_and_flag_rules() {
     let f = s.path("f");
     let before = existing_file(&f, 64 << 10);
     for (len, flags) in [
-        (0, 1 << 4),                      // unknown flag bit
-        (0, -1),                          // every bit
-        (4096, 0),                        // length without CREATE
-        (4096, X | S),                    // ... even with other flags
-        (0, C),                           // CREATE with zero length
+        (0, 1 << 4),   // unknown flag bit
+        (0, -1),       // every bit
+        (4096, 0),     // length without CREATE
+        (4096, X | S), // ... even with other flags
+        (0, C),        // CREATE with zero length
         (0, C | S),
-        (4096, T),                        // TMPFILE without CREATE
-        (i64::MAX as usize + 1, C),       // a length off_t cannot hold
+        (4096, T),                  // TMPFILE without CREATE
+        (i64::MAX as usize + 1, C), // a length off_t cannot hold
         (usize::MAX, C | S),
     ] {
-        assert_eq!(errno_of(map(&f, len, flags, 0o600)), libc::EINVAL, "{len} {flags:#x}");
+        assert_eq!(
+            errno_of(map(&f, len, flags, 0o600)),
+            libc::EINVAL,
+            "{len} {flags:#x}"
+        );
         assert_eq!(snapshot(&f), before);
     }
     assert_eq!(s.entries(), ["f"]);
@@ -170,7 +174,10 @@ fn bad_paths() {
     assert_eq!(errno_of(map(&s.path("empty"), 0, 0, 0)), libc::EINVAL);
     assert_eq!(errno_of(map(&s.path("empty/x"), 0, 0, 0)), libc::ENOTDIR);
     assert_eq!(errno_of(map(Path::new("/dev/null"), 0, 0, 0)), libc::EINVAL);
-    assert_eq!(errno_of(map(Path::new("/dev/null"), 4096, C, 0)), libc::EINVAL);
+    assert_eq!(
+        errno_of(map(Path::new("/dev/null"), 4096, C, 0)),
+        libc::EINVAL
+    );
     assert_eq!(s.entries(), ["empty"]);
 }
 
@@ -180,7 +187,11 @@ fn create_sizes_allocates_and_honours_mode() {
     let (full, sparse) = (s.path("full"), s.path("sparse"));
     let m = map(&full, 3 * MIB, C, 0o640).unwrap();
     assert_eq!((m.len, m.is_pmem), (3 * MIB, false));
-    assert_eq!(m.addr as usize % (2 * MIB), 0, "large mappings are 2 MiB aligned");
+    assert_eq!(
+        m.addr as usize % (2 * MIB),
+        0,
+        "large mappings are 2 MiB aligned"
+    );
     // SAFETY: m is a live read/write mapping of 3 MiB.
     unsafe { m.addr.add(3 * MIB - 1).write(0x5a) };
     unmap_all(m);
@@ -245,10 +256,19 @@ fn tmpfile_leaves_no_name() {
     assert_eq!((st.st_nlink, st.st_mode & 0o777), (0, 0o600));
     assert!(s.entries().is_empty());
     let missing = cstr(&s.path("missing"));
-    assert_eq!(file::created_and_unlinked(&missing).unwrap_err().errno(), libc::ENOENT);
-    assert_eq!(errno_of(map(&s.path("missing"), 4096, C | T, 0)), libc::ENOENT);
+    assert_eq!(
+        file::created_and_unlinked(&missing).unwrap_err().errno(),
+        libc::ENOENT
+    );
+    assert_eq!(
+        errno_of(map(&s.path("missing"), 4096, C | T, 0)),
+        libc::ENOENT
+    );
     fs::write(s.path("file"), b"x").unwrap();
-    assert_eq!(errno_of(map(&s.path("file"), 4096, C | T, 0)), libc::ENOTDIR);
+    assert_eq!(
+        errno_of(map(&s.path("file"), 4096, C | T, 0)),
+        libc::ENOTDIR
+    );
 }
 
 #[test]
@@ -259,7 +279,10 @@ fn a_created_file_is_removed_when_mapping_fails() {
     for flags in [C | S, C | S | X] {
         let big = i64::MAX as usize & !0xfff;
         let r = map(&s.path("f"), big, flags, 0o600);
-        assert!(matches!(errno_of(r), libc::ENOMEM | libc::EFBIG | libc::EINVAL));
+        assert!(matches!(
+            errno_of(r),
+            libc::ENOMEM | libc::EFBIG | libc::EINVAL
+        ));
         assert!(s.entries().is_empty(), "{flags:#x}: {:?}", s.entries());
     }
 }
@@ -270,18 +293,27 @@ fn unmap_and_registry() {
     let page = crate::persist::page_size();
     let m = map(&s.path("f"), 8 * page, C, 0o600).unwrap();
     let a = m.addr as usize;
-    assert_eq!(find(m.addr).map(|i| (i.start, i.len, i.is_pmem)), Some((a, 8 * page, false)));
+    assert_eq!(
+        find(m.addr).map(|i| (i.start, i.len, i.is_pmem)),
+        Some((a, 8 * page, false))
+    );
     assert!(!is_pmem(m.addr, m.len));
     // SAFETY: each call unmaps part of the mapping above, which nothing
     // else uses.
     unsafe {
-        assert_eq!(unmap(m.addr.add(1), page).unwrap_err().errno(), libc::EINVAL);
+        assert_eq!(
+            unmap(m.addr.add(1), page).unwrap_err().errno(),
+            libc::EINVAL
+        );
         assert_eq!(unmap(m.addr, 0).unwrap_err().errno(), libc::EINVAL);
         unmap(m.addr.add(2 * page), page + 1).unwrap();
     }
     assert_eq!(find(m.addr).map(|i| i.len), Some(2 * page));
     assert_eq!(find((a + 3 * page) as *const u8), None);
-    assert_eq!(find((a + 4 * page) as *const u8).map(|i| (i.start, i.len)), Some((a + 4 * page, 4 * page)));
+    assert_eq!(
+        find((a + 4 * page) as *const u8).map(|i| (i.start, i.len)),
+        Some((a + 4 * page, 4 * page))
+    );
     // SAFETY: as above; the hole is already unmapped (munmap allows that).
     unsafe { unmap(m.addr, 8 * page) }.unwrap();
     assert_eq!(find((a + 5 * page) as *const u8), None);
@@ -321,16 +353,33 @@ fn nothing_is_lost_when_the_file_system_is_full() {
         (f.clone(), 512 << 10, C | S), // sparse extend succeeds...
     ];
     for (p, len, flags) in &cases[..3] {
-        assert_eq!(errno_of(map(p, *len, *flags, 0o600)), libc::ENOSPC, "{len} {flags:#x}");
+        assert_eq!(
+            errno_of(map(p, *len, *flags, 0o600)),
+            libc::ENOSPC,
+            "{len} {flags:#x}"
+        );
         assert_eq!(snapshot(&f), before, "{len} {flags:#x}");
     }
     let m = map(&cases[3].0, cases[3].1, cases[3].2, 0o600).unwrap();
     unmap_all(m);
-    fs::OpenOptions::new().write(true).open(&f).unwrap().set_len(256 << 10).unwrap();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&f)
+        .unwrap()
+        .set_len(256 << 10)
+        .unwrap();
     assert_eq!(snapshot(&f).content, before.content);
     for flags in [C, C | X, C | T, C | T | X] {
-        let p = if flags & T != 0 { s.dir.clone() } else { s.path("new") };
-        assert_eq!(errno_of(map(&p, 512 << 10, flags, 0o600)), libc::ENOSPC, "{flags:#x}");
+        let p = if flags & T != 0 {
+            s.dir.clone()
+        } else {
+            s.path("new")
+        };
+        assert_eq!(
+            errno_of(map(&p, 512 << 10, flags, 0o600)),
+            libc::ENOSPC,
+            "{flags:#x}"
+        );
         assert_eq!(s.entries(), entries, "{flags:#x}");
     }
 }
@@ -342,8 +391,13 @@ fn rlimit_rollback() {
     use std::os::unix::process::CommandExt;
     let s = Scratch::new("rlimit");
     let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "map::tests::rlimit_child", "--ignored", "--test-threads=1"])
-        .env("PMEM_RLIMIT_DIR", &s.dir);
+    cmd.args([
+        "--exact",
+        "map::tests::rlimit_child",
+        "--ignored",
+        "--test-threads=1",
+    ])
+    .env("PMEM_RLIMIT_DIR", &s.dir);
     // SAFETY: the closure runs between fork and exec and only calls
     // async-signal-safe functions.
     unsafe {
@@ -359,7 +413,11 @@ fn rlimit_rollback() {
     }
     let out = cmd.output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("1 passed"), "{text}");
 }
 
@@ -374,7 +432,10 @@ fn rlimit_child() {
         assert_eq!(snapshot(&f), before);
     }
     for flags in [C, C | X, C | S] {
-        assert_eq!(errno_of(map(&dir.join("new"), 1 << 20, flags, 0o600)), libc::EFBIG);
+        assert_eq!(
+            errno_of(map(&dir.join("new"), 1 << 20, flags, 0o600)),
+            libc::EFBIG
+        );
         assert!(!dir.join("new").exists(), "{flags:#x}");
     }
     assert_eq!(errno_of(map(&dir, 1 << 20, C | T, 0o600)), libc::EFBIG);

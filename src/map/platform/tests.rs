@@ -181,7 +181,10 @@ fn devdax_bad_attributes_are_einval() {
     dax_device(&f, "1", None);
     let dir = f.dir.join("devices/ndbus0/region4/dax4.0/dax/dax4.0");
     fs::remove_file(dir.join("size")).unwrap();
-    assert_eq!(devdax::probe(&f.sys(), DAX_RDEV).unwrap_err().errno(), libc::EINVAL);
+    assert_eq!(
+        devdax::probe(&f.sys(), DAX_RDEV).unwrap_err().errno(),
+        libc::EINVAL
+    );
 }
 
 #[test]
@@ -213,8 +216,14 @@ fn deep_flush_file_is_found_through_the_region_ancestor() {
         backing,
     };
     let want = |n: u32| Some(f.dir.join(format!("bus/nd/devices/region{n}/deep_flush")));
-    assert_eq!(deep_flush_file(&f.sys(), &rec(Backing::MapSync { dev: blk })), want(7));
-    assert_eq!(deep_flush_file(&f.sys(), &rec(Backing::DevDax { rdev: DAX_RDEV })), want(3));
+    assert_eq!(
+        deep_flush_file(&f.sys(), &rec(Backing::MapSync { dev: blk })),
+        want(7)
+    );
+    assert_eq!(
+        deep_flush_file(&f.sys(), &rec(Backing::DevDax { rdev: DAX_RDEV })),
+        want(3)
+    );
     assert_eq!(deep_flush_file(&f.sys(), &rec(Backing::PageCache)), None);
     // A block device outside any region (a plain disk).
     f.device("block", (8 << 8) | 1, 0, "x");
@@ -223,7 +232,10 @@ fn deep_flush_file_is_found_through_the_region_ancestor() {
         f.dir.join("devices/ndbus0/regionless"),
     )
     .unwrap();
-    assert_eq!(deep_flush_file(&f.sys(), &rec(Backing::MapSync { dev: (8 << 8) | 1 })), None);
+    assert_eq!(
+        deep_flush_file(&f.sys(), &rec(Backing::MapSync { dev: (8 << 8) | 1 })),
+        None
+    );
 }
 
 #[test]

@@ -61,9 +61,15 @@ fn mapper(id: usize, dir: PathBuf, slots: Slots, stop: Arc<AtomicBool>) -> usize
         assert_eq!(find(m.addr).map(|i| (i.start, i.len)), Some((addr, page)));
         assert_eq!(find((addr + page) as *const u8), None);
         let tail = find((addr + 2 * page) as *const u8).unwrap();
-        assert_eq!((tail.start, tail.len, tail.is_pmem), (addr + 2 * page, len - 2 * page, pmem));
+        assert_eq!(
+            (tail.start, tail.len, tail.is_pmem),
+            (addr + 2 * page, len - 2 * page, pmem)
+        );
         assert!(!is_pmem(m.addr, 2 * page));
-        assert_eq!(is_pmem((addr + 2 * page) as *const u8, len - 2 * page), pmem);
+        assert_eq!(
+            is_pmem((addr + 2 * page) as *const u8, len - 2 * page),
+            pmem
+        );
         *guard = None;
         // SAFETY: as above; the hole is already unmapped.
         unsafe { unmap(m.addr, len) }.unwrap();
@@ -89,7 +95,10 @@ fn reader(id: usize, slots: Slots, stop: Arc<AtomicBool>, persist: bool) -> usiz
             assert_eq!(is_pmem(p, l.len), l.pmem);
             assert!(!is_pmem(p, 0));
             let info = find((l.addr + l.len - 1) as *const u8).unwrap();
-            assert_eq!((info.start, info.len, info.is_pmem), (l.addr, l.len, l.pmem));
+            assert_eq!(
+                (info.start, info.len, info.is_pmem),
+                (l.addr, l.len, l.pmem)
+            );
         }
         checks += 1;
     }
@@ -115,6 +124,10 @@ fn map_unmap_query_and_persist_concurrently() {
     std::thread::sleep(Duration::from_secs(3));
     stop.store(true, Ordering::Relaxed);
     let counts: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    eprintln!("{:?} in {:?} (mapper rounds, then reader checks)", counts, start.elapsed());
+    eprintln!(
+        "{:?} in {:?} (mapper rounds, then reader checks)",
+        counts,
+        start.elapsed()
+    );
     assert!(counts.iter().all(|&c| c > 0), "{counts:?}");
 }
