@@ -15,13 +15,13 @@ const T: i32 = FILE_TMPFILE;
 const MIB: usize = 1 << 20;
 
 /// A scratch directory removed (and unmounted, if mounted) on drop.
-struct Scratch {
-    dir: PathBuf,
+pub(super) struct Scratch {
+    pub(super) dir: PathBuf,
     mounted: bool,
 }
 
 impl Scratch {
-    fn new(name: &str) -> Scratch {
+    pub(super) fn new(name: &str) -> Scratch {
         let dir = std::env::temp_dir().join(format!("pmem-map-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();

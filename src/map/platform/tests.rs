@@ -2,20 +2,23 @@
 
 use super::*;
 use crate::map::devdax;
+use crate::map::tests::Scratch;
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
 
-/// A scratch directory removed on drop.
+/// A fake sysfs tree in a scratch directory.
 struct FakeSys {
     dir: PathBuf,
+    _scratch: Scratch,
 }
 
 impl FakeSys {
     fn new(name: &str) -> FakeSys {
-        let dir = std::env::temp_dir().join(format!("pmem-sysfs-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        FakeSys { dir }
+        let scratch = Scratch::new(&format!("sysfs-{name}"));
+        FakeSys {
+            dir: scratch.dir.clone(),
+            _scratch: scratch,
+        }
     }
 
     fn sys(&self) -> Sysfs {
@@ -50,12 +53,6 @@ impl FakeSys {
     }
 }
 
-impl Drop for FakeSys {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.dir);
-    }
-}
-
 fn running_as_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
@@ -74,24 +71,24 @@ fn auto_flush_without_nd_bus_or_regions_is_false() {
 
 #[test]
 fn auto_flush_needs_every_region_on_cpu_cache() {
-    let f = FakeSys::new("domains");
-    f.region(0, Some("cpu_cache"));
-    assert_eq!(auto_flush_in(&f.sys()), Ok(true));
-    f.region(1, Some("cpu_cache"));
-    assert_eq!(auto_flush_in(&f.sys()), Ok(true));
-    f.region(2, Some("memory_controller"));
-    assert_eq!(auto_flush_in(&f.sys()), Ok(false));
-}
-
-#[test]
-fn auto_flush_with_empty_or_missing_domain_is_false() {
-    let f = FakeSys::new("nodomain");
-    f.region(0, Some("cpu_cache"));
-    f.region(1, None);
-    assert_eq!(auto_flush_in(&f.sys()), Ok(false));
-    let g = FakeSys::new("emptydomain");
-    g.region(0, Some(""));
-    assert_eq!(auto_flush_in(&g.sys()), Ok(false));
+    const CPU: Option<&str> = Some("cpu_cache");
+    let cases: [(&[Option<&str>], bool); 6] = [
+        (&[], false),
+        (&[CPU], true),
+        (&[CPU, CPU], true),
+        (&[CPU, CPU, Some("memory_controller")], false),
+        // A region that reports no domain promises nothing.
+        (&[CPU, None], false),
+        (&[Some("")], false),
+    ];
+    for (i, (domains, want)) in cases.into_iter().enumerate() {
+        let f = FakeSys::new(&format!("domains{i}"));
+        fs::create_dir_all(f.dir.join(REGIONS)).unwrap();
+        for (n, d) in domains.iter().enumerate() {
+            f.region(n as u32, *d);
+        }
+        assert_eq!(auto_flush_in(&f.sys()), Ok(want), "{domains:?}");
+    }
 }
 
 #[test]
