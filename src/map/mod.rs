@@ -89,7 +89,7 @@ pub fn map_file(path: &CStr, len: usize, flags: i32, mode: libc::mode_t) -> Resu
     Ok(pending.register())
 }
 
-/// Device DAX: the whole device, whatever `len` says if it is 0.
+/// Device DAX: always the whole device (`len` must be 0 or its size).
 fn map_devdax(path: &CStr, st: &libc::stat, len: usize, flags: i32) -> Result<Mapped> {
     let dev = devdax::probe(&platform::Sysfs::system(), st.st_rdev)?;
     if flags & !DAX_FLAGS != 0 {
