@@ -24,7 +24,9 @@ cleanup() {
 	for m in $MOUNTS; do umount "$m" 2>/dev/null || true; done
 	rm -rf "$TMP"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+# A signal (a closed pipe included) must still unmount the tmpfs mounts.
+trap 'exit 1' HUP INT PIPE TERM
 
 # Compiled once, against our header, linked by soname only: the loader
 # picks the library at run time.
