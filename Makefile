@@ -27,7 +27,7 @@ HEADERS    := $(wildcard include/*.h)
 
 comma := ,
 
-.PHONY: all rust install uninstall check check-header check-abi demo bench clean FORCE
+.PHONY: all rust install uninstall check check-header check-abi check-conformance demo bench clean FORCE
 
 all: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libpmem.so $(STATIC) $(BUILD)/libpmem.pc
 
@@ -88,7 +88,11 @@ header:
 check-abi: all
 	tests/check-abi.sh $(SHARED)
 
-check: all check-header check-abi
+# The mapping surface, differentially against Debian's PMDK libpmem.
+check-conformance: all
+	tests/conformance.sh $(CURDIR)
+
+check: all check-header check-abi check-conformance
 	$(CARGO) test --release
 	$(MAKE) --no-print-directory -C c_tests check LIBPMEM_ROOT=$(CURDIR)
 

@@ -1,21 +1,34 @@
-//! pmem_map_file / pmem_unmap / pmem_is_pmem.
-//! (Skeleton: regular files only; the mapping work adds DAX, MAP_SYNC,
-//! alignment, a concurrent registry and the never-lose-a-file guarantees.)
+//! pmem_map_file / pmem_unmap / pmem_is_pmem, and pmem_map for the
+//! original API.
+//!
+//! - [`file`]: open, create, size, O_TMPFILE, and undo on failure;
+//! - [`devdax`]: Device DAX size and alignment from sysfs;
+//! - [`mmap`]: aligned placement, MAP_SYNC and its fallback;
+//! - [`registry`]: the live mappings, for is_pmem and deep drain;
+//! - [`platform`]: auto flush and deep flush from sysfs.
 
+pub mod devdax;
+pub mod file;
+pub mod mmap;
 pub mod platform;
+pub mod registry;
 
 use crate::error::{Error, Result};
-use std::collections::BTreeMap;
+use crate::persist::mode_hook::{self, ModeHooks};
+use core::sync::atomic::{AtomicU8, Ordering};
+use file::PreparedFile;
+use registry::{Backing, Record, Registry};
 use std::ffi::CStr;
-use std::sync::RwLock;
 
 use crate::ffi::consts::{
-    PMEM_FILE_CREATE as FILE_CREATE, PMEM_FILE_EXCL as FILE_EXCL, PMEM_FILE_SPARSE,
-    PMEM_FILE_TMPFILE,
+    PMEM_FILE_CREATE as FILE_CREATE, PMEM_FILE_EXCL as FILE_EXCL, PMEM_FILE_SPARSE as FILE_SPARSE,
+    PMEM_FILE_TMPFILE as FILE_TMPFILE,
 };
-const FILE_ALL: i32 = FILE_CREATE | FILE_EXCL | PMEM_FILE_SPARSE | PMEM_FILE_TMPFILE;
+const FILE_ALL: i32 = FILE_CREATE | FILE_EXCL | FILE_SPARSE | FILE_TMPFILE;
+/// The flags Device DAX accepts (and ignores).
+const DAX_FLAGS: i32 = FILE_CREATE | FILE_SPARSE;
 
-/// A mapping made by [`map_file`].
+/// A mapping made by [`map_file`] or [`map_fd`].
 #[derive(Debug, Clone, Copy)]
 pub struct Mapped {
     pub addr: *mut u8,
@@ -23,105 +36,238 @@ pub struct Mapped {
     pub is_pmem: bool,
 }
 
-/// start -> (len, is_pmem)
-static REGISTRY: RwLock<BTreeMap<usize, (usize, bool)>> = RwLock::new(BTreeMap::new());
-
-pub fn map_file(path: &CStr, len: usize, flags: i32, mode: libc::mode_t) -> Result<Mapped> {
-    if flags & !FILE_ALL != 0 {
-        return Err(Error::new(
-            libc::EINVAL,
-            format!("invalid flag 0x{flags:x}"),
-        ));
-    }
-    let create = flags & FILE_CREATE != 0;
-    if create && len == 0 {
-        return Err(Error::new(
-            libc::EINVAL,
-            "PMEM_FILE_CREATE with zero length",
-        ));
-    }
-    if !create && len != 0 {
-        return Err(Error::new(
-            libc::EINVAL,
-            "non-zero length without PMEM_FILE_CREATE",
-        ));
-    }
-    let mut oflags = libc::O_RDWR | libc::O_CLOEXEC;
-    if create {
-        oflags |= libc::O_CREAT;
-    }
-    if flags & FILE_EXCL != 0 {
-        oflags |= libc::O_EXCL;
-    }
-    // SAFETY: path is NUL-terminated (CStr).
-    let fd = unsafe { libc::open(path.as_ptr(), oflags, mode as libc::c_uint) };
-    if fd < 0 {
-        return Err(Error::last_os(format!("open {path:?}")));
-    }
-    let result = (|| {
-        let size = if create {
-            // SAFETY: fd is open.
-            if unsafe { libc::ftruncate(fd, len as libc::off_t) } != 0 {
-                return Err(Error::last_os("ftruncate"));
-            }
-            len
-        } else {
-            // SAFETY: st is plain data filled by fstat.
-            let mut st: libc::stat = unsafe { core::mem::zeroed() };
-            // SAFETY: fd is open, st is writable.
-            if unsafe { libc::fstat(fd, &mut st) } != 0 {
-                return Err(Error::last_os("fstat"));
-            }
-            st.st_size as usize
-        };
-        // SAFETY: a fresh shared mapping of an open file.
-        let addr = unsafe {
-            libc::mmap(
-                core::ptr::null_mut(),
-                size,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                fd,
-                0,
-            )
-        };
-        if addr == libc::MAP_FAILED {
-            return Err(Error::last_os("mmap"));
-        }
-        Ok(Mapped {
-            addr: addr.cast(),
-            len: size,
-            is_pmem: false,
-        })
-    })();
-    // SAFETY: fd is ours to close.
-    unsafe { libc::close(fd) };
-    let m = result?;
-    REGISTRY
-        .write()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(m.addr as usize, (m.len, m.is_pmem));
-    Ok(m)
+/// What [`find`] knows about a registered mapping (or the part of one left
+/// after partial unmaps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MappingInfo {
+    pub start: usize,
+    pub len: usize,
+    pub is_pmem: bool,
 }
 
+static REGISTRY: Registry = Registry::new();
+
+/// Maps a file (or Device DAX) as pmem_map_file(3) specifies.
+pub fn map_file(path: &CStr, len: usize, flags: i32, mode: libc::mode_t) -> Result<Mapped> {
+    let existing = file::stat_path(path)?;
+    if flags & !FILE_ALL != 0 {
+        return Err(einval(format!("invalid flag 0x{flags:x}")));
+    }
+    if let Some(st) = existing.filter(|st| st.st_mode & libc::S_IFMT == libc::S_IFCHR) {
+        return map_devdax(path, &st, len, flags);
+    }
+    let create = flags & FILE_CREATE != 0;
+    if create && i64::try_from(len).is_err() {
+        return Err(einval(format!("invalid file length {len}")));
+    }
+    if len != 0 && !create {
+        return Err(einval("non-zero length without PMEM_FILE_CREATE"));
+    }
+    if len == 0 && create {
+        return Err(einval("zero length with PMEM_FILE_CREATE"));
+    }
+    if flags & FILE_TMPFILE != 0 && !create {
+        return Err(einval("PMEM_FILE_TMPFILE without PMEM_FILE_CREATE"));
+    }
+    let excl = flags & FILE_EXCL != 0;
+    let mut file = if flags & FILE_TMPFILE != 0 {
+        PreparedFile::tmpfile(path, excl)?
+    } else if create {
+        PreparedFile::open_or_create(path, excl, mode)?
+    } else {
+        PreparedFile::open_existing(path, if excl { libc::O_EXCL } else { 0 })?
+    };
+    let st = file.stat()?;
+    let len = if create {
+        file.set_len(len as u64, flags & FILE_SPARSE != 0)?;
+        len
+    } else {
+        usize::try_from(st.st_size).map_err(|_| einval("negative file size"))?
+    };
+    let pending = map_pending(file.fd(), len, Backing::MapSync { dev: st.st_dev }, 0)?;
+    file.commit()?;
+    Ok(pending.register())
+}
+
+/// Device DAX: always the whole device (`len` must be 0 or its size).
+fn map_devdax(path: &CStr, st: &libc::stat, len: usize, flags: i32) -> Result<Mapped> {
+    let dev = devdax::probe(&platform::Sysfs::system(), st.st_rdev)?;
+    if flags & !DAX_FLAGS != 0 {
+        return Err(einval(format!(
+            "flag 0x{flags:x} unsupported for Device DAX"
+        )));
+    }
+    if len != 0 && len != dev.size {
+        return Err(einval(format!(
+            "Device DAX length must be 0 or its exact size {}",
+            dev.size
+        )));
+    }
+    let file = PreparedFile::open_existing(path, 0)?;
+    let backing = Backing::DevDax { rdev: dev.rdev };
+    Ok(map_pending(file.fd(), dev.size, backing, dev.align)?.register())
+}
+
+/// The original API's pmem_map(fd, len): all of `len`, shared, registered.
+pub fn map_fd(fd: i32, len: usize) -> Result<Mapped> {
+    let st = file::fstat(fd)?;
+    let (backing, align) = if st.st_mode & libc::S_IFMT == libc::S_IFCHR {
+        match devdax::probe(&platform::Sysfs::system(), st.st_rdev) {
+            Ok(d) => (Backing::DevDax { rdev: d.rdev }, d.align),
+            Err(_) => (Backing::PageCache, 0),
+        }
+    } else {
+        (Backing::MapSync { dev: st.st_dev }, 0)
+    };
+    Ok(map_pending(fd, len, backing, align)?.register())
+}
+
+/// A mapping not yet registered: unmapped again if dropped.
+struct Pending {
+    addr: usize,
+    len: usize,
+    backing: Backing,
+    hooks: Option<&'static ModeHooks>,
+}
+
+/// Maps `fd` and runs the persistence mode's on_map. `dax` is the backing
+/// to record if the mapping is DAX (Device DAX always is; a file is when
+/// MAP_SYNC was accepted).
+fn map_pending(fd: i32, len: usize, dax: Backing, min_align: usize) -> Result<Pending> {
+    let hooks = mode_hook::current().filter(|h| h.private_mappings);
+    let share = if hooks.is_some() {
+        mmap::Share::Private
+    } else {
+        mmap::Share::Shared
+    };
+    let m = mmap::map(fd, len, share, min_align)?;
+    let backing = match dax {
+        Backing::DevDax { .. } if share == mmap::Share::Shared => dax,
+        Backing::MapSync { .. } if m.synced => dax,
+        _ => Backing::PageCache,
+    };
+    let mut pending = Pending {
+        addr: m.addr,
+        len: m.len,
+        backing,
+        hooks: None,
+    };
+    if let Some(h) = hooks {
+        // On failure `pending` unmaps without on_unmap: on_map never took.
+        (h.on_map)(fd, m.addr as *mut u8, m.len)?;
+        pending.hooks = Some(h);
+    }
+    Ok(pending)
+}
+
+impl Pending {
+    fn register(self) -> Mapped {
+        REGISTRY.insert(self.addr, self.len, self.backing);
+        let m = Mapped {
+            addr: self.addr as *mut u8,
+            len: self.len,
+            is_pmem: is_pmem(self.addr as *const u8, self.len),
+        };
+        core::mem::forget(self);
+        m
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        // SAFETY: the mapping was made by map_pending and never handed out.
+        unsafe { libc::munmap(self.addr as *mut libc::c_void, self.len) };
+        if let Some(h) = self.hooks {
+            (h.on_unmap)(self.addr as *mut u8, self.len);
+        }
+    }
+}
+
+/// Unmaps `[addr, addr + len)`, which may be any page-aligned part of one
+/// or more mappings; the registry forgets exactly that part.
+///
 /// # Safety
 /// No live reference may point into the range.
 pub unsafe fn unmap(addr: *mut u8, len: usize) -> Result<()> {
+    let page = crate::persist::page_size();
+    let start = addr as usize;
+    let end = start
+        .checked_add(len)
+        .and_then(|e| e.checked_add(page - 1))
+        .map(|e| e & !(page - 1));
+    let Some(end) = end.filter(|_| len != 0 && start % page == 0) else {
+        return Err(einval(format!("munmap {len} bytes at {addr:p}")));
+    };
+    // Forget the range first: once munmap returns, the kernel may hand the
+    // addresses to another thread's mapping, whose record we must not drop.
+    let removed = REGISTRY.remove(start, end);
     // SAFETY: the caller's contract.
     if unsafe { libc::munmap(addr.cast(), len) } != 0 {
-        return Err(Error::last_os("munmap"));
+        let e = Error::last_os("munmap");
+        REGISTRY.restore(&removed);
+        return Err(e);
     }
-    REGISTRY
-        .write()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&(addr as usize));
+    if let Some(h) = mode_hook::current() {
+        (h.on_unmap)(addr, len);
+    }
     Ok(())
 }
 
-pub fn is_pmem(addr: *const u8, len: usize) -> bool {
-    let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
-    let a = addr as usize;
-    reg.range(..=a)
-        .next_back()
-        .is_some_and(|(&s, &(l, pmem))| pmem && a + len <= s + l)
+/// PMEM_IS_PMEM_FORCE, read at the first query: 0 forces "no", 1 "yes".
+static FORCE: AtomicU8 = AtomicU8::new(FORCE_UNREAD);
+const FORCE_UNREAD: u8 = 0;
+const FORCE_NONE: u8 = 1;
+const FORCE_NEVER: u8 = 2;
+const FORCE_ALWAYS: u8 = 3;
+
+fn force() -> u8 {
+    match FORCE.load(Ordering::Relaxed) {
+        FORCE_UNREAD => {
+            let f = match std::env::var("PMEM_IS_PMEM_FORCE")
+                .as_deref()
+                .map(str::trim)
+            {
+                Ok("0") => FORCE_NEVER,
+                Ok("1") => FORCE_ALWAYS,
+                _ => FORCE_NONE,
+            };
+            FORCE.store(f, Ordering::Relaxed);
+            f
+        }
+        f => f,
+    }
 }
+
+/// True only when every byte of the range lies in DAX mappings made here
+/// (or PMEM_IS_PMEM_FORCE=1); always false for an empty range.
+pub fn is_pmem(addr: *const u8, len: usize) -> bool {
+    if len == 0 {
+        return false;
+    }
+    match force() {
+        FORCE_NEVER => false,
+        FORCE_ALWAYS => true,
+        _ => REGISTRY.covers(addr as usize, len, Backing::is_pmem),
+    }
+}
+
+/// The registered mapping holding `addr`.
+pub fn find(addr: *const u8) -> Option<MappingInfo> {
+    REGISTRY.find(addr as usize).map(|r| MappingInfo {
+        start: r.start,
+        len: r.len,
+        is_pmem: r.backing.is_pmem(),
+    })
+}
+
+/// The registered records overlapping a range (for deep drain).
+pub(crate) fn overlapping(addr: usize, len: usize) -> Vec<Record> {
+    REGISTRY.overlapping(addr, len)
+}
+
+fn einval(what: impl Into<String>) -> Error {
+    Error::new(libc::EINVAL, what)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,319 @@
+//! mmap(2) of a file or device: large-page alignment, MAP_SYNC with its
+//! fallback, and the PMEM_MMAP_HINT placement.
+//!
+//! An aligned mapping is made by reserving a larger PROT_NONE range, mapping
+//! the file over its aligned part with MAP_FIXED and trimming the rest: the
+//! address is ours from reservation to result, so no other thread's mmap
+//! can take it in between (PMDK unmaps its probe and hopes instead).
+
+use crate::error::{Error, Result};
+use std::sync::OnceLock;
+
+const MIB2: usize = 2 << 20;
+const GIB: usize = 1 << 30;
+
+/// How a file is to be mapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Share {
+    /// MAP_SHARED, trying MAP_SYNC first.
+    Shared,
+    /// MAP_PRIVATE (the fit persistence mode shadows the file itself).
+    Private,
+}
+
+/// A fresh mapping; `synced` when MAP_SYNC was accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mapping {
+    pub addr: usize,
+    pub len: usize,
+    pub synced: bool,
+}
+
+/// The start alignment a mapping of `len` bytes gets, so the kernel can use
+/// the largest page size that fits: 1 GiB from 1 GiB, 2 MiB from 2 MiB,
+/// else the page size.
+pub fn alignment_for(len: usize, page: usize) -> usize {
+    if len >= GIB {
+        GIB
+    } else if len >= MIB2 {
+        MIB2
+    } else {
+        page
+    }
+}
+
+/// Maps `len` bytes of `fd` from offset 0, read/write, starting on a
+/// multiple of `max(alignment_for(len), min_align)`.
+pub fn map(fd: i32, len: usize, share: Share, min_align: usize) -> Result<Mapping> {
+    if len == 0 {
+        return Err(Error::new(libc::EINVAL, "mmap 0 bytes"));
+    }
+    let page = crate::persist::page_size();
+    let map_len = round_up(len, page).ok_or_else(too_big)?;
+    let align = alignment_for(len, page).max(min_align);
+    let fixed = if align > page || hint().is_some() {
+        Some(Reservation::new(map_len, align)?)
+    } else {
+        None
+    };
+    let at = fixed.as_ref().map_or(0, |r| r.aligned);
+    let attempt = |flags: i32| {
+        let flags = flags | if at != 0 { libc::MAP_FIXED } else { 0 };
+        raw_mmap(at, len, flags, fd)
+    };
+    let (addr, synced) = match share {
+        Share::Private => (attempt(libc::MAP_PRIVATE)?, false),
+        Share::Shared => match attempt(libc::MAP_SHARED_VALIDATE | libc::MAP_SYNC) {
+            Ok(a) => (a, true),
+            // Not a DAX file (EOPNOTSUPP), or a kernel without MAP_SYNC (EINVAL).
+            Err(e) if e.errno() == libc::EOPNOTSUPP || e.errno() == libc::EINVAL => {
+                (attempt(libc::MAP_SHARED)?, false)
+            }
+            Err(e) => return Err(e),
+        },
+    };
+    if let Some(r) = fixed {
+        r.keep(map_len);
+    }
+    Ok(Mapping { addr, len, synced })
+}
+
+fn round_up(n: usize, to: usize) -> Option<usize> {
+    Some(n.checked_add(to - 1)? & !(to - 1))
+}
+
+fn too_big() -> Error {
+    Error::new(
+        libc::ENOMEM,
+        "mapping length too large for the address space",
+    )
+}
+
+fn raw_mmap(at: usize, len: usize, flags: i32, fd: i32) -> Result<usize> {
+    // SAFETY: with MAP_FIXED, `at` lies in a reservation this thread owns
+    // (see Reservation), so nothing else is replaced; otherwise the kernel
+    // picks a free range.
+    let p = unsafe {
+        libc::mmap(
+            at as *mut libc::c_void,
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            flags,
+            fd,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(Error::last_os(format!("mmap {len} bytes")));
+    }
+    Ok(p as usize)
+}
+
+fn raw_munmap(addr: usize, len: usize) {
+    if len == 0 {
+        return;
+    }
+    // SAFETY: callers pass parts of a reservation they own and nobody else
+    // references.
+    unsafe { libc::munmap(addr as *mut libc::c_void, len) };
+}
+
+/// An inaccessible anonymous range held until the file is mapped over its
+/// aligned part; dropping it releases everything.
+struct Reservation {
+    base: usize,
+    len: usize,
+    aligned: usize,
+}
+
+impl Reservation {
+    fn new(map_len: usize, align: usize) -> Result<Reservation> {
+        if let Some(r) = hint().and_then(|h| Reservation::at_hint(h, map_len, align)) {
+            return Ok(r);
+        }
+        let page = crate::persist::page_size();
+        let len = map_len.checked_add(align - page).ok_or_else(too_big)?;
+        let base = reserve(0, len, 0)?;
+        let aligned = round_up(base, align).ok_or_else(too_big)?;
+        Ok(Reservation { base, len, aligned })
+    }
+
+    /// The first free, aligned range at or above `hint` (PMDK's meaning of
+    /// PMEM_MMAP_HINT). Another thread may take it between the scan and the
+    /// reservation; MAP_FIXED_NOREPLACE notices, and we look again.
+    fn at_hint(hint: usize, map_len: usize, align: usize) -> Option<Reservation> {
+        for _ in 0..4 {
+            let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+            let at = first_gap(&maps, hint, map_len, align)?;
+            match reserve(at, map_len, libc::MAP_FIXED_NOREPLACE) {
+                Ok(base) if base == at => {
+                    return Some(Reservation {
+                        base,
+                        len: map_len,
+                        aligned: at,
+                    })
+                }
+                // Old kernels treat the flag as a plain hint.
+                Ok(base) => raw_munmap(base, map_len),
+                Err(e) if e.errno() == libc::EEXIST => continue,
+                Err(_) => return None,
+            }
+        }
+        None
+    }
+
+    /// Gives back the parts around the file mapping `[aligned, +map_len)`.
+    fn keep(self, map_len: usize) {
+        let tail = self.aligned + map_len;
+        raw_munmap(self.base, self.aligned - self.base);
+        raw_munmap(tail, self.base + self.len - tail);
+        core::mem::forget(self);
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        raw_munmap(self.base, self.len);
+    }
+}
+
+fn reserve(at: usize, len: usize, extra: i32) -> Result<usize> {
+    // SAFETY: an anonymous PROT_NONE mapping; with MAP_FIXED_NOREPLACE the
+    // kernel refuses rather than replace anything.
+    let p = unsafe {
+        libc::mmap(
+            at as *mut libc::c_void,
+            len,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | extra,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(Error::last_os(format!(
+            "reserving {len} bytes of address space"
+        )));
+    }
+    Ok(p as usize)
+}
+
+/// The lowest multiple of `align` at or above `min` (a page at least) where
+/// `len` bytes are free, given the text of /proc/self/maps.
+pub fn first_gap(maps: &str, min: usize, len: usize, align: usize) -> Option<usize> {
+    let page = crate::persist::page_size();
+    let mut at = round_up(min.max(page), align)?;
+    for line in maps.lines() {
+        let Some((lo, hi)) = parse_range(line) else {
+            continue;
+        };
+        if hi <= at {
+            continue;
+        }
+        if lo >= at && lo - at >= len {
+            break;
+        }
+        at = round_up(hi, align)?;
+    }
+    at.checked_add(len).map(|_| at)
+}
+
+fn parse_range(line: &str) -> Option<(usize, usize)> {
+    let range = line.split_whitespace().next()?;
+    let (lo, hi) = range.split_once('-')?;
+    Some((
+        usize::from_str_radix(lo, 16).ok()?,
+        usize::from_str_radix(hi, 16).ok()?,
+    ))
+}
+
+/// PMEM_MMAP_HINT, read at the first mapping: hexadecimal (an optional 0x),
+/// as strtoull(.., 16) reads it; ignored when unparsable.
+fn hint() -> Option<usize> {
+    static HINT: OnceLock<Option<usize>> = OnceLock::new();
+    *HINT.get_or_init(|| parse_hint(&std::env::var("PMEM_MMAP_HINT").ok()?))
+}
+
+pub fn parse_hint(text: &str) -> Option<usize> {
+    let t = text.trim_start();
+    let t = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(t);
+    let digits = t.find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(t.len());
+    usize::from_str_radix(&t[..digits], 16).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alignment_follows_length() {
+        let p = 4096;
+        assert_eq!(alignment_for(1, p), p);
+        assert_eq!(alignment_for(MIB2 - 1, p), p);
+        assert_eq!(alignment_for(MIB2, p), MIB2);
+        assert_eq!(alignment_for(GIB - 1, p), MIB2);
+        assert_eq!(alignment_for(GIB, p), GIB);
+    }
+
+    #[test]
+    fn hint_parses_like_strtoull_base_16() {
+        assert_eq!(parse_hint("0x10000000000"), Some(0x100_0000_0000));
+        assert_eq!(parse_hint("  7f00zz"), Some(0x7f00));
+        assert_eq!(parse_hint("zz"), None);
+        assert_eq!(parse_hint(""), None);
+    }
+
+    #[test]
+    fn first_gap_skips_used_ranges_and_aligns() {
+        let maps = "00400000-00600000 r-xp 0 0:0 0 /bin\n\
+                    00800000-00a01000 rw-p 0 0:0 0\n\
+                    00e00000-01000000 rw-p 0 0:0 0 [heap]\n";
+        // 2 MiB at or above 4 MiB: right after the first range.
+        assert_eq!(first_gap(maps, 0x40_0000, MIB2, MIB2), Some(0x60_0000));
+        // 4 MiB fits in neither hole (0xa01000 rounds up to 0xc00000, 2 MiB
+        // short of the heap): after the heap.
+        assert_eq!(first_gap(maps, 0x40_0000, 2 * MIB2, MIB2), Some(0x100_0000));
+        assert_eq!(first_gap(maps, 0, 4096, 4096), Some(4096));
+        assert_eq!(first_gap("", usize::MAX - 4096, 8192, 4096), None);
+    }
+
+    #[test]
+    fn large_mappings_start_on_large_page_boundaries() {
+        let path = std::env::temp_dir().join(format!("pmem-mmap-{}", std::process::id()));
+        let f = std::fs::File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        // Sparse: the 1 GiB case costs address space, not memory.
+        f.set_len(GIB as u64).unwrap();
+        use std::os::fd::AsRawFd;
+        for (len, min_align, want) in [
+            (GIB, 0, GIB),
+            (3 * MIB2, 0, MIB2),
+            (4096, 0, 4096),
+            (4096, MIB2, MIB2),
+        ] {
+            let m = map(f.as_raw_fd(), len, Share::Shared, min_align).unwrap();
+            assert_eq!(m.addr % want, 0, "len {len}");
+            assert!(!m.synced);
+            raw_munmap(m.addr, m.len);
+        }
+        let m = map(f.as_raw_fd(), 4096, Share::Private, 0).unwrap();
+        raw_munmap(m.addr, m.len);
+        assert_eq!(
+            map(f.as_raw_fd(), 0, Share::Shared, 0).unwrap_err().errno(),
+            libc::EINVAL
+        );
+        assert_eq!(
+            map(-1, 4096, Share::Shared, 0).unwrap_err().errno(),
+            libc::EBADF
+        );
+    }
+}
