@@ -74,34 +74,100 @@ pub fn map_file(path: &CStr, len: usize, flags: i32, mode: libc::mode_t) -> Resu
             }
             st.st_size as usize
         };
-        // SAFETY: a fresh shared mapping of an open file.
-        let addr = unsafe {
-            libc::mmap(
-                core::ptr::null_mut(),
-                size,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                fd,
-                0,
-            )
-        };
-        if addr == libc::MAP_FAILED {
-            return Err(Error::last_os("mmap"));
-        }
-        Ok(Mapped {
-            addr: addr.cast(),
-            len: size,
-            is_pmem: false,
-        })
+        mmap_fd(fd, size)
     })();
     // SAFETY: fd is ours to close.
     unsafe { libc::close(fd) };
-    let m = result?;
+    result
+}
+
+// --- Contract shim (persistence-modes branch): the seam the brief describes
+// (map_fd, find, private mappings and on_map/on_unmap for the mode hooks) was
+// missing from c6f74f5. The mapping rewrite supersedes all of this.
+
+/// A registered mapping, as [`find`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MappingInfo {
+    pub start: usize,
+    pub len: usize,
+    pub is_pmem: bool,
+}
+
+/// The registered mapping that contains `addr`, if any.
+pub fn find(addr: *const u8) -> Option<MappingInfo> {
+    let a = addr as usize;
+    let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+    let (&start, &(len, is_pmem)) = reg.range(..=a).next_back()?;
+    (a < start + len).then_some(MappingInfo {
+        start,
+        len,
+        is_pmem,
+    })
+}
+
+/// Maps `len` bytes of `fd` from offset 0 read/write and registers them
+/// (the original API's pmem_map). The caller keeps `fd`.
+pub fn map_fd(fd: i32, len: usize) -> Result<Mapped> {
+    mmap_fd(fd, len)
+}
+
+/// mmap + mode hook + registry, shared by map_file and map_fd.
+fn mmap_fd(fd: i32, len: usize) -> Result<Mapped> {
+    let hooks = crate::persist::mode_hook::current();
+    let share = match hooks {
+        Some(h) if h.private_mappings => libc::MAP_PRIVATE,
+        _ => libc::MAP_SHARED,
+    };
+    // SAFETY: a fresh mapping of an open file; mmap validates len and fd.
+    let addr = unsafe {
+        libc::mmap(
+            core::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            share,
+            fd,
+            0,
+        )
+    };
+    if addr == libc::MAP_FAILED {
+        return Err(Error::last_os("mmap"));
+    }
+    if let Some(h) = hooks {
+        if let Err(e) = (h.on_map)(fd, addr.cast(), len) {
+            // SAFETY: the mapping was made just above and is not yet shared.
+            unsafe { libc::munmap(addr, len) };
+            return Err(e);
+        }
+    }
     REGISTRY
         .write()
         .unwrap_or_else(|e| e.into_inner())
-        .insert(m.addr as usize, (m.len, m.is_pmem));
-    Ok(m)
+        .insert(addr as usize, (len, false));
+    Ok(Mapped {
+        addr: addr.cast(),
+        len,
+        is_pmem: false,
+    })
+}
+
+/// Drops `[lo, hi)` from the registry, keeping what is left of cut entries.
+fn forget_range(lo: usize, hi: usize) {
+    let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
+    let first = reg.range(..lo).next_back().map_or(lo, |(&s, _)| s);
+    let hit: Vec<(usize, (usize, bool))> = reg
+        .range(first..hi)
+        .map(|(&s, &v)| (s, v))
+        .filter(|&(s, (l, _))| s + l > lo)
+        .collect();
+    for (s, (l, pmem)) in hit {
+        reg.remove(&s);
+        if s < lo {
+            reg.insert(s, (lo - s, pmem));
+        }
+        if s + l > hi {
+            reg.insert(hi, (s + l - hi, pmem));
+        }
+    }
 }
 
 /// # Safety
@@ -111,10 +177,10 @@ pub unsafe fn unmap(addr: *mut u8, len: usize) -> Result<()> {
     if unsafe { libc::munmap(addr.cast(), len) } != 0 {
         return Err(Error::last_os("munmap"));
     }
-    REGISTRY
-        .write()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&(addr as usize));
+    forget_range(addr as usize, (addr as usize).saturating_add(len));
+    if let Some(h) = crate::persist::mode_hook::current() {
+        (h.on_unmap)(addr, len);
+    }
     Ok(())
 }
 

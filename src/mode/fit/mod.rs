@@ -1,0 +1,175 @@
+//! fit mode (fault-injection test): every file mapped while it is on is
+//! mapped private copy-on-write, and a flush writes exactly the whole 64-byte
+//! lines it covers from the private mapping to the file (pwrite(2) at flush
+//! time; msync writes whole pages). Whatever is never flushed never reaches
+//! the file, as after a power failure on real persistent memory.
+//!
+//! Memory cost: each page the program stores to becomes a private anonymous
+//! copy, on top of the file's page-cache page the flushes write into, so a
+//! fit mapping costs up to twice the memory of the pages it dirties.
+//!
+//! Thread-safe: flushes share a read lock on the registry; mapping and
+//! unmapping take the write lock. Each mapping keeps a dup of its fd, closed
+//! when the last piece of the mapping is unmapped.
+
+mod pieces;
+
+use super::{crash, lines, log_failure};
+use crate::error::{Error, Result};
+use crate::persist::{mode_hook::ModeHooks, msync_pages, page_size, CACHELINE};
+use core::sync::atomic::{AtomicUsize, Ordering};
+use pieces::{Piece, Pieces};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::{Arc, RwLock};
+
+pub static HOOKS: ModeHooks = ModeHooks {
+    name: "fit",
+    flush,
+    drain: lines::fence,
+    msync,
+    private_mappings: true,
+    on_map: register,
+    on_unmap: forget,
+};
+
+type File = Arc<OwnedFd>;
+
+static REGISTRY: RwLock<Pieces<File>> = RwLock::new(Pieces::new());
+/// Pieces in REGISTRY, so other modes skip the lock when there are none.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// How many fit mapping pieces are live.
+pub fn live_mappings() -> usize {
+    LIVE.load(Ordering::Acquire)
+}
+
+fn flush(addr: *const u8, len: usize) {
+    log_failure(route_lines(addr, len, |a, l| {
+        lines::flush(a, l);
+        Ok(())
+    }));
+}
+
+fn msync(addr: *const u8, len: usize) -> Result<()> {
+    route_pages(addr, len, msync_pages)
+}
+
+/// A mode's way of handling a range outside fit mappings.
+pub type Rest = fn(*const u8, usize) -> Result<()>;
+
+/// Flush granularity: fit mappings get whole cache lines; `rest` the others.
+pub fn route_lines(addr: *const u8, len: usize, rest: Rest) -> Result<()> {
+    route(addr, len, CACHELINE, rest)
+}
+
+/// msync granularity: fit mappings get whole pages; `rest` the others.
+pub fn route_pages(addr: *const u8, len: usize, rest: Rest) -> Result<()> {
+    route(addr, len, page_size(), rest)
+}
+
+/// Writes the parts of `[addr, addr + len)` inside fit mappings to their
+/// files, rounded out to `granularity`, as one persistence point; hands the
+/// parts outside to `rest`.
+fn route(addr: *const u8, len: usize, granularity: usize, rest: Rest) -> Result<()> {
+    if live_mappings() == 0 || len == 0 {
+        return rest(addr, len);
+    }
+    let (lo, hi) = (addr as usize, (addr as usize).saturating_add(len));
+    let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+    if reg.overlapping(lo, hi).next().is_none() {
+        drop(reg);
+        return rest(addr, len);
+    }
+    crash::begin_point();
+    let mut result = Ok(());
+    let mut keep = |r: Result<()>| {
+        if result.is_ok() {
+            result = r;
+        }
+    };
+    let mut cur = lo;
+    for p in reg.overlapping(lo, hi) {
+        if p.start > cur {
+            keep(rest(cur as *const u8, p.start - cur));
+        }
+        let from = (cur.max(p.start) & !(granularity - 1)).max(p.start);
+        let to = hi.next_multiple_of(granularity).min(p.end());
+        keep(write_back(p, from, to));
+        cur = hi.min(p.end());
+    }
+    if cur < hi {
+        keep(rest(cur as *const u8, hi - cur));
+    }
+    drop(reg);
+    crash::end_point();
+    result
+}
+
+/// pwrite(2)s `[from, to)` of the private mapping `p` to its file.
+fn write_back(p: &Piece<File>, from: usize, to: usize) -> Result<()> {
+    let mut at = from;
+    while at < to {
+        let offset = p.offset + (at - p.start) as u64;
+        // SAFETY: [at, to) lies inside the live mapping `p` (the registry
+        // lock keeps it registered; it is unmapped only by pmem_unmap, whose
+        // on_unmap needs the write lock). The kernel only reads it.
+        let n = unsafe {
+            libc::pwrite(
+                p.file.as_raw_fd(),
+                at as *const libc::c_void,
+                to - at,
+                offset as libc::off_t,
+            )
+        };
+        match n {
+            n if n > 0 => at += n as usize,
+            0 => return Err(Error::new(libc::EIO, "fit mode: pwrite wrote nothing")),
+            _ if crate::error::last_errno() == libc::EINTR => {}
+            _ => return Err(Error::last_os("fit mode: pwrite")),
+        }
+    }
+    Ok(())
+}
+
+/// on_map: records a fresh private mapping of `fd` (from offset 0).
+fn register(fd: i32, addr: *mut u8, len: usize) -> Result<()> {
+    // A private mapping accepts a read-only fd that pwrite would not: refuse
+    // it as a shared read/write mapping would.
+    // SAFETY: fcntl(F_GETFL) only reads the descriptor's flags.
+    let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if fl < 0 {
+        return Err(Error::last_os("fit mode: fcntl(F_GETFL)"));
+    }
+    if fl & libc::O_ACCMODE != libc::O_RDWR {
+        return Err(Error::new(
+            libc::EACCES,
+            "fit mode: the file must be open read/write",
+        ));
+    }
+    // SAFETY: duplicates an open descriptor; the copy is ours alone.
+    let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if dup < 0 {
+        return Err(Error::last_os("fit mode: dup"));
+    }
+    // SAFETY: `dup` is a fresh descriptor nothing else owns.
+    let file = Arc::new(unsafe { OwnedFd::from_raw_fd(dup) });
+    let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
+    reg.insert(addr as usize, len, file);
+    LIVE.store(reg.len(), Ordering::Release);
+    Ok(())
+}
+
+/// on_unmap (every mode's): forgets `[addr, addr + len)`.
+pub fn forget(addr: *mut u8, len: usize) {
+    if live_mappings() == 0 {
+        return;
+    }
+    let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
+    reg.remove(addr as usize, (addr as usize).saturating_add(len));
+    LIVE.store(reg.len(), Ordering::Release);
+}
+
+/// on_map of the modes that map shared: nothing to record.
+pub fn ignore_map(_fd: i32, _addr: *mut u8, _len: usize) -> Result<()> {
+    Ok(())
+}

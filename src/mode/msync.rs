@@ -1,0 +1,23 @@
+//! msync mode: every flush is msync(2) of the pages holding the range, for
+//! memory-mapped files on storage that is not persistent memory.
+
+use super::{fit, lines, log_failure};
+use crate::persist::{msync_pages, mode_hook::ModeHooks};
+
+pub static HOOKS: ModeHooks = ModeHooks {
+    name: "msync",
+    flush,
+    drain: lines::fence,
+    msync,
+    private_mappings: false,
+    on_map: fit::ignore_map,
+    on_unmap: fit::forget,
+};
+
+fn flush(addr: *const u8, len: usize) {
+    log_failure(msync(addr, len));
+}
+
+fn msync(addr: *const u8, len: usize) -> crate::Result<()> {
+    fit::route_pages(addr, len, msync_pages)
+}
