@@ -19,6 +19,7 @@ BUILD      := build
 RUST_LIB   := target/release/libpmem.a
 SHARED     := $(BUILD)/libpmem.so.$(VERSION)
 STATIC     := $(BUILD)/libpmem.a
+SWEEP      := $(BUILD)/pmem-sweep
 # What a program linking libpmem.a needs besides it (rustc --print native-static-libs).
 NATIVE_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 # Every symbol the version script exports, so the linker pulls each in.
@@ -27,9 +28,9 @@ HEADERS    := $(wildcard include/*.h)
 
 comma := ,
 
-.PHONY: all rust install uninstall check check-header check-abi demo bench clean FORCE
+.PHONY: all rust install uninstall check check-header check-abi check-seed demo bench clean FORCE
 
-all: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libpmem.so $(STATIC) $(BUILD)/libpmem.pc
+all: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libpmem.so $(STATIC) $(BUILD)/libpmem.pc $(SWEEP)
 
 # Cargo decides itself whether anything changed.
 $(RUST_LIB): FORCE
@@ -49,6 +50,11 @@ $(BUILD)/libpmem.so: $(BUILD)/$(SONAME)
 $(STATIC): $(RUST_LIB) | $(BUILD)
 	cp $< $@
 
+# The crash-point sweep tool (src/bin/pmem-sweep).
+$(SWEEP): FORCE | $(BUILD)
+	$(CARGO) build --release --bin pmem-sweep
+	cp target/release/pmem-sweep $@
+
 $(BUILD)/libpmem.pc: libpmem.pc.in Makefile | $(BUILD)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' -e 's|@NATIVE_LIBS@|$(NATIVE_LIBS)|' $< > $@
@@ -57,7 +63,8 @@ $(BUILD):
 	mkdir -p $@
 
 install: all
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR)
+	install -m 755 $(SWEEP) $(DESTDIR)$(BINDIR)/
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
 	ln -sf libpmem.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libpmem.so
@@ -70,6 +77,7 @@ uninstall:
 	      $(DESTDIR)$(LIBDIR)/libpmem.so $(DESTDIR)$(LIBDIR)/libpmem.a \
 	      $(DESTDIR)$(LIBDIR)/pkgconfig/libpmem.pc
 	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/,$(notdir $(HEADERS)))
+	rm -f $(DESTDIR)$(BINDIR)/pmem-sweep
 
 # The committed header must be exactly what cbindgen makes of src/ffi.
 check-header:
@@ -84,7 +92,11 @@ header:
 check-abi: all
 	tests/check-abi.sh $(SHARED)
 
-check: all check-header check-abi
+# The original API, persistence modes, crash injection and pmem-sweep.
+check-seed: all
+	$(MAKE) -C c_tests/seed check LIBPMEM_ROOT=$(CURDIR)
+
+check: all check-header check-abi check-seed
 	$(CARGO) test --release
 	$(MAKE) -C c_tests check LIBPMEM_ROOT=$(CURDIR)
 
@@ -95,3 +107,4 @@ clean:
 	$(CARGO) clean
 	rm -rf $(BUILD)
 	$(MAKE) -C c_tests clean
+	$(MAKE) -C c_tests/seed clean

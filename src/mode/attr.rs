@@ -53,7 +53,9 @@ fn page_size_in_smaps(smaps: &str, addr: usize) -> Option<usize> {
     for line in smaps.lines() {
         if let Some((range, _)) = line.split_once(' ') {
             if let Some((lo, hi)) = range.split_once('-') {
-                if let (Ok(lo), Ok(hi)) = (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16)) {
+                if let (Ok(lo), Ok(hi)) =
+                    (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
+                {
                     inside = lo <= addr && addr < hi;
                     continue;
                 }
@@ -90,7 +92,7 @@ KernelPageSize:        4 kB
 
     #[test]
     fn attributes_of_heap_memory() {
-        let v = vec![0u8; 64];
+        let v = [0u8; 64];
         let a = get(v.as_ptr(), v.len()).unwrap();
         assert_eq!(a.page_size, crate::persist::page_size());
         assert!(!a.is_pmem);

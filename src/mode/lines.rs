@@ -64,9 +64,9 @@ pub fn flush(addr: *const u8, len: usize) {
         Instruction::Clflushopt => for_each_line(addr, len, |p| unsafe {
             core::arch::asm!("clflushopt [{}]", in(reg) p, options(nostack, preserves_flags))
         }),
-        Instruction::Clflush => for_each_line(addr, len, |p| unsafe {
-            core::arch::x86_64::_mm_clflush(p)
-        }),
+        Instruction::Clflush => {
+            for_each_line(addr, len, |p| unsafe { core::arch::x86_64::_mm_clflush(p) })
+        }
     }
 }
 
@@ -82,7 +82,13 @@ mod tests {
 
     #[test]
     fn visits_every_overlapping_line_once() {
-        let cases = [(0usize, 0usize, 0usize), (0, 1, 1), (63, 2, 2), (64, 64, 1), (10, 200, 4)];
+        let cases = [
+            (0usize, 0usize, 0usize),
+            (0, 1, 1),
+            (63, 2, 2),
+            (64, 64, 1),
+            (10, 200, 4),
+        ];
         for (off, len, want) in cases {
             let base = 0x1000usize;
             let n = core::cell::Cell::new(0);
@@ -99,6 +105,13 @@ mod tests {
         let v = vec![7u8; 300];
         flush(v.as_ptr(), v.len());
         fence();
-        assert!(instruction().c_name().to_str().unwrap().starts_with("clflush") || instruction() == Instruction::Clwb);
+        assert!(
+            instruction()
+                .c_name()
+                .to_str()
+                .unwrap()
+                .starts_with("clflush")
+                || instruction() == Instruction::Clwb
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! memory-mapped files on storage that is not persistent memory.
 
 use super::{fit, lines, log_failure};
-use crate::persist::{msync_pages, mode_hook::ModeHooks};
+use crate::persist::{mode_hook::ModeHooks, msync_pages};
 
 pub static HOOKS: ModeHooks = ModeHooks {
     name: "msync",
