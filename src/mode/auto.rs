@@ -5,15 +5,7 @@
 use super::{fit, lines, log_failure};
 use crate::persist::{mode_hook::ModeHooks, msync_pages};
 
-pub static HOOKS: ModeHooks = ModeHooks {
-    name: "auto",
-    flush,
-    drain: lines::fence,
-    msync,
-    private_mappings: false,
-    on_map: fit::ignore_map,
-    on_unmap: fit::forget,
-};
+pub static HOOKS: ModeHooks = super::shared_mode("auto", flush, msync);
 
 fn flush(addr: *const u8, len: usize) {
     log_failure(fit::route_lines(addr, len, by_mapping));

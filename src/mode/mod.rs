@@ -113,6 +113,25 @@ pub fn init_from_env() {
     }
 }
 
+/// The hooks of a mode that maps files shared (every mode but fit): its own
+/// flush and msync, an SFENCE drain, and fit mappings still followed to
+/// their unmapping.
+const fn shared_mode(
+    name: &'static str,
+    flush: fn(*const u8, usize),
+    msync: fn(*const u8, usize) -> Result<()>,
+) -> ModeHooks {
+    ModeHooks {
+        name,
+        flush,
+        drain: lines::fence,
+        msync,
+        private_mappings: false,
+        on_map: fit::ignore_map,
+        on_unmap: fit::forget,
+    }
+}
+
 /// A configuration problem found at load: always on stderr, and in the log.
 pub(crate) fn load_warning(msg: &str) {
     eprintln!("libpmem: {msg}");

@@ -1,18 +1,10 @@
 //! msync mode: every flush is msync(2) of the pages holding the range, for
 //! memory-mapped files on storage that is not persistent memory.
 
-use super::{fit, lines, log_failure};
+use super::{fit, log_failure};
 use crate::persist::{mode_hook::ModeHooks, msync_pages};
 
-pub static HOOKS: ModeHooks = ModeHooks {
-    name: "msync",
-    flush,
-    drain: lines::fence,
-    msync,
-    private_mappings: false,
-    on_map: fit::ignore_map,
-    on_unmap: fit::forget,
-};
+pub static HOOKS: ModeHooks = super::shared_mode("msync", flush, msync);
 
 fn flush(addr: *const u8, len: usize) {
     log_failure(msync(addr, len));
