@@ -14,6 +14,7 @@
 #include "pmem.h"
 #include "pmem_attr.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,12 @@ int main(int argc, char *argv[])
 	expect(file_has(fd, 8192, "never") == !fit, "unflushed page");
 
 	close(fd);	/* pmem_map's mapping outlives the fd */
+	/* A read-only fd cannot be mapped read/write, in any mode. */
+	fd = open(argv[1], O_RDONLY);
+	errno = 0;
+	expect(pmem_map(fd, 4096) == NULL && errno == EACCES, "read-only fd refused with EACCES");
+	close(fd);
+
 	strcpy(p + 200, "after-close");
 	pmem_persist(p + 200, 12, 0);
 	fd = open(argv[1], O_RDONLY);

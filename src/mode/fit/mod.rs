@@ -133,17 +133,18 @@ fn write_back(p: &Piece<File>, from: usize, to: usize) -> Result<()> {
 
 /// on_map: records a fresh private mapping of `fd` (from offset 0).
 fn register(fd: i32, addr: *mut u8, len: usize) -> Result<()> {
-    // A private mapping accepts a read-only fd that pwrite would not: refuse
-    // it as a shared read/write mapping would.
+    // A private mapping accepts a read-only or append-only fd, which pwrite
+    // could not write at the right offsets: refuse them as a shared
+    // read/write mapping would.
     // SAFETY: fcntl(F_GETFL) only reads the descriptor's flags.
     let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
     if fl < 0 {
         return Err(Error::last_os("fit mode: fcntl(F_GETFL)"));
     }
-    if fl & libc::O_ACCMODE != libc::O_RDWR {
+    if fl & libc::O_ACCMODE != libc::O_RDWR || fl & libc::O_APPEND != 0 {
         return Err(Error::new(
             libc::EACCES,
-            "fit mode: the file must be open read/write",
+            "fit mode: the file must be open read/write, not append-only",
         ));
     }
     // SAFETY: duplicates an open descriptor; the copy is ours alone.
