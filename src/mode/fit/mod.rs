@@ -174,3 +174,75 @@ pub fn forget(addr: *mut u8, len: usize) {
 pub fn ignore_map(_fd: i32, _addr: *mut u8, _len: usize) -> Result<()> {
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    static REST: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
+
+    fn record_rest(addr: *const u8, len: usize) -> Result<()> {
+        REST.lock().unwrap().push((addr as usize, len));
+        Ok(())
+    }
+
+    fn file_bytes(fd: i32, len: usize) -> Vec<u8> {
+        let mut buf = vec![0u8; len];
+        // SAFETY: buf is writable for len bytes.
+        let n = unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), len, 0) };
+        assert_eq!(n, len as isize);
+        buf
+    }
+
+    /// Lines (rounded out, clipped to pieces) go to the file at the right
+    /// offsets, holes between pieces go to `rest`, and each call is one point.
+    #[test]
+    fn routes_lines_to_files_and_the_rest_elsewhere() {
+        let page = page_size();
+        let len = 3 * page;
+        // SAFETY: plain syscalls on a fresh memfd and a fresh private mapping.
+        let (fd, base) = unsafe {
+            let fd = libc::memfd_create(c"fit-test".as_ptr(), libc::MFD_CLOEXEC);
+            assert!(fd >= 0 && libc::ftruncate(fd, len as libc::off_t) == 0);
+            let prot = libc::PROT_READ | libc::PROT_WRITE;
+            let p = libc::mmap(core::ptr::null_mut(), len, prot, libc::MAP_PRIVATE, fd, 0);
+            assert_ne!(p, libc::MAP_FAILED);
+            core::ptr::write_bytes(p.cast::<u8>(), 0xaa, len);
+            (fd, p as usize)
+        };
+        register(fd, base as *mut u8, len).unwrap();
+        let before = crash::points_passed();
+
+        route_lines((base + page - 10) as *const u8, 20, record_rest).unwrap();
+        let mut want = vec![0u8; len];
+        want[page - 64..page + 64].fill(0xaa);
+        assert_eq!(file_bytes(fd, len), want);
+
+        // Forget the middle page: a flush across it writes both ends and
+        // hands the middle to `rest`.
+        forget((base + page) as *mut u8, page);
+        route_lines(
+            (base + page - 96) as *const u8,
+            page + 96 + 100,
+            record_rest,
+        )
+        .unwrap();
+        want[page - 128..page].fill(0xaa);
+        want[2 * page..2 * page + 128].fill(0xaa);
+        assert_eq!(file_bytes(fd, len), want);
+        assert_eq!(*REST.lock().unwrap(), vec![(base + page, page)]);
+        assert_eq!(crash::points_passed() - before, 2);
+
+        // Outside every piece: not a point, all of it to `rest`.
+        route_lines((base + page + 8) as *const u8, 8, record_rest).unwrap();
+        assert_eq!(crash::points_passed() - before, 2);
+
+        forget(base as *mut u8, len);
+        // SAFETY: the mapping and fd were made above and nothing uses them.
+        unsafe {
+            libc::munmap(base as *mut libc::c_void, len);
+            libc::close(fd);
+        }
+    }
+}
