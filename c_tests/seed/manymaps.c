@@ -2,7 +2,8 @@
  * manymaps -- fit mode with many mappings and files at once, from several
  * threads, through PMDK's API: every flushed line reaches its own file at
  * the right offset, nothing else does, partial unmaps keep the rest of a
- * mapping working, and full unmaps close the engine's file descriptors.
+ * mapping working, full unmaps close the engine's file descriptors, and
+ * mapping and unmapping other files meanwhile disturbs none of it.
  * Run with PMEM_PERSIST_MODE=fit. usage: manymaps DIR
  */
 #include <libpmem.h>
@@ -57,6 +58,33 @@ static void *writer(void *arg)
 			}
 		}
 		pmem_drain();
+	}
+	return NULL;
+}
+
+/* Maps, persists into and unmaps files while the writers flush: the
+ * registry's write lock against their read locks. */
+static void *churner(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 200; i++) {
+		char path[512];
+		size_t len;
+		snprintf(path, sizeof(path), "%s/churn%d", dir, i % 8);
+		char *p = pmem_map_file(path, 8192, PMEM_FILE_CREATE, 0644, &len, NULL);
+		if (p == NULL) {
+			fail("churn map", i, 0);
+			return NULL;
+		}
+		p[4096] = (char)(i + 1);
+		pmem_persist(p + 4096, 1);
+		pmem_unmap(p, len);
+		int fd = open(path, O_RDONLY);
+		char c = 0;
+		if (fd < 0 || pread(fd, &c, 1, 4096) != 1 || c != (char)(i + 1))
+			fail("churned file lost its persisted byte", i, 4096);
+		if (fd >= 0)
+			close(fd);
 	}
 	return NULL;
 }
@@ -116,10 +144,11 @@ int main(int argc, char *argv[])
 			return 2;
 		}
 	}
-	pthread_t th[THREADS];
+	pthread_t th[THREADS + 1];
 	for (long t = 0; t < THREADS; t++)
 		pthread_create(&th[t], NULL, writer, (void *)t);
-	for (int t = 0; t < THREADS; t++)
+	pthread_create(&th[THREADS], NULL, churner, NULL);
+	for (int t = 0; t <= THREADS; t++)
 		pthread_join(th[t], NULL);
 
 	/* Cut the middle out of file 0's mapping, then flush an odd line of
@@ -140,6 +169,6 @@ int main(int argc, char *argv[])
 		printf("FAIL: %d descriptors open after unmapping, %d before\n",
 		       open_fds(), fds_before), failures++;
 	if (failures == 0)
-		printf("manymaps: %d files, %d threads ok\n", FILES, THREADS);
+		printf("manymaps: %d files, %d threads, 200 map/unmap cycles ok\n", FILES, THREADS);
 	return failures != 0;
 }
