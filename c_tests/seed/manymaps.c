@@ -157,9 +157,21 @@ int main(int argc, char *argv[])
 	pmem_unmap(maps[0] + hole, hole);
 	pmem_persist(maps[0] + tail_line, 1);
 
+	/* The other ways to write lines: a persisting copy, a deep flush (one
+	 * odd line each) and pmem_msync (the whole page). */
+	unsigned char line[LINE];
+	memset(line, pattern(1, LINE), LINE);
+	pmem_memcpy_persist(maps[1] + LINE, line, LINE);
+	pmem_deep_flush(maps[3] + 3 * LINE, 1);
+	pmem_msync(maps[2] + 4096 + 10, 1);
+
 	for (int i = 0; i < FILES; i++)
 		for (size_t off = 0; off < LEN; off += LINE)
-			verify_line(i, off, (off / LINE) % 2 == 0 || (i == 0 && off == tail_line));
+			verify_line(i, off, (off / LINE) % 2 == 0 ||
+				    (i == 0 && off == tail_line) ||
+				    (i == 1 && off == LINE) ||
+				    (i == 3 && off == 3 * LINE) ||
+				    (i == 2 && off >= 4096 && off < 8192));
 
 	pmem_unmap(maps[0], hole);
 	pmem_unmap(maps[0] + 2 * hole, LEN - 2 * hole);
