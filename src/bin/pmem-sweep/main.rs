@@ -33,12 +33,12 @@ fn main() -> ExitCode {
 fn sweep(opts: args::Options) -> Result<u8, String> {
     let reproducer = Reproducer::new(&opts);
     let plan = Plan {
-        setup: opts.setup,
-        check: opts.check,
-        program: resolve_program(opts.program)?,
+        setup: opts.setup.clone(),
+        check: opts.check.clone(),
+        program: resolve_program(opts.program.clone())?,
         timeout: opts.timeout,
     };
-    let base = make_workdir(opts.workdir)?;
+    let (base, made) = make_workdir(opts.workdir.clone())?;
     if let Some(point) = opts.only {
         let outcome = plan.run_point(&base.join("job-0"), point, true);
         eprintln!(
@@ -48,7 +48,27 @@ fn sweep(opts: args::Options) -> Result<u8, String> {
         );
         return Ok(exit_code(std::slice::from_ref(&outcome)));
     }
+    let result = sweep_points(&plan, &base, &opts, &reproducer);
+    if !opts.keep {
+        clean_workdir(&base, made);
+    }
+    result
+}
+
+/// Counts the points, runs the chosen ones and reports the failures.
+fn sweep_points(
+    plan: &Plan,
+    base: &Path,
+    opts: &args::Options,
+    reproducer: &Reproducer,
+) -> Result<u8, String> {
     let total = plan.count_points(&base.join("count"), &base.join("count.report"))?;
+    if total == 0 {
+        eprintln!(
+            "pmem-sweep: warning: the program passed no persistence point \
+             (does it flush through libpmem into files it maps with it?)"
+        );
+    }
     let seed = opts
         .sample
         .map(|k| (k, opts.seed.unwrap_or_else(clock_seed)));
@@ -60,7 +80,7 @@ fn sweep(opts: args::Options) -> Result<u8, String> {
         ),
         None => eprintln!("pmem-sweep: {total} points"),
     }
-    let results = run_all(&plan, &base, &points, opts.jobs);
+    let results = run_all(plan, base, &points, opts.jobs);
     let mut bad = 0;
     for (point, outcome) in &results {
         if *outcome != Outcome::Passed {
@@ -75,9 +95,6 @@ fn sweep(opts: args::Options) -> Result<u8, String> {
         results.len()
     );
     let outcomes: Vec<Outcome> = results.into_iter().map(|(_, o)| o).collect();
-    if !opts.keep {
-        let _ = std::fs::remove_dir_all(&base);
-    }
     Ok(exit_code(&outcomes))
 }
 
@@ -139,16 +156,38 @@ fn resolve_program(mut program: Vec<OsString>) -> Result<Vec<OsString>, String> 
     Ok(program)
 }
 
-fn make_workdir(chosen: Option<PathBuf>) -> Result<PathBuf, String> {
+/// The directory for the job directories, and whether pmem-sweep made it.
+fn make_workdir(chosen: Option<PathBuf>) -> Result<(PathBuf, bool), String> {
+    let made = chosen.is_none();
     let dir = chosen.unwrap_or_else(|| {
-        std::env::temp_dir().join(format!(
+        let unique = format!(
             "pmem-sweep.{}.{}",
             std::process::id(),
             clock_seed() % 1_000_000
-        ))
+        );
+        std::env::temp_dir().join(unique)
     });
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    Ok(dir)
+    Ok((dir, made))
+}
+
+/// Removes what the sweep put in `dir` (all of it if the sweep made it).
+fn clean_workdir(dir: &Path, made: bool) {
+    if made {
+        let _ = std::fs::remove_dir_all(dir);
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("job-") || name.starts_with("count") {
+            let p = e.path();
+            let _ = std::fs::remove_dir_all(&p).or_else(|_| std::fs::remove_file(&p));
+        }
+    }
 }
 
 fn clock_seed() -> u64 {
