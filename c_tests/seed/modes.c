@@ -9,7 +9,9 @@
  * pmem_flush_cache + pmem_fence + pmem_drain_pm_stores, one never flushed;
  * then reads the file back with pread(2). Flushed data must be in the file
  * in every mode; in fit mode the unflushed data and the rest of partly
- * flushed pages must not be, and the flushed lines must be whole.
+ * flushed pages must not be, and the flushed lines must be whole. After
+ * "fit call", the program switches to msync mode and checks that its fit
+ * mapping still behaves as one.
  */
 #include "pmem.h"
 #include "pmem_attr.h"
@@ -99,6 +101,17 @@ int main(int argc, char *argv[])
 	expect(file_has(fd, 200, "after-close"), "a flush after close(fd) reached the file");
 	close(fd);
 
+	if (fit && argc > 3) {
+		/* Fit mappings stay fit in the next mode: their flushes still
+		 * reach the file, their unflushed stores still do not. */
+		pmem_msync_mode();
+		strcpy(p + 300, "in-msync-mode");
+		pmem_persist(p + 300, 14, 0);
+		fd = open(argv[1], O_RDONLY);
+		expect(file_has(fd, 300, "in-msync-mode"), "a fit mapping flushed in msync mode");
+		expect(!file_has(fd, 8192, "never"), "a fit mapping's unflushed page after the switch");
+		close(fd);
+	}
 	if (failures == 0)
 		printf("modes: %s mode ok\n", mode);
 	return failures != 0;
