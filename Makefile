@@ -24,12 +24,13 @@ NATIVE_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 # Every symbol the version script exports, so the linker pulls each in.
 EXPORTS    := $(shell sed -n 's/^[[:space:]]*\(pmem_[a-z0-9_]*\);$$/\1/p' libpmem.map)
 HEADERS    := $(wildcard include/*.h)
+SWEEP      := $(BUILD)/pmem-sweep
 
 comma := ,
 
-.PHONY: all rust install uninstall check check-header check-abi check-conformance demo bench clean FORCE
+.PHONY: all rust install uninstall check check-header check-abi check-conformance check-seed demo bench clean FORCE
 
-all: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libpmem.so $(STATIC) $(BUILD)/libpmem.pc
+all: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libpmem.so $(STATIC) $(BUILD)/libpmem.pc $(SWEEP)
 
 # Cargo decides itself whether anything changed.
 $(RUST_LIB): FORCE
@@ -46,6 +47,11 @@ $(BUILD)/$(SONAME): $(SHARED)
 $(BUILD)/libpmem.so: $(BUILD)/$(SONAME)
 	ln -sf $(SONAME) $@
 
+# The crash-point sweep tool (src/bin/pmem-sweep).
+$(SWEEP): FORCE | $(BUILD)
+	$(CARGO) build --release --bin pmem-sweep
+	cp target/release/pmem-sweep $@
+
 $(STATIC): $(RUST_LIB) | $(BUILD)
 	cp $< $@
 
@@ -61,7 +67,8 @@ $(BUILD):
 	mkdir -p $@
 
 install: all
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR)
+	install -m 755 $(SWEEP) $(DESTDIR)$(BINDIR)/
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
 	ln -sf libpmem.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libpmem.so
@@ -73,6 +80,7 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libpmem.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	      $(DESTDIR)$(LIBDIR)/libpmem.so $(DESTDIR)$(LIBDIR)/libpmem.a \
 	      $(DESTDIR)$(LIBDIR)/pkgconfig/libpmem.pc
+	rm -f $(DESTDIR)$(BINDIR)/pmem-sweep
 	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/,$(notdir $(HEADERS)))
 
 # The committed header must be exactly what cbindgen makes of src/ffi.
@@ -92,7 +100,11 @@ check-abi: all
 check-conformance: all
 	tests/conformance.sh $(CURDIR)
 
-check: all check-header check-abi check-conformance
+# The original API, persistence modes, crash injection and pmem-sweep.
+check-seed: all
+	$(MAKE) --no-print-directory -C c_tests/seed check LIBPMEM_ROOT=$(CURDIR)
+
+check: all check-header check-abi check-conformance check-seed
 	$(CARGO) test --release
 	$(MAKE) --no-print-directory -C c_tests check LIBPMEM_ROOT=$(CURDIR)
 
@@ -103,3 +115,4 @@ clean:
 	$(CARGO) clean
 	rm -rf $(BUILD)
 	$(MAKE) -C c_tests clean
+	$(MAKE) -C c_tests/seed clean

@@ -13,6 +13,7 @@ mod init;
 pub mod log;
 pub mod map;
 pub mod memops;
+pub mod mode;
 pub mod persist;
 
 pub use error::{Error, Result};

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks the shipped shared object's ABI: SONAME libpmem.so.1, every PMDK
-# symbol at LIBPMEM_1.0, the original API at LIBPMEM_SEED_1.0, nothing else.
+# symbol at LIBPMEM_1.0, the original API at LIBPMEM_SEED_1.0, the extensions
+# libpmem.map lists at LIBPMEM_EXT_1.0, nothing else.
 set -euo pipefail
 so=${1:?usage: check-abi.sh path/to/libpmem.so.1.X.Y}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,8 +25,11 @@ else
 	want_pmdk=$(sed -n '/LIBPMEM_1.0 {/,/};/s/^[[:space:]]*\(pmem_[a-z0-9_]*\);$/\1/p' "$here/libpmem.map" | sort -u)
 	want_seed=$(sed -n '/LIBPMEM_SEED_1.0 {/,/}/s/^[[:space:]]*\(pmem_[a-z0-9_]*\);$/\1/p' "$here/libpmem.map" | sort -u)
 fi
+# Extensions are ours alone: libpmem.map is their only source.
+want_ext=$(sed -n '/LIBPMEM_EXT_1.0 {/,/}/s/^[[:space:]]*\(pmem_[a-z0-9_]*\);$/\1/p' "$here/libpmem.map" | sort -u)
 want=$( { for s in $want_pmdk; do echo "$s LIBPMEM_1.0"; done
-          for s in $want_seed; do echo "$s LIBPMEM_SEED_1.0"; done; } | sort)
+          for s in $want_seed; do echo "$s LIBPMEM_SEED_1.0"; done
+          for s in $want_ext; do echo "$s LIBPMEM_EXT_1.0"; done; } | sort)
 
 if [ "$exported" != "$want" ]; then
 	echo "FAIL: exported symbols differ from the ABI (< expected, > exported):"
@@ -34,6 +38,6 @@ if [ "$exported" != "$want" ]; then
 fi
 n=$(echo "$exported" | grep -c ' LIBPMEM_1.0$' || true)
 if [ "$fail" = 0 ]; then
-	echo "abi: SONAME libpmem.so.1, $n symbols at LIBPMEM_1.0, $(echo "$want_seed" | grep -c . || true) at LIBPMEM_SEED_1.0, nothing else exported"
+	echo "abi: SONAME libpmem.so.1, $n symbols at LIBPMEM_1.0, $(echo "$want_seed" | grep -c . || true) at LIBPMEM_SEED_1.0, $(echo "$want_ext" | grep -c . || true) at LIBPMEM_EXT_1.0, nothing else exported"
 fi
 exit $fail

@@ -4,11 +4,13 @@
 //! Every function here is `#[no_mangle]`; the Makefile's version script
 //! exports them at `LIBPMEM_1.0` (and the original 2013 API at its own node).
 
+mod attr;
 pub mod consts;
 mod log;
 mod map;
 mod memops;
 mod persist;
+mod seed;
 mod version;
 
 use crate::error::{set_errno, set_last_message, Error};

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Crash injection and pmem-sweep on the append example:
+#  - PMEM_FIT_CRASH_AT kills the program at the point asked, before its lines
+#    reach the file, and PMEM_FIT_REPORT counts the points passed;
+#  - the correct program passes the sweep at every point (in parallel, and
+#    sampled), statically linked too;
+#  - the variant with one missing persist is caught, with a reproducer that
+#    fails again on its own.
+set -uo pipefail
+out=$(cd "${1:?usage: sweep-test.sh OUTDIR}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+sweep=${PMEM_SWEEP:?PMEM_SWEEP names the pmem-sweep binary}
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+
+# 20 records: a record persist and a count persist each, then the final one.
+points=41
+setup='truncate -s 8192 pool'
+check="$here/append_check pool"
+
+# Crash injection by hand: point 3 is record 1's persist, so records 0 and
+# its count (points 1, 2) are in the file and nothing after.
+rm -f "$out/crash.pool"; truncate -s 8192 "$out/crash.pool"
+PMEM_PERSIST_MODE=fit PMEM_FIT_CRASH_AT=3 PMEM_FIT_REPORT="$out/crash.report" \
+	"$here/append" "$out/crash.pool" 20
+status=$?
+[ "$status" = 137 ] || bad "PMEM_FIT_CRASH_AT=3: exit status $status, want 137 (SIGKILL)"
+[ "$(cat "$out/crash.report")" = 2 ] || bad "report says $(cat "$out/crash.report") points passed, want 2"
+count=$(od -An -tu8 -N8 "$out/crash.pool" | tr -d ' ')
+[ "$count" = 1 ] || bad "crashed file counts $count records, want 1"
+"$here/append_check" "$out/crash.pool" 1 || bad "crashed file does not check"
+# Record 1 (bytes 128..191) was being persisted at the crash: none of it may be there.
+cmp -s -n 64 -i 128:0 "$out/crash.pool" /dev/zero || bad "the crashed point's lines reached the file"
+
+# A full run in fit mode reports every point.
+rm -f "$out/full.pool"; truncate -s 8192 "$out/full.pool"
+PMEM_PERSIST_MODE=fit PMEM_FIT_REPORT="$out/full.report" "$here/append" "$out/full.pool" 20 ||
+	bad "full fit run failed"
+[ "$(cat "$out/full.report")" = $points ] || bad "full run passed $(cat "$out/full.report") points, want $points"
+
+# The correct program survives a crash at every point.
+"$sweep" --jobs 2 --setup "$setup" --check "$check" --workdir "$out/sweep-good" \
+	-- "$here/append" pool 20 >"$out/good.out" 2>"$out/good.err"
+status=$?
+[ "$status" = 0 ] || { bad "sweep of the correct program exited $status"; cat "$out/good.out" "$out/good.err"; }
+grep -q "$points of $points points passed" "$out/good.err" || bad "sweep did not run all $points points"
+
+# ... also statically linked, on a seeded sample.
+"$sweep" --sample 7 --seed 42 --setup "$setup" --check "$check" --workdir "$out/sweep-static" \
+	-- "$here/append_static" pool 20 >"$out/static.out" 2>"$out/static.err" ||
+	{ bad "sampled sweep of the static program failed"; cat "$out/static.out" "$out/static.err"; }
+grep -q "7 of 7 points passed" "$out/static.err" || bad "sampled sweep did not run 7 points"
+
+# The variant with one missing persist is caught and named.
+"$sweep" --jobs 2 --setup "$setup" --check "$check" --workdir "$out/sweep-bad" \
+	-- "$here/append" -b pool 20 >"$out/bad.out" 2>"$out/bad.err"
+status=$?
+[ "$status" = 1 ] || bad "sweep of the buggy program exited $status, want 1"
+first=$(sed -n 's/^point \([0-9]*\): FAILED.*/\1/p' "$out/bad.out" | head -1)
+[ -n "$first" ] || { bad "sweep named no failing point"; cat "$out/bad.out"; }
+grep -q "missing or torn" "$out/bad.out" || bad "the check's message is not in the report"
+
+# Its reproducer fails again on its own.
+if [ -n "$first" ]; then
+	repro=$(grep -A1 "^point $first:" "$out/bad.out" | sed -n 's/^  reproduce: pmem-sweep //p')
+	(cd "$out" && eval "\"$sweep\" --workdir \"$out/repro\" $repro") >"$out/repro.out" 2>&1
+	status=$?
+	[ "$status" = 1 ] || { bad "reproducer of point $first exited $status, want 1"; cat "$out/repro.out"; }
+fi
+
+[ "$fail" = 0 ] && echo "sweep: crash injection, $points-point sweep, sample, static and the buggy variant ok"
+exit $fail

@@ -1,0 +1,151 @@
+//! Command line of pmem-sweep.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const USAGE: &str = "\
+usage: pmem-sweep [options] -- PROGRAM [ARGS...]
+
+Runs PROGRAM once in fit mode to count its persistence points, then once per
+point (or per sampled point), crashed at that point, each run framed by the
+setup and check commands. Reports every point whose check fails.
+
+options:
+  --setup CMD     shell command run before every run of PROGRAM (make the files)
+  --check CMD     shell command run after every run; non-zero exit = failed point
+  --jobs N        runs in parallel, each job in its own directory (default 1)
+  --sample K      run K points chosen at random instead of all of them
+  --seed S        seed for --sample (default: from the clock, printed)
+  --only N        run point N alone, output shown, directory kept (a reproducer)
+  --timeout SECS  limit for each command (default 60)
+  --workdir DIR   where the job directories go (default: a new one in $TMPDIR)
+  --keep          keep the job directories after the sweep
+
+Every command runs in its job's directory, also given in $PMEM_SWEEP_DIR;
+$PMEM_SWEEP_POINT holds the point number of the run (0 for the counting run).
+Exit status: 0 all points passed, 1 a check failed, 2 usage or setup errors or
+points the program did not reach.";
+
+/// What the command line asks for.
+#[derive(Debug, Default, PartialEq)]
+pub struct Options {
+    pub setup: Option<String>,
+    pub check: Option<String>,
+    pub jobs: usize,
+    pub sample: Option<u64>,
+    pub seed: Option<u64>,
+    pub only: Option<u64>,
+    pub timeout: Duration,
+    pub workdir: Option<PathBuf>,
+    pub keep: bool,
+    pub program: Vec<OsString>,
+}
+
+/// Parses the arguments after the program name; Err is the message to print.
+pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Options, String> {
+    let mut o = Options {
+        jobs: 1,
+        timeout: Duration::from_secs(60),
+        ..Options::default()
+    };
+    while let Some(arg) = args.next() {
+        let arg = arg
+            .into_string()
+            .map_err(|a| format!("option {a:?} is not UTF-8"))?;
+        if arg == "--" {
+            o.program = args.collect();
+            break;
+        }
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) => (n.to_string(), Some(v.to_string())),
+            None => (arg.clone(), None),
+        };
+        if name == "--keep" {
+            o.keep = true;
+            continue;
+        }
+        if name == "--help" || name == "-h" {
+            return Err(USAGE.to_string());
+        }
+        let mut value = || -> Result<String, String> {
+            match inline.clone() {
+                Some(v) => Ok(v),
+                None => args
+                    .next()
+                    .and_then(|v| v.into_string().ok())
+                    .ok_or_else(|| format!("{name} needs a value")),
+            }
+        };
+        match name.as_str() {
+            "--setup" => o.setup = Some(value()?),
+            "--check" => o.check = Some(value()?),
+            "--jobs" => o.jobs = number(&name, &value()?)?.max(1) as usize,
+            "--sample" => o.sample = Some(number(&name, &value()?)?),
+            "--seed" => o.seed = Some(number(&name, &value()?)?),
+            "--only" => o.only = Some(number(&name, &value()?)?),
+            "--timeout" => o.timeout = Duration::from_secs(number(&name, &value()?)?),
+            "--workdir" => o.workdir = Some(PathBuf::from(value()?)),
+            _ => return Err(format!("unknown option {arg:?}\n{USAGE}")),
+        }
+    }
+    if o.program.is_empty() {
+        return Err(format!("no program given after --\n{USAGE}"));
+    }
+    if o.only == Some(0) {
+        return Err("--only: points are numbered from 1".into());
+    }
+    Ok(o)
+}
+
+fn number(name: &str, v: &str) -> Result<u64, String> {
+    v.parse()
+        .map_err(|_| format!("{name}: {v:?} is not a number"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(v: &[&str]) -> impl Iterator<Item = OsString> {
+        v.iter().map(OsString::from).collect::<Vec<_>>().into_iter()
+    }
+
+    #[test]
+    fn parses_both_spellings() {
+        let o = parse(os(&[
+            "--setup",
+            "mk",
+            "--check=ck",
+            "--jobs",
+            "3",
+            "--sample=5",
+            "--seed",
+            "9",
+            "--keep",
+            "--",
+            "./p",
+            "--setup",
+        ]))
+        .unwrap();
+        assert_eq!(o.setup.as_deref(), Some("mk"));
+        assert_eq!(o.check.as_deref(), Some("ck"));
+        assert_eq!(
+            (o.jobs, o.sample, o.seed, o.keep),
+            (3, Some(5), Some(9), true)
+        );
+        assert_eq!(
+            o.program,
+            vec![OsString::from("./p"), OsString::from("--setup")]
+        );
+    }
+
+    #[test]
+    fn rejects_bad_command_lines() {
+        assert!(parse(os(&["--jobs", "x", "--", "p"])).is_err());
+        assert!(parse(os(&["--check"])).is_err());
+        assert!(parse(os(&["--setup", "s"])).is_err());
+        assert!(parse(os(&["--frobnicate", "--", "p"])).is_err());
+        assert!(parse(os(&["--only", "0", "--", "p"])).is_err());
+    }
+}

@@ -1,0 +1,101 @@
+//! Platform attributes of a range (pmem_get_attr, include/pmem_attr.h).
+
+use super::lines;
+use crate::error::Result;
+use core::ffi::CStr;
+
+/// What pmem_get_attr reports, before conversion to the C struct.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attributes {
+    pub flush_granularity: usize,
+    pub stores_durable_at_fence: bool,
+    pub atomic_store_size: usize,
+    pub page_size: usize,
+    pub is_pmem: bool,
+    pub flush_instruction: &'static CStr,
+    pub copy_path: &'static CStr,
+    pub movnt_threshold: usize,
+    pub persist_mode: &'static CStr,
+}
+
+/// x86_64: an aligned 8-byte store is never torn, also across power failure.
+const ATOMIC_STORE: usize = 8;
+
+/// The attributes of `[addr, addr + len)`.
+///
+/// Flush instruction and copy path: until the fast path's describe() lands
+/// these come from CPU detection and the plain-memmove copy, whose
+/// non-temporal threshold is "never" (usize::MAX).
+pub fn get(addr: *const u8, len: usize) -> Result<Attributes> {
+    let eadr = crate::map::platform::has_auto_flush()?;
+    Ok(Attributes {
+        flush_granularity: crate::persist::CACHELINE,
+        stores_durable_at_fence: eadr,
+        atomic_store_size: ATOMIC_STORE,
+        page_size: mapping_page_size(addr).unwrap_or_else(crate::persist::page_size),
+        is_pmem: crate::map::is_pmem(addr, len),
+        flush_instruction: lines::instruction().c_name(),
+        copy_path: c"memmove",
+        movnt_threshold: usize::MAX,
+        persist_mode: super::current().c_name(),
+    })
+}
+
+/// The kernel page size of the mapping holding `addr` (hugetlbfs and Device
+/// DAX mappings have larger ones), from /proc/self/smaps.
+fn mapping_page_size(addr: *const u8) -> Option<usize> {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
+    page_size_in_smaps(&smaps, addr as usize)
+}
+
+fn page_size_in_smaps(smaps: &str, addr: usize) -> Option<usize> {
+    let mut inside = false;
+    for line in smaps.lines() {
+        if let Some((range, _)) = line.split_once(' ') {
+            if let Some((lo, hi)) = range.split_once('-') {
+                if let (Ok(lo), Ok(hi)) =
+                    (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
+                {
+                    inside = lo <= addr && addr < hi;
+                    continue;
+                }
+            }
+        }
+        if inside {
+            if let Some(kb) = line.strip_prefix("KernelPageSize:") {
+                let kb = kb.trim().strip_suffix("kB")?.trim().parse::<usize>().ok()?;
+                return Some(kb * 1024);
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_page_size_of_the_right_mapping() {
+        let smaps = "\
+7f0000000000-7f0000200000 rw-s 00000000 00:05 12 /dev/dax0.0
+Size:               2048 kB
+KernelPageSize:     2048 kB
+7f0000200000-7f0000201000 rw-p 00000000 00:00 0
+Size:                  4 kB
+KernelPageSize:        4 kB
+";
+        assert_eq!(page_size_in_smaps(smaps, 0x7f0000100000), Some(2 << 20));
+        assert_eq!(page_size_in_smaps(smaps, 0x7f0000200fff), Some(4096));
+        assert_eq!(page_size_in_smaps(smaps, 0x7f0000201000), None);
+    }
+
+    #[test]
+    fn attributes_of_heap_memory() {
+        let v = [0u8; 64];
+        let a = get(v.as_ptr(), v.len()).unwrap();
+        assert_eq!(a.page_size, crate::persist::page_size());
+        assert!(!a.is_pmem);
+        assert_eq!(a.flush_granularity, 64);
+    }
+}

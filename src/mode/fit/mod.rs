@@ -1,0 +1,248 @@
+//! fit mode (fault-injection test): every file mapped while it is on is
+//! mapped private copy-on-write, and a flush writes exactly the whole 64-byte
+//! lines it covers from the private mapping to the file (pwrite(2) at flush
+//! time; msync writes whole pages). Whatever is never flushed never reaches
+//! the file, as after a power failure on real persistent memory.
+//!
+//! Memory cost: each page the program stores to becomes a private anonymous
+//! copy, on top of the file's page-cache page the flushes write into, so a
+//! fit mapping costs up to twice the memory of the pages it dirties.
+//!
+//! Thread-safe: flushes share a read lock on the registry; mapping and
+//! unmapping take the write lock. Each mapping keeps a dup of its fd, closed
+//! when the last piece of the mapping is unmapped.
+
+mod pieces;
+
+use super::{crash, lines, log_failure};
+use crate::error::{Error, Result};
+use crate::persist::{mode_hook::ModeHooks, msync_pages, page_size, CACHELINE};
+use core::sync::atomic::{AtomicUsize, Ordering};
+use pieces::{Piece, Pieces};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::{Arc, RwLock};
+
+pub static HOOKS: ModeHooks = ModeHooks {
+    name: "fit",
+    flush,
+    drain: lines::fence,
+    msync,
+    private_mappings: true,
+    on_map: register,
+    on_unmap: forget,
+};
+
+type File = Arc<OwnedFd>;
+
+static REGISTRY: RwLock<Pieces<File>> = RwLock::new(Pieces::new());
+/// Pieces in REGISTRY, so other modes skip the lock when there are none.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// How many fit mapping pieces are live.
+pub fn live_mappings() -> usize {
+    LIVE.load(Ordering::Acquire)
+}
+
+fn flush(addr: *const u8, len: usize) {
+    log_failure(route_lines(addr, len, |a, l| {
+        lines::flush(a, l);
+        Ok(())
+    }));
+}
+
+fn msync(addr: *const u8, len: usize) -> Result<()> {
+    route_pages(addr, len, msync_pages)
+}
+
+/// A mode's way of handling a range outside fit mappings.
+pub type Rest = fn(*const u8, usize) -> Result<()>;
+
+/// Flush granularity: fit mappings get whole cache lines; `rest` the others.
+pub fn route_lines(addr: *const u8, len: usize, rest: Rest) -> Result<()> {
+    route(addr, len, CACHELINE, rest)
+}
+
+/// msync granularity: fit mappings get whole pages; `rest` the others.
+pub fn route_pages(addr: *const u8, len: usize, rest: Rest) -> Result<()> {
+    route(addr, len, page_size(), rest)
+}
+
+/// Writes the parts of `[addr, addr + len)` inside fit mappings to their
+/// files, rounded out to `granularity`, as one persistence point; hands the
+/// parts outside to `rest`.
+fn route(addr: *const u8, len: usize, granularity: usize, rest: Rest) -> Result<()> {
+    if live_mappings() == 0 || len == 0 {
+        return rest(addr, len);
+    }
+    let (lo, hi) = (addr as usize, (addr as usize).saturating_add(len));
+    let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+    if reg.overlapping(lo, hi).next().is_none() {
+        drop(reg);
+        return rest(addr, len);
+    }
+    crash::begin_point();
+    let mut result = Ok(());
+    let mut keep = |r: Result<()>| {
+        if result.is_ok() {
+            result = r;
+        }
+    };
+    let mut cur = lo;
+    for p in reg.overlapping(lo, hi) {
+        if p.start > cur {
+            keep(rest(cur as *const u8, p.start - cur));
+        }
+        let from = (cur.max(p.start) & !(granularity - 1)).max(p.start);
+        let to = hi.next_multiple_of(granularity).min(p.end());
+        keep(write_back(p, from, to));
+        cur = hi.min(p.end());
+    }
+    if cur < hi {
+        keep(rest(cur as *const u8, hi - cur));
+    }
+    drop(reg);
+    crash::end_point();
+    result
+}
+
+/// pwrite(2)s `[from, to)` of the private mapping `p` to its file.
+fn write_back(p: &Piece<File>, from: usize, to: usize) -> Result<()> {
+    let mut at = from;
+    while at < to {
+        let offset = p.offset + (at - p.start) as u64;
+        // SAFETY: [at, to) lies inside the live mapping `p` (the registry
+        // lock keeps it registered; it is unmapped only by pmem_unmap, whose
+        // on_unmap needs the write lock). The kernel only reads it.
+        let n = unsafe {
+            libc::pwrite(
+                p.file.as_raw_fd(),
+                at as *const libc::c_void,
+                to - at,
+                offset as libc::off_t,
+            )
+        };
+        match n {
+            n if n > 0 => at += n as usize,
+            0 => return Err(Error::new(libc::EIO, "fit mode: pwrite wrote nothing")),
+            _ if crate::error::last_errno() == libc::EINTR => {}
+            _ => return Err(Error::last_os("fit mode: pwrite")),
+        }
+    }
+    Ok(())
+}
+
+/// on_map: records a fresh private mapping of `fd` (from offset 0).
+fn register(fd: i32, addr: *mut u8, len: usize) -> Result<()> {
+    // A private mapping accepts a read-only or append-only fd, which pwrite
+    // could not write at the right offsets: refuse them as a shared
+    // read/write mapping would.
+    // SAFETY: fcntl(F_GETFL) only reads the descriptor's flags.
+    let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if fl < 0 {
+        return Err(Error::last_os("fit mode: fcntl(F_GETFL)"));
+    }
+    if fl & libc::O_ACCMODE != libc::O_RDWR || fl & libc::O_APPEND != 0 {
+        return Err(Error::new(
+            libc::EACCES,
+            "fit mode: the file must be open read/write, not append-only",
+        ));
+    }
+    // SAFETY: duplicates an open descriptor; the copy is ours alone.
+    let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if dup < 0 {
+        return Err(Error::last_os("fit mode: dup"));
+    }
+    // SAFETY: `dup` is a fresh descriptor nothing else owns.
+    let file = Arc::new(unsafe { OwnedFd::from_raw_fd(dup) });
+    let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
+    reg.insert(addr as usize, len, file);
+    LIVE.store(reg.len(), Ordering::Release);
+    Ok(())
+}
+
+/// on_unmap (every mode's): forgets `[addr, addr + len)`.
+pub fn forget(addr: *mut u8, len: usize) {
+    if live_mappings() == 0 {
+        return;
+    }
+    let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
+    reg.remove(addr as usize, (addr as usize).saturating_add(len));
+    LIVE.store(reg.len(), Ordering::Release);
+}
+
+/// on_map of the modes that map shared: nothing to record.
+pub fn ignore_map(_fd: i32, _addr: *mut u8, _len: usize) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    static REST: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
+
+    fn record_rest(addr: *const u8, len: usize) -> Result<()> {
+        REST.lock().unwrap().push((addr as usize, len));
+        Ok(())
+    }
+
+    fn file_bytes(fd: i32, len: usize) -> Vec<u8> {
+        let mut buf = vec![0u8; len];
+        // SAFETY: buf is writable for len bytes.
+        let n = unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), len, 0) };
+        assert_eq!(n, len as isize);
+        buf
+    }
+
+    /// Lines (rounded out, clipped to pieces) go to the file at the right
+    /// offsets, holes between pieces go to `rest`, and each call is one point.
+    #[test]
+    fn routes_lines_to_files_and_the_rest_elsewhere() {
+        let page = page_size();
+        let len = 3 * page;
+        // SAFETY: plain syscalls on a fresh memfd and a fresh private mapping.
+        let (fd, base) = unsafe {
+            let fd = libc::memfd_create(c"fit-test".as_ptr(), libc::MFD_CLOEXEC);
+            assert!(fd >= 0 && libc::ftruncate(fd, len as libc::off_t) == 0);
+            let prot = libc::PROT_READ | libc::PROT_WRITE;
+            let p = libc::mmap(core::ptr::null_mut(), len, prot, libc::MAP_PRIVATE, fd, 0);
+            assert_ne!(p, libc::MAP_FAILED);
+            core::ptr::write_bytes(p.cast::<u8>(), 0xaa, len);
+            (fd, p as usize)
+        };
+        register(fd, base as *mut u8, len).unwrap();
+        let before = crash::points_passed();
+
+        route_lines((base + page - 10) as *const u8, 20, record_rest).unwrap();
+        let mut want = vec![0u8; len];
+        want[page - 64..page + 64].fill(0xaa);
+        assert_eq!(file_bytes(fd, len), want);
+
+        // Forget the middle page: a flush across it writes both ends and
+        // hands the middle to `rest`.
+        forget((base + page) as *mut u8, page);
+        route_lines(
+            (base + page - 96) as *const u8,
+            page + 96 + 100,
+            record_rest,
+        )
+        .unwrap();
+        want[page - 128..page].fill(0xaa);
+        want[2 * page..2 * page + 128].fill(0xaa);
+        assert_eq!(file_bytes(fd, len), want);
+        assert_eq!(*REST.lock().unwrap(), vec![(base + page, page)]);
+        assert_eq!(crash::points_passed() - before, 2);
+
+        // Outside every piece: not a point, all of it to `rest`.
+        route_lines((base + page + 8) as *const u8, 8, record_rest).unwrap();
+        assert_eq!(crash::points_passed() - before, 2);
+
+        forget(base as *mut u8, len);
+        // SAFETY: the mapping and fd were made above and nothing uses them.
+        unsafe {
+            libc::munmap(base as *mut libc::c_void, len);
+            libc::close(fd);
+        }
+    }
+}
