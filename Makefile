@@ -47,9 +47,9 @@ $(BUILD)/$(SONAME): $(SHARED)
 $(BUILD)/libpmem.so: $(BUILD)/$(SONAME)
 	ln -sf $(SONAME) $@
 
-# The crash-point sweep tool (src/bin/pmem-sweep).
+# The crash-point sweep tool (tools/pmem-sweep).
 $(SWEEP): FORCE | $(BUILD)
-	$(CARGO) build --release --bin pmem-sweep
+	$(CARGO) build --release -p pmem-sweep
 	cp target/release/pmem-sweep $@
 
 $(STATIC): $(RUST_LIB) | $(BUILD)
@@ -105,7 +105,7 @@ check-seed: all
 	$(MAKE) --no-print-directory -C c_tests/seed check LIBPMEM_ROOT=$(CURDIR)
 
 check: all check-header check-abi check-conformance check-seed
-	$(CARGO) test --release
+	$(CARGO) test --release --workspace
 	$(MAKE) --no-print-directory -C c_tests check LIBPMEM_ROOT=$(CURDIR)
 
 demo: all
