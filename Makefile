@@ -49,7 +49,8 @@ $(BUILD)/libpmem.so: $(BUILD)/$(SONAME)
 $(STATIC): $(RUST_LIB) | $(BUILD)
 	cp $< $@
 
-$(BUILD)/libpmem.pc: libpmem.pc.in Makefile | $(BUILD)
+# Remade every time: PREFIX may differ from the last run's (tests install to their own).
+$(BUILD)/libpmem.pc: libpmem.pc.in Makefile FORCE | $(BUILD)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' -e 's|@NATIVE_LIBS@|$(NATIVE_LIBS)|' $< > $@
 
@@ -87,6 +88,7 @@ check-abi: all
 check: all check-header check-abi
 	$(CARGO) test --release
 	$(MAKE) -C c_tests check LIBPMEM_ROOT=$(CURDIR)
+	$(MAKE) -C c_tests/inline check LIBPMEM_ROOT=$(CURDIR)
 
 demo: all
 	$(MAKE) -C c_tests demo LIBPMEM_ROOT=$(CURDIR)
@@ -95,3 +97,4 @@ clean:
 	$(CARGO) clean
 	rm -rf $(BUILD)
 	$(MAKE) -C c_tests clean
+	$(MAKE) -C c_tests/inline clean

@@ -1,0 +1,99 @@
+/*
+ * The prefixed API beside libpmem.h (include order from INLINE_FIRST):
+ * a file mapped by pmem_map_file, written with pmem_inline_memcpy_persist,
+ * pmem_inline_persist and the library's two-argument pmem_persist, then
+ * read back with read(2) and through a fresh library mapping. Built as C
+ * and as C++, in both include orders.
+ */
+#ifdef INLINE_FIRST
+#include <pmem_inline.h>
+#include <libpmem.h>
+#else
+#include <libpmem.h>
+#include <pmem_inline.h>
+#endif
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define FILE_LEN ((size_t)64 * 1024)
+
+#ifdef pmem_map
+#error "the original-API names must not be visible beside libpmem.h"
+#endif
+
+static unsigned char pattern(size_t i)
+{
+	return (unsigned char)(i * 13 + 1);
+}
+
+static void check_contents(const unsigned char *got, const char *how)
+{
+	size_t i;
+
+	for (i = 0; i < FILE_LEN; i++)
+		if (got[i] != pattern(i)) {
+			CHECK(0, "%s: byte %zu is %u, wrote %u", how, i, got[i], pattern(i));
+			return;
+		}
+}
+
+int main(int argc, char **argv)
+{
+	unsigned char src[300];
+	unsigned char *base, *buf;
+	size_t mapped = 0, i, off;
+	ssize_t n;
+	int fd;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s FILE\n", argv[0]);
+		return 2;
+	}
+	unlink(argv[1]);
+	base = (unsigned char *)pmem_map_file(argv[1], FILE_LEN, PMEM_FILE_CREATE, 0600,
+					      &mapped, NULL);
+	CHECK(base != NULL && mapped == FILE_LEN, "pmem_map_file: %s", pmem_errormsg());
+	if (base == NULL)
+		return test_result(argv[0]);
+
+	/* Small copies, at offsets of every alignment mod 64, through the inline
+	 * memcpy_persist. */
+	for (off = 0; off + sizeof(src) <= FILE_LEN / 4; off += sizeof(src)) {
+		for (i = 0; i < sizeof(src); i++)
+			src[i] = pattern(off + i);
+		CHECK(pmem_inline_memcpy_persist(base + off, src, sizeof(src)) == base + off,
+		      "memcpy_persist return value");
+	}
+	for (i = off; i < FILE_LEN; i++)
+		base[i] = pattern(i);
+	pmem_inline_persist(base + off, FILE_LEN / 2 - off);
+	pmem_persist(base + FILE_LEN / 2, FILE_LEN / 4 + 5); /* the library's */
+	pmem_inline_flush(base + 3 * FILE_LEN / 4 + 5, FILE_LEN / 4 - 5);
+	pmem_inline_drain();
+	CHECK(pmem_unmap(base, FILE_LEN) == 0, "pmem_unmap: %s", pmem_errormsg());
+
+	buf = (unsigned char *)malloc(FILE_LEN);
+	fd = open(argv[1], O_RDONLY);
+	n = buf != NULL && fd >= 0 ? read(fd, buf, FILE_LEN) : -1;
+	CHECK(n == (ssize_t)FILE_LEN, "read(2) returned %zd", n);
+	if (n == (ssize_t)FILE_LEN)
+		check_contents(buf, "read(2)");
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+
+	base = (unsigned char *)pmem_map_file(argv[1], 0, 0, 0, &mapped, NULL);
+	CHECK(base != NULL && mapped == FILE_LEN, "second pmem_map_file: %s", pmem_errormsg());
+	if (base != NULL) {
+		check_contents(base, "fresh mapping");
+		pmem_unmap(base, mapped);
+	}
+	unlink(argv[1]);
+	return test_result(argv[0]);
+}
