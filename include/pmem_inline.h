@@ -9,9 +9,9 @@
  *     void pmem_inline_flush(const void *addr, size_t len);
  *     void pmem_inline_drain(void);
  *     void pmem_inline_persist(const void *addr, size_t len);
- *     void *pmem_inline_memcpy_persist(void *dest, const void *src, size_t len);
  *     const char *pmem_inline_flush_instruction(void);
  *       ("clwb", "clflushopt", "clflush" or "none": what flush uses)
+ *     PMEM_INLINE_CACHELINE (64, the flush granule)
  *
  *   The original 2013 libpmem API (as its pmem.h declares it):
  *     void *pmem_map(int fd, size_t len);
@@ -46,7 +46,8 @@
  * Testing: with -DPMEM_INLINE_TEST_HOOK=fn, every flushed line's address is
  * passed to `void fn(const void *line)`, which the test program defines.
  *
- * Every other identifier here starts with pmem_inline__ or PMEM_INLINE__.
+ * Every other identifier here starts with pmem_inline_impl_ or
+ * PMEM_INLINE_IMPL_ (internal; not `__`, which C++ reserves).
  */
 
 #ifndef PMEM_INLINE_H
@@ -59,7 +60,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -68,38 +68,50 @@ extern "C" {
 /* The flush granule: one x86-64 cache line. */
 #define PMEM_INLINE_CACHELINE 64
 
-/* Values of pmem_inline__flush_kind_cache; 0 means not decided yet. */
-#define PMEM_INLINE__UNDECIDED 0u
-#define PMEM_INLINE__NONE 1u
-#define PMEM_INLINE__CLFLUSH 2u
-#define PMEM_INLINE__CLFLUSHOPT 3u
-#define PMEM_INLINE__CLWB 4u
+/* Values of pmem_inline_impl_flush_kind_cache; 0 means not decided yet. */
+#define PMEM_INLINE_IMPL_UNDECIDED 0u
+#define PMEM_INLINE_IMPL_NONE 1u
+#define PMEM_INLINE_IMPL_CLFLUSH 2u
+#define PMEM_INLINE_IMPL_CLFLUSHOPT 3u
+#define PMEM_INLINE_IMPL_CLWB 4u
+
+/* Casts and null, spelled so that C++'s stricter warnings stay quiet. */
+#ifdef __cplusplus
+#define PMEM_INLINE_IMPL_ADDR(p) reinterpret_cast<uintptr_t>(p)
+#define PMEM_INLINE_IMPL_PTR(type, a) reinterpret_cast<type>(a)
+#define PMEM_INLINE_IMPL_NULL nullptr
+#else
+#define PMEM_INLINE_IMPL_ADDR(p) ((uintptr_t)(p))
+#define PMEM_INLINE_IMPL_PTR(type, a) ((type)(a))
+#define PMEM_INLINE_IMPL_NULL NULL
+#endif
 
 /*
  * The decision, shared by every translation unit of a program (or shared
  * object): a weak definition in each, merged into one by the linker.
  */
-__attribute__((weak, visibility("hidden"))) unsigned pmem_inline__flush_kind_cache;
+extern unsigned pmem_inline_impl_flush_kind_cache;
+__attribute__((weak, visibility("hidden"))) unsigned pmem_inline_impl_flush_kind_cache;
 
 #ifdef PMEM_INLINE_TEST_HOOK
 void PMEM_INLINE_TEST_HOOK(const void *line);
-#define PMEM_INLINE__HOOK(line) PMEM_INLINE_TEST_HOOK((const void *)(line))
+#define PMEM_INLINE_IMPL_HOOK(line) PMEM_INLINE_TEST_HOOK(PMEM_INLINE_IMPL_PTR(const void *, line))
 #else
-#define PMEM_INLINE__HOOK(line) ((void)0)
+#define PMEM_INLINE_IMPL_HOOK(line) ((void)0)
 #endif
 
 /* Is the environment variable `name` set to exactly "1" (libpmem's rule)? */
 static inline int
-pmem_inline__env_is_1(const char *name)
+pmem_inline_impl_env_is_1(const char *name)
 {
 	const char *value = getenv(name);
 
-	return value != NULL && strcmp(value, "1") == 0;
+	return value != PMEM_INLINE_IMPL_NULL && value[0] == '1' && value[1] == '\0';
 }
 
 /* CPUID leaf 7, subleaf 0, EBX: bit 23 CLFLUSHOPT, bit 24 CLWB. */
 static inline uint32_t
-pmem_inline__cpuid7_ebx(void)
+pmem_inline_impl_cpuid7_ebx(void)
 {
 	uint32_t eax, ebx, ecx, edx;
 
@@ -112,19 +124,19 @@ pmem_inline__cpuid7_ebx(void)
 
 /* The first-use slow path: environment, then CPU. Cold: kept out of line. */
 static inline __attribute__((cold)) unsigned
-pmem_inline__decide_flush_kind(void)
+pmem_inline_impl_decide_flush_kind(void)
 {
 	unsigned kind;
 
-	if (pmem_inline__env_is_1("PMEM_NO_FLUSH")) {
-		kind = PMEM_INLINE__NONE;
+	if (pmem_inline_impl_env_is_1("PMEM_NO_FLUSH")) {
+		kind = PMEM_INLINE_IMPL_NONE;
 	} else {
-		int no_clwb = pmem_inline__env_is_1("PMEM_NO_CLWB");
-		int no_opt = pmem_inline__env_is_1("PMEM_NO_CLFLUSHOPT");
+		int no_clwb = pmem_inline_impl_env_is_1("PMEM_NO_CLWB");
+		int no_opt = pmem_inline_impl_env_is_1("PMEM_NO_CLFLUSHOPT");
 #if defined(__CLWB__) && defined(__CLFLUSHOPT__)
 		uint32_t ebx = (1u << 23) | (1u << 24);
 #else
-		uint32_t ebx = no_clwb && no_opt ? 0 : pmem_inline__cpuid7_ebx();
+		uint32_t ebx = no_clwb && no_opt ? 0 : pmem_inline_impl_cpuid7_ebx();
 #if defined(__CLWB__)
 		ebx |= 1u << 24;
 #endif
@@ -133,24 +145,24 @@ pmem_inline__decide_flush_kind(void)
 #endif
 #endif
 		if (!no_clwb && (ebx & (1u << 24)))
-			kind = PMEM_INLINE__CLWB;
+			kind = PMEM_INLINE_IMPL_CLWB;
 		else if (!no_opt && (ebx & (1u << 23)))
-			kind = PMEM_INLINE__CLFLUSHOPT;
+			kind = PMEM_INLINE_IMPL_CLFLUSHOPT;
 		else
-			kind = PMEM_INLINE__CLFLUSH;
+			kind = PMEM_INLINE_IMPL_CLFLUSH;
 	}
 	/* Racing first uses compute the same value; relaxed is enough. */
-	__atomic_store_n(&pmem_inline__flush_kind_cache, kind, __ATOMIC_RELAXED);
+	__atomic_store_n(&pmem_inline_impl_flush_kind_cache, kind, __ATOMIC_RELAXED);
 	return kind;
 }
 
 static inline unsigned
-pmem_inline__flush_kind(void)
+pmem_inline_impl_flush_kind(void)
 {
-	unsigned kind = __atomic_load_n(&pmem_inline__flush_kind_cache, __ATOMIC_RELAXED);
+	unsigned kind = __atomic_load_n(&pmem_inline_impl_flush_kind_cache, __ATOMIC_RELAXED);
 
-	if (__builtin_expect(kind == PMEM_INLINE__UNDECIDED, 0))
-		kind = pmem_inline__decide_flush_kind();
+	if (__builtin_expect(kind == PMEM_INLINE_IMPL_UNDECIDED, 0))
+		kind = pmem_inline_impl_decide_flush_kind();
 	return kind;
 }
 
@@ -160,42 +172,42 @@ pmem_inline__flush_kind(void)
  * XSAVEOPT = CLWB) so that no -m flag or recent assembler is needed; the
  * memory clobber keeps the compiler from sinking earlier stores past them.
  */
-#define PMEM_INLINE__DEFINE_FLUSH_LOOP(name, insn)                           \
+#define PMEM_INLINE_IMPL_DEFINE_FLUSH_LOOP(name, insn)                           \
 	static inline void                                                   \
-	pmem_inline__flush_##name(uintptr_t line, uintptr_t end)             \
+	pmem_inline_impl_flush_##name(uintptr_t line, uintptr_t end)             \
 	{                                                                    \
 		for (; line < end; line += PMEM_INLINE_CACHELINE) {          \
-			PMEM_INLINE__HOOK(line);                             \
+			PMEM_INLINE_IMPL_HOOK(line);                             \
 			__asm__ __volatile__(insn                            \
-					     : "+m"(*(volatile char *)line)  \
+					     : "+m"(*PMEM_INLINE_IMPL_PTR(volatile char *, line)) \
 					     :                               \
 					     : "memory");                    \
 		}                                                            \
 	}
 
-PMEM_INLINE__DEFINE_FLUSH_LOOP(clwb, ".byte 0x66; xsaveopt %0")
-PMEM_INLINE__DEFINE_FLUSH_LOOP(clflushopt, ".byte 0x66; clflush %0")
-PMEM_INLINE__DEFINE_FLUSH_LOOP(clflush, "clflush %0")
+PMEM_INLINE_IMPL_DEFINE_FLUSH_LOOP(clwb, ".byte 0x66; xsaveopt %0")
+PMEM_INLINE_IMPL_DEFINE_FLUSH_LOOP(clflushopt, ".byte 0x66; clflush %0")
+PMEM_INLINE_IMPL_DEFINE_FLUSH_LOOP(clflush, "clflush %0")
 
 /* Writes back every cache line that overlaps [addr, addr + len). */
 static inline void
 pmem_inline_flush(const void *addr, size_t len)
 {
-	uintptr_t start = (uintptr_t)addr;
-	uintptr_t line = start & ~(uintptr_t)(PMEM_INLINE_CACHELINE - 1);
+	uintptr_t start = PMEM_INLINE_IMPL_ADDR(addr);
+	uintptr_t line = start - start % PMEM_INLINE_CACHELINE;
 	uintptr_t end = start + len;
 
 	if (len == 0)
 		return;
-	switch (pmem_inline__flush_kind()) {
-	case PMEM_INLINE__CLWB:
-		pmem_inline__flush_clwb(line, end);
+	switch (pmem_inline_impl_flush_kind()) {
+	case PMEM_INLINE_IMPL_CLWB:
+		pmem_inline_impl_flush_clwb(line, end);
 		break;
-	case PMEM_INLINE__CLFLUSHOPT:
-		pmem_inline__flush_clflushopt(line, end);
+	case PMEM_INLINE_IMPL_CLFLUSHOPT:
+		pmem_inline_impl_flush_clflushopt(line, end);
 		break;
-	case PMEM_INLINE__CLFLUSH:
-		pmem_inline__flush_clflush(line, end);
+	case PMEM_INLINE_IMPL_CLFLUSH:
+		pmem_inline_impl_flush_clflush(line, end);
 		break;
 	default: /* PMEM_NO_FLUSH=1 */
 		break;
@@ -217,25 +229,16 @@ pmem_inline_persist(const void *addr, size_t len)
 	pmem_inline_drain();
 }
 
-/* memcpy, then persist the destination; returns dest. */
-static inline void *
-pmem_inline_memcpy_persist(void *dest, const void *src, size_t len)
-{
-	memcpy(dest, src, len);
-	pmem_inline_persist(dest, len);
-	return dest;
-}
-
 /* The instruction pmem_inline_flush uses, deciding it if not done yet. */
 static inline const char *
 pmem_inline_flush_instruction(void)
 {
-	switch (pmem_inline__flush_kind()) {
-	case PMEM_INLINE__CLWB:
+	switch (pmem_inline_impl_flush_kind()) {
+	case PMEM_INLINE_IMPL_CLWB:
 		return "clwb";
-	case PMEM_INLINE__CLFLUSHOPT:
+	case PMEM_INLINE_IMPL_CLFLUSHOPT:
 		return "clflushopt";
-	case PMEM_INLINE__CLFLUSH:
+	case PMEM_INLINE_IMPL_CLFLUSH:
 		return "clflush";
 	default:
 		return "none";
@@ -245,55 +248,55 @@ pmem_inline_flush_instruction(void)
 #if !defined(LIBPMEM_H) && !defined(PMEM_INLINE_NO_ORIGINAL_API)
 /* The original 2013 API (see the rule at the top). */
 #include <sys/mman.h>
-#define PMEM_INLINE__ORIGINAL_API 1
+#define PMEM_INLINE_IMPL_ORIGINAL_API 1
 
 static inline void *
-pmem_inline__original_map(int fd, size_t len)
+pmem_inline_impl_original_map(int fd, size_t len)
 {
-	void *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	void *base = mmap(PMEM_INLINE_IMPL_NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 
-	return base == MAP_FAILED ? NULL : base;
+	return base == MAP_FAILED ? PMEM_INLINE_IMPL_NULL : base;
 }
 
 static inline void
-pmem_inline__original_flush_cache(void *addr, size_t len, int flags)
+pmem_inline_impl_original_flush_cache(void *addr, size_t len, int flags)
 {
 	(void)flags;
 	pmem_inline_flush(addr, len);
 }
 
 static inline void
-pmem_inline__original_fence(void)
+pmem_inline_impl_original_fence(void)
 {
 	pmem_inline_drain();
 }
 
 /* Nothing to wait for: the platform's ADR drains the memory controller. */
 static inline void
-pmem_inline__original_drain_pm_stores(void)
+pmem_inline_impl_original_drain_pm_stores(void)
 {
 }
 
 static inline void
-pmem_inline__original_persist(void *addr, size_t len, int flags)
+pmem_inline_impl_original_persist(void *addr, size_t len, int flags)
 {
-	pmem_inline__original_flush_cache(addr, len, flags);
-	pmem_inline__original_fence();
-	pmem_inline__original_drain_pm_stores();
+	pmem_inline_impl_original_flush_cache(addr, len, flags);
+	pmem_inline_impl_original_fence();
+	pmem_inline_impl_original_drain_pm_stores();
 }
 
-#define pmem_map pmem_inline__original_map
-#define pmem_flush_cache pmem_inline__original_flush_cache
-#define pmem_fence pmem_inline__original_fence
-#define pmem_drain_pm_stores pmem_inline__original_drain_pm_stores
+#define pmem_map pmem_inline_impl_original_map
+#define pmem_flush_cache pmem_inline_impl_original_flush_cache
+#define pmem_fence pmem_inline_impl_original_fence
+#define pmem_drain_pm_stores pmem_inline_impl_original_drain_pm_stores
 /*
  * Three arguments: the inline original. Any other count: the name itself
  * (not re-expanded), so a later libpmem.h prototype and its two-argument
  * calls keep meaning the library's pmem_persist.
  */
-#define PMEM_INLINE__FOURTH(a, b, c, name, ...) name
+#define PMEM_INLINE_IMPL_FOURTH(a, b, c, name, ...) name
 #define pmem_persist(...)                                                    \
-	PMEM_INLINE__FOURTH(__VA_ARGS__, pmem_inline__original_persist,      \
+	PMEM_INLINE_IMPL_FOURTH(__VA_ARGS__, pmem_inline_impl_original_persist,      \
 			    pmem_persist, pmem_persist, 0)(__VA_ARGS__)
 #endif
 
@@ -308,11 +311,11 @@ pmem_inline__original_persist(void *addr, size_t len, int flags)
  * again when it comes second, and the library's API then takes the
  * original-API names back.
  */
-#if defined(LIBPMEM_H) && defined(PMEM_INLINE__ORIGINAL_API)
+#if defined(LIBPMEM_H) && defined(PMEM_INLINE_IMPL_ORIGINAL_API)
 #undef pmem_map
 #undef pmem_flush_cache
 #undef pmem_fence
 #undef pmem_drain_pm_stores
 #undef pmem_persist
-#undef PMEM_INLINE__ORIGINAL_API
+#undef PMEM_INLINE_IMPL_ORIGINAL_API
 #endif

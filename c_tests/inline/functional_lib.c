@@ -1,7 +1,8 @@
 /*
  * The prefixed API beside libpmem.h (include order from INLINE_FIRST):
- * a file mapped by pmem_map_file, written with pmem_inline_memcpy_persist,
- * pmem_inline_persist and the library's two-argument pmem_persist, then
+ * a file mapped by pmem_map_file, written and made durable piecewise with
+ * pmem_inline_persist, pmem_inline_flush + pmem_inline_drain and the
+ * library's two-argument pmem_persist, then
  * read back with read(2) and through a fresh library mapping. Built as C
  * and as C++, in both include orders.
  */
@@ -16,12 +17,12 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "testutil.h"
 
 #define FILE_LEN ((size_t)64 * 1024)
+#define PIECE ((size_t)300)
 
 #ifdef pmem_map
 #error "the original-API names must not be visible beside libpmem.h"
@@ -45,7 +46,6 @@ static void check_contents(const unsigned char *got, const char *how)
 
 int main(int argc, char **argv)
 {
-	unsigned char src[300];
 	unsigned char *base, *buf;
 	size_t mapped = 0, i, off;
 	ssize_t n;
@@ -62,13 +62,11 @@ int main(int argc, char **argv)
 	if (base == NULL)
 		return test_result(argv[0]);
 
-	/* Small copies, at offsets of every alignment mod 64, through the inline
-	 * memcpy_persist. */
-	for (off = 0; off + sizeof(src) <= FILE_LEN / 4; off += sizeof(src)) {
-		for (i = 0; i < sizeof(src); i++)
-			src[i] = pattern(off + i);
-		CHECK(pmem_inline_memcpy_persist(base + off, src, sizeof(src)) == base + off,
-		      "memcpy_persist return value");
+	/* Small pieces, at offsets of every alignment mod 64, each persisted. */
+	for (off = 0; off + PIECE <= FILE_LEN / 4; off += PIECE) {
+		for (i = off; i < off + PIECE; i++)
+			base[i] = pattern(i);
+		pmem_inline_persist(base + off, PIECE);
 	}
 	for (i = off; i < FILE_LEN; i++)
 		base[i] = pattern(i);

@@ -6,7 +6,7 @@ const char *tu2_instruction(void);
 
 int tu2_decided(void)
 {
-	return pmem_inline__flush_kind_cache != 0;
+	return pmem_inline_impl_flush_kind_cache != 0;
 }
 
 const char *tu2_instruction(void)

@@ -121,14 +121,10 @@ int main(int argc, char **argv)
 		for (k = 0; k < sizeof(big_lens) / sizeof(big_lens[0]); k++, cases++)
 			check_range(area + off, big_lens[k], flushing);
 	}
-	/* pmem_inline_persist and memcpy_persist flush the same way. */
+	/* pmem_inline_persist flushes the same way. */
 	n_recorded = 0;
 	pmem_inline_persist(area + 70, 60);
 	CHECK(n_recorded == (flushing ? 2u : 0u), "persist(+70, 60): %zu lines", n_recorded);
-	n_recorded = 0;
-	pmem_inline_memcpy_persist(area + 1, area + 4096, 64);
-	CHECK(n_recorded == (flushing ? 2u : 0u), "memcpy_persist(+1, 64): %zu lines",
-	      n_recorded);
 	free(area);
 	printf("lines: %zu ranges, instruction %s\n", cases, got);
 	return test_result(argv[0]);
