@@ -7,7 +7,9 @@ PREFIX=$1
 OUT=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
 export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
-mkdir -p "$OUT/logs"
+# No binary of an earlier run may stand in for one that fails to build.
+rm -rf "$OUT/logs" "$OUT/bin"
+mkdir -p "$OUT/logs" "$OUT/bin"
 passed=0
 failed=0
 
@@ -84,7 +86,7 @@ for entry in $RUNTIME; do
 	cc=${entry%%:*}
 	lang=$(echo "${entry#*:}" | tr _ ' ')
 	build="$cc $lang $WARN -O2 -D_GNU_SOURCE"
-	bin="$OUT/$cc"
+	bin="$OUT/bin/$cc"
 
 	if run "build $cc lines (test hook)" $build $CFLAGS_LIB \
 		-DPMEM_INLINE_TEST_HOOK=record_line "$HERE/lines.c" -o "$bin-lines"; then :; fi

@@ -20,27 +20,10 @@
 int tu2_decided(void);
 const char *tu2_instruction(void);
 
-static unsigned char pattern(size_t i)
-{
-	return (unsigned char)(i * 7 + 3);
-}
-
-static void check_contents(const unsigned char *got, const char *how)
-{
-	size_t i;
-
-	for (i = 0; i < FILE_LEN; i++)
-		if (got[i] != pattern(i)) {
-			CHECK(0, "%s: byte %zu is %u, wrote %u", how, i, got[i], pattern(i));
-			return;
-		}
-}
-
 int main(int argc, char **argv)
 {
-	unsigned char *base, *again, *buf;
+	unsigned char *base, *again;
 	size_t i;
-	ssize_t n;
 	int fd;
 
 	if (argc != 2) {
@@ -62,7 +45,7 @@ int main(int argc, char **argv)
 		return test_result(argv[0]);
 
 	for (i = 0; i < FILE_LEN; i++)
-		base[i] = pattern(i);
+		base[i] = test_pattern(i);
 	/* Unaligned ranges covering the file, through both original paths. */
 	pmem_persist(base, 4096 + 33, 0);
 	pmem_flush_cache(base + 4096 + 33, 5000, 0);
@@ -75,21 +58,13 @@ int main(int argc, char **argv)
 	      "translation units disagree on the flush instruction");
 	CHECK(munmap(base, FILE_LEN) == 0, "munmap");
 
-	buf = (unsigned char *)malloc(FILE_LEN);
-	fd = open(argv[1], O_RDONLY);
-	n = buf != NULL && fd >= 0 ? read(fd, buf, FILE_LEN) : -1;
-	CHECK(n == FILE_LEN, "read(2) returned %zd", n);
-	if (n == FILE_LEN)
-		check_contents(buf, "read(2)");
-	free(buf);
-	if (fd >= 0)
-		close(fd);
+	check_file_by_read(argv[1], FILE_LEN);
 
 	fd = open(argv[1], O_RDWR);
 	again = fd >= 0 ? (unsigned char *)pmem_map(fd, FILE_LEN) : NULL;
 	CHECK(again != NULL, "second pmem_map failed");
 	if (again != NULL) {
-		check_contents(again, "fresh mapping");
+		check_pattern(again, FILE_LEN, "fresh mapping");
 		munmap(again, FILE_LEN);
 	}
 	if (fd >= 0)

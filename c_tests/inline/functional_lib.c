@@ -14,9 +14,7 @@
 #include <pmem_inline.h>
 #endif
 
-#include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -28,28 +26,10 @@
 #error "the original-API names must not be visible beside libpmem.h"
 #endif
 
-static unsigned char pattern(size_t i)
-{
-	return (unsigned char)(i * 13 + 1);
-}
-
-static void check_contents(const unsigned char *got, const char *how)
-{
-	size_t i;
-
-	for (i = 0; i < FILE_LEN; i++)
-		if (got[i] != pattern(i)) {
-			CHECK(0, "%s: byte %zu is %u, wrote %u", how, i, got[i], pattern(i));
-			return;
-		}
-}
-
 int main(int argc, char **argv)
 {
-	unsigned char *base, *buf;
+	unsigned char *base;
 	size_t mapped = 0, i, off;
-	ssize_t n;
-	int fd;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s FILE\n", argv[0]);
@@ -65,31 +45,23 @@ int main(int argc, char **argv)
 	/* Small pieces, at offsets of every alignment mod 64, each persisted. */
 	for (off = 0; off + PIECE <= FILE_LEN / 4; off += PIECE) {
 		for (i = off; i < off + PIECE; i++)
-			base[i] = pattern(i);
+			base[i] = test_pattern(i);
 		pmem_inline_persist(base + off, PIECE);
 	}
 	for (i = off; i < FILE_LEN; i++)
-		base[i] = pattern(i);
+		base[i] = test_pattern(i);
 	pmem_inline_persist(base + off, FILE_LEN / 2 - off);
 	pmem_persist(base + FILE_LEN / 2, FILE_LEN / 4 + 5); /* the library's */
 	pmem_inline_flush(base + 3 * FILE_LEN / 4 + 5, FILE_LEN / 4 - 5);
 	pmem_inline_drain();
 	CHECK(pmem_unmap(base, FILE_LEN) == 0, "pmem_unmap: %s", pmem_errormsg());
 
-	buf = (unsigned char *)malloc(FILE_LEN);
-	fd = open(argv[1], O_RDONLY);
-	n = buf != NULL && fd >= 0 ? read(fd, buf, FILE_LEN) : -1;
-	CHECK(n == (ssize_t)FILE_LEN, "read(2) returned %zd", n);
-	if (n == (ssize_t)FILE_LEN)
-		check_contents(buf, "read(2)");
-	free(buf);
-	if (fd >= 0)
-		close(fd);
+	check_file_by_read(argv[1], FILE_LEN);
 
 	base = (unsigned char *)pmem_map_file(argv[1], 0, 0, 0, &mapped, NULL);
 	CHECK(base != NULL && mapped == FILE_LEN, "second pmem_map_file: %s", pmem_errormsg());
 	if (base != NULL) {
-		check_contents(base, "fresh mapping");
+		check_pattern(base, FILE_LEN, "fresh mapping");
 		pmem_unmap(base, mapped);
 	}
 	unlink(argv[1]);
