@@ -122,5 +122,20 @@ for entry in $RUNTIME; do
 	run "$cc guard (library vs inline lines)" env -u PMEM_NO_FLUSH "$bin-guard"
 done
 
+# Compiled for a target that has both instructions: no CPUID at all, the
+# environment still honoured. Only where this CPU can run such a binary.
+if grep -qw clwb /proc/cpuinfo && grep -qw clflushopt /proc/cpuinfo; then
+	bin="$OUT/bin/gcc-lines-mclwb"
+	run "build gcc lines -mclwb -mclflushopt" gcc -std=c11 $WARN -O2 -D_GNU_SOURCE \
+		-mclwb -mclflushopt $CFLAGS_LIB -DPMEM_INLINE_TEST_HOOK=record_line \
+		"$HERE/lines.c" -o "$bin"
+	run "gcc lines -mclwb -mclflushopt: no CPUID in the binary" \
+		sh -c "! objdump -d '$bin' | grep -qw cpuid"
+	run "gcc lines -mclwb -mclflushopt" env -u PMEM_NO_FLUSH -u PMEM_NO_CLWB \
+		-u PMEM_NO_CLFLUSHOPT "$bin"
+	run "gcc lines -mclwb -mclflushopt PMEM_NO_CLWB=1" env -u PMEM_NO_FLUSH \
+		-u PMEM_NO_CLFLUSHOPT PMEM_NO_CLWB=1 "$bin"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
