@@ -109,7 +109,10 @@ pmem_inline_impl_env_is_1(const char *name)
 	return value != PMEM_INLINE_IMPL_NULL && value[0] == '1' && value[1] == '\0';
 }
 
-/* CPUID leaf 7, subleaf 0, EBX: bit 23 CLFLUSHOPT, bit 24 CLWB. */
+/* CPUID leaf 7, subleaf 0, EBX: the two instructions' feature bits. */
+#define PMEM_INLINE_IMPL_CPUID_CLFLUSHOPT (1u << 23)
+#define PMEM_INLINE_IMPL_CPUID_CLWB (1u << 24)
+
 static inline uint32_t
 pmem_inline_impl_cpuid7_ebx(void)
 {
@@ -134,19 +137,19 @@ pmem_inline_impl_decide_flush_kind(void)
 		int no_clwb = pmem_inline_impl_env_is_1("PMEM_NO_CLWB");
 		int no_opt = pmem_inline_impl_env_is_1("PMEM_NO_CLFLUSHOPT");
 #if defined(__CLWB__) && defined(__CLFLUSHOPT__)
-		uint32_t ebx = (1u << 23) | (1u << 24);
+		uint32_t ebx = PMEM_INLINE_IMPL_CPUID_CLFLUSHOPT | PMEM_INLINE_IMPL_CPUID_CLWB;
 #else
 		uint32_t ebx = no_clwb && no_opt ? 0 : pmem_inline_impl_cpuid7_ebx();
 #if defined(__CLWB__)
-		ebx |= 1u << 24;
+		ebx |= PMEM_INLINE_IMPL_CPUID_CLWB;
 #endif
 #if defined(__CLFLUSHOPT__)
-		ebx |= 1u << 23;
+		ebx |= PMEM_INLINE_IMPL_CPUID_CLFLUSHOPT;
 #endif
 #endif
-		if (!no_clwb && (ebx & (1u << 24)))
+		if (!no_clwb && (ebx & PMEM_INLINE_IMPL_CPUID_CLWB))
 			kind = PMEM_INLINE_IMPL_CLWB;
-		else if (!no_opt && (ebx & (1u << 23)))
+		else if (!no_opt && (ebx & PMEM_INLINE_IMPL_CPUID_CLFLUSHOPT))
 			kind = PMEM_INLINE_IMPL_CLFLUSHOPT;
 		else
 			kind = PMEM_INLINE_IMPL_CLFLUSH;
