@@ -28,7 +28,7 @@ SWEEP      := $(BUILD)/pmem-sweep
 
 comma := ,
 
-.PHONY: all rust install uninstall check check-header check-abi check-conformance check-seed demo bench clean FORCE
+.PHONY: all rust install uninstall check check-header check-abi check-conformance check-seed check-inline demo bench clean FORCE
 
 all: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libpmem.so $(STATIC) $(BUILD)/libpmem.pc $(SWEEP)
 
@@ -60,7 +60,8 @@ PC_SUBST = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 	-e 's|@NATIVE_LIBS@|$(NATIVE_LIBS)|' libpmem.pc.in
 
-$(BUILD)/libpmem.pc: libpmem.pc.in Makefile | $(BUILD)
+# Remade every time: PREFIX may differ from the last run's.
+$(BUILD)/libpmem.pc: libpmem.pc.in Makefile FORCE | $(BUILD)
 	$(PC_SUBST) > $@
 
 $(BUILD):
@@ -104,7 +105,11 @@ check-conformance: all
 check-seed: all
 	$(MAKE) --no-print-directory -C c_tests/seed check LIBPMEM_ROOT=$(CURDIR)
 
-check: all check-header check-abi check-conformance check-seed
+# The header-only pmem_inline.h: compile matrix, functional and line tests.
+check-inline: all
+	$(MAKE) --no-print-directory -C c_tests/inline check LIBPMEM_ROOT=$(CURDIR)
+
+check: all check-header check-abi check-conformance check-seed check-inline
 	$(CARGO) test --release --workspace
 	$(MAKE) --no-print-directory -C c_tests check LIBPMEM_ROOT=$(CURDIR)
 
@@ -116,3 +121,4 @@ clean:
 	rm -rf $(BUILD)
 	$(MAKE) -C c_tests clean
 	$(MAKE) -C c_tests/seed clean
+	$(MAKE) -C c_tests/inline clean

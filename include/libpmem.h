@@ -8,6 +8,10 @@
 #define LIBPMEM_H
 
 #include <sys/types.h>
+/* pmem_inline.h came first: it withdraws its original-API names (its top comment). */
+#ifdef PMEM_INLINE_H
+#include "pmem_inline.h"
+#endif
 /*
  * Log levels, most severe first (PMDK 2.1 values). Written here rather than
  * generated so that the pmem_log_function typedef below can follow them.
