@@ -17,18 +17,12 @@ fn main() {
     println!("cargo:rerun-if-env-changed=PMEM_HEADER_OUT");
     let config =
         cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml parses");
-    // Only src/ffi is the C surface: parsing just its files keeps internal
-    // `pub const`s of other modules out of the header.
-    let mut builder = cbindgen::Builder::new().with_config(config);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(crate_dir.join("src/ffi"))
-        .expect("src/ffi exists")
-        .map(|e| e.expect("readable src/ffi").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
-        .collect();
-    files.sort();
-    for f in files {
-        builder = builder.with_src(f);
-    }
+    // Only src/ffi is the C surface: parsing its mod.rs (cbindgen follows
+    // its `mod` items) keeps internal `pub const`s of other modules out of
+    // the header.
+    let builder = cbindgen::Builder::new()
+        .with_config(config)
+        .with_src(crate_dir.join("src/ffi/mod.rs"));
     match builder.generate() {
         Ok(bindings) => {
             bindings.write_to_file(&out);
