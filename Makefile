@@ -27,7 +27,7 @@ HEADERS    := $(wildcard include/*.h)
 
 comma := ,
 
-.PHONY: all rust install uninstall check check-header check-abi demo bench clean FORCE
+.PHONY: all rust install uninstall check check-header check-abi check-dax demo bench clean FORCE
 
 all: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libpmem.so $(STATIC) $(BUILD)/libpmem.pc
 
@@ -87,6 +87,11 @@ check-abi: all
 check: all check-header check-abi
 	$(CARGO) test --release
 	$(MAKE) -C c_tests check LIBPMEM_ROOT=$(CURDIR)
+
+# libpmem on a real DAX driver: Debian's kernel under QEMU with an emulated
+# NVDIMM (needs root to install its Debian packages; see tests/dax/run.sh).
+check-dax: all
+	tests/dax/run.sh
 
 demo: all
 	$(MAKE) -C c_tests demo LIBPMEM_ROOT=$(CURDIR)

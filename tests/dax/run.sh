@@ -1,0 +1,140 @@
+#!/bin/bash
+# make check-dax: libpmem against a real kernel DAX driver. Boots Debian's
+# kernel under QEMU with an emulated NVDIMM, from an initramfs built here out
+# of Debian packages (mkinitramfs.sh); the guest (init) runs dax_test on an
+# fsdax ext4 mount and on Device DAX, for each libpmem.so.1 under test. This
+# script prints the guest's results, checks the persisted markers landed in
+# the NVDIMM's backing file, and ends with "N passed, N failed".
+#
+# Settings (environment or make variables):
+#   DAX_LIBS         NAME=PATH pairs of libpmem.so.1 to test; default ours
+#                    (build/libpmem.so.1) and, as a reference for the test bed
+#                    itself, Debian's PMDK libpmem.so.1 ("pmdk")
+#   DAX_ACCEL        tcg (default: software emulation), kvm, or auto
+#   DAX_PERSISTENCE  the NVDIMM's persistence domain: cpu (default) or mem-ctrl
+#   DAX_TIMEOUT      seconds the guest may take (default 900)
+#   DAX_KERNEL       kernel version under /lib/modules (default the newest
+#                    with a /boot/vmlinuz-VERSION)
+#   DAX_OUT          work directory (default build/dax)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+out=${DAX_OUT:-$root/build/dax}
+accel=${DAX_ACCEL:-tcg}
+persistence=${DAX_PERSISTENCE:-cpu}
+guest_timeout=${DAX_TIMEOUT:-900}
+pmdk_lib=/usr/lib/x86_64-linux-gnu/libpmem.so.1
+nvdimm_mib=256
+
+die() { echo "check-dax: $*" >&2; exit 1; }
+
+# Installs the Debian packages this needs when something is missing.
+ensure_packages() {
+	local missing=()
+	command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
+	compgen -G '/boot/vmlinuz-*' >/dev/null || missing+=(linux-image-amd64)
+	{ [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || missing+=(busybox-static)
+	command -v cpio >/dev/null || missing+=(cpio)
+	[ -x /sbin/mkfs.ext4 ] || missing+=(e2fsprogs)
+	[ -x /usr/bin/ndctl ] || missing+=(ndctl)
+	command -v depmod >/dev/null || missing+=(kmod)
+	[ -e "$pmdk_lib" ] || missing+=(libpmem1)
+	command -v cc >/dev/null || missing+=(gcc libc6-dev)
+	[ ${#missing[@]} -eq 0 ] && return 0
+	[ "$(id -u)" -eq 0 ] || die "missing Debian packages, install them as root: ${missing[*]}"
+	echo "check-dax: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}" ||
+		{ apt-get update && apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}"; } ||
+		die "apt-get install ${missing[*]} failed"
+}
+
+# The kernel version to boot: DAX_KERNEL or the newest installed one.
+pick_kernel() {
+	local v
+	if [ -n "${DAX_KERNEL:-}" ]; then
+		echo "$DAX_KERNEL"
+		return
+	fi
+	for v in $(ls /boot/vmlinuz-* | sed 's|^/boot/vmlinuz-||' | sort -V -r); do
+		[ -f "/lib/modules/$v/modules.dep" ] && { echo "$v"; return; }
+	done
+	die "no /boot/vmlinuz-VERSION with /lib/modules/VERSION (install linux-image-amd64)"
+}
+
+qemu_accel() {
+	case $accel in
+	tcg) echo "-accel tcg -cpu max" ;;
+	kvm) echo "-accel kvm -cpu host" ;;
+	auto) if [ -w /dev/kvm ] && : 2>/dev/null </dev/kvm; then echo "-accel kvm -cpu host"; else echo "-accel tcg -cpu max"; fi ;;
+	*) die "DAX_ACCEL must be tcg, kvm or auto" ;;
+	esac
+}
+
+ensure_packages
+kver=$(pick_kernel)
+[ -f "/boot/vmlinuz-$kver" ] || die "no /boot/vmlinuz-$kver"
+mkdir -p "$out"
+
+libs=${DAX_LIBS:-"rust=$root/build/libpmem.so.1 pmdk=$pmdk_lib"}
+[ -e "$root/build/libpmem.so" ] || die "no build/libpmem.so: run make first"
+cc -O2 -Wall -Wextra -Werror -I"$root/include" -o "$out/dax_test" "$here/dax_test.c" \
+	-L"$root/build" -lpmem
+# shellcheck disable=SC2086 # libs is a list of NAME=PATH words
+"$here/mkinitramfs.sh" "$out/initramfs.cpio.gz" "$kver" "$out/dax_test" $libs
+
+# A fresh, sparse NVDIMM each run: the guest starts from a raw namespace.
+img=$out/nvdimm.img
+rm -f "$img"
+truncate -s ${nvdimm_mib}M "$img"
+
+log=$out/console.log
+echo "check-dax: booting $kver ($(qemu_accel)), persistence domain '$persistence', libraries: $libs"
+start=$(date +%s)
+set +e
+# shellcheck disable=SC2046 # qemu_accel prints separate options
+timeout -k 10 "$guest_timeout" qemu-system-x86_64 \
+	-machine pc,nvdimm=on,nvdimm-persistence="$persistence" $(qemu_accel) -smp 1 \
+	-m 512M,slots=2,maxmem=2G \
+	-object memory-backend-file,id=mem1,share=on,mem-path="$img",size=${nvdimm_mib}M \
+	-device nvdimm,id=nv1,memdev=mem1 \
+	-kernel "/boot/vmlinuz-$kver" -initrd "$out/initramfs.cpio.gz" \
+	-append "console=ttyS0 panic=-1 oops=panic loglevel=4" \
+	-nographic -no-reboot -net none </dev/null >"$log" 2>&1
+qemu_rc=$?
+set -e
+elapsed=$(($(date +%s) - start))
+
+passed=0 failed=0 skipped=0
+while IFS= read -r line; do
+	line=${line%$'\r'}
+	case $line in
+	PASS\ *) passed=$((passed + 1)) ;;
+	FAIL\ *) failed=$((failed + 1)) ;;
+	SKIP\ *) skipped=$((skipped + 1)) ;;
+	INFO\ *) ;;
+	MARKER\ *)
+		set -- $line
+		# The string dax_test persisted must be in the NVDIMM's medium.
+		if grep -qaF "$3" "$img"; then
+			line="PASS $2/marker_in_backing_file"
+			passed=$((passed + 1))
+		else
+			line="FAIL $2/marker_in_backing_file: $3 not in $img"
+			failed=$((failed + 1))
+		fi
+		;;
+	*) continue ;;
+	esac
+	echo "$line"
+done <"$log"
+
+if ! tr -d '\r' <"$log" | grep -qx 'DAX-TESTS-DONE'; then
+	echo "FAIL guest/finished: no DAX-TESTS-DONE (qemu exit $qemu_rc after ${elapsed}s, timeout ${guest_timeout}s); console tail:"
+	tail -n 30 "$log" | sed 's/^/    /'
+	failed=$((failed + 1))
+fi
+echo "check-dax: guest ran ${elapsed}s; console log $log"
+echo "dax: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
