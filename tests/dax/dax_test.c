@@ -3,7 +3,11 @@
  * inside the emulated-NVDIMM guest; see tests/dax/run.sh).
  *
  *   dax_test fsdax  NAME DIR CONTROL_DIR   DIR on ext4 -o dax, CONTROL_DIR not DAX
- *   dax_test devdax NAME DEVICE            DEVICE a Device DAX node (/dev/daxX.Y)
+ *   dax_test devdax NAME DEVICE SLOT       DEVICE a Device DAX node (/dev/daxX.Y)
+ *
+ * Several libraries take turns on one Device DAX: each writes its marker in
+ * its own SLOT (a DEV_SPAN-sized piece from the start), so a later run does
+ * not overwrite it before run.sh looks.
  *
  * Prints one "PASS NAME/MODE/check", "FAIL NAME/MODE/check: why" or
  * "SKIP NAME/MODE/check: why" line per check, "INFO ..." lines for facts that
@@ -271,9 +275,9 @@ static void expected_span(char *mirror, size_t off, size_t span, const char *mar
 /*
  * Writes mirror's span to [off, off + span) of the mapping, a quarter
  * through each way libpmem offers to make stores durable, then checks the
- * mapping reads back as mirror.
+ * mapping reads back as mirror (PASS/FAIL check).
  */
-static void write_span(char *pmem, const char *mirror, size_t off, size_t span)
+static void write_span(const char *check, char *pmem, const char *mirror, size_t off, size_t span)
 {
 	size_t q = span / 4;
 	char *dst = pmem + off;
@@ -291,7 +295,7 @@ static void write_span(char *pmem, const char *mirror, size_t off, size_t span)
 	pmem_memcpy_nodrain(dst + span - 1, mirror + span - 1, 1);
 	pmem_drain();
 
-	expect(memcmp(dst, mirror, span) == 0, off ? "writes_tail" : "writes",
+	expect(memcmp(dst, mirror, span) == 0, check,
 	       "mapping differs from what persist/memset/memcpy/memmove should have stored");
 }
 
@@ -342,9 +346,12 @@ static int check_deep(struct mapping *m)
 	return traced ? dfs : -1;
 }
 
-/* Remaps path whole and compares it with what was written. */
-static void check_remap(const char *path, size_t expect_len, const char *mirror, size_t span,
-			size_t tail_off)
+/*
+ * Remaps path whole and compares [off, off + span) with mirror and, if
+ * tail_off is not 0, [tail_off, tail_off + span) with mirror + span.
+ */
+static void check_remap(const char *path, size_t expect_len, const char *mirror, size_t off,
+			size_t span, size_t tail_off)
 {
 	struct mapping m;
 
@@ -353,7 +360,7 @@ static void check_remap(const char *path, size_t expect_len, const char *mirror,
 		return;
 	expect(m.len == expect_len && m.is_pmem == 1, "remap_attrs", "len %zu is_pmem %d, want %zu 1",
 	       m.len, m.is_pmem, expect_len);
-	expect(memcmp(m.addr, mirror, span) == 0 &&
+	expect(memcmp(m.addr + off, mirror, span) == 0 &&
 		       (tail_off == 0 || memcmp(m.addr + tail_off, mirror + span, span) == 0),
 	       "data_survives_remap", "contents differ after pmem_unmap + pmem_map_file");
 	expect(pmem_unmap(m.addr, m.len) == 0, "unmap_again", "%s", why());
@@ -419,12 +426,12 @@ static void run_fsdax(const char *dir, const char *control_dir)
 
 	make_marker(marker);
 	expected_span(mirror, 0, FILE_SIZE, marker);
-	write_span(m.addr, mirror, 0, FILE_SIZE);
+	write_span("writes", m.addr, mirror, 0, FILE_SIZE);
 	check_auto_flush();
 	check_deep(&m);
 	expect(pmem_unmap(m.addr, m.len) == 0, "unmap", "%s", why());
 
-	check_remap(path, FILE_SIZE, mirror, FILE_SIZE, 0);
+	check_remap(path, FILE_SIZE, mirror, 0, FILE_SIZE, 0);
 	check_read_back(path, mirror, FILE_SIZE);
 	printf("MARKER %s %s\n", prefix, marker);
 	check_control(control_dir);
@@ -479,9 +486,13 @@ static void check_create_exact(const char *dev, size_t size)
 		pmem_unmap(m.addr, m.len);
 }
 
-/* Device DAX mapped whole: length, is_pmem, stores that survive, deep flush. */
-static void check_devdax_mapping(const char *dev, size_t size)
+/*
+ * Device DAX mapped whole: length, is_pmem, stores that survive (in this
+ * run's slot and at the device's end), deep flush.
+ */
+static void check_devdax_mapping(const char *dev, size_t size, size_t slot)
 {
+	size_t head = slot * DEV_SPAN;
 	char marker[MARKER_LEN + 1] = {0};
 	char *mirror = malloc(2 * DEV_SPAN);
 	struct mapping m;
@@ -505,10 +516,10 @@ static void check_devdax_mapping(const char *dev, size_t size)
 	}
 
 	make_marker(marker);
-	expected_span(mirror, 0, DEV_SPAN, marker);
+	expected_span(mirror, head, DEV_SPAN, marker);
 	expected_span(mirror + DEV_SPAN, size - DEV_SPAN, DEV_SPAN, marker);
-	write_span(m.addr, mirror, 0, DEV_SPAN);
-	write_span(m.addr, mirror + DEV_SPAN, size - DEV_SPAN, DEV_SPAN);
+	write_span("writes", m.addr, mirror, head, DEV_SPAN);
+	write_span("writes_tail", m.addr, mirror + DEV_SPAN, size - DEV_SPAN, DEV_SPAN);
 	check_auto_flush();
 	writes = check_deep(&m);
 	needs = region_needs_deep_flush();
@@ -522,20 +533,20 @@ static void check_devdax_mapping(const char *dev, size_t size)
 		       "pmem_deep_persist on Device DAX wrote no region deep_flush");
 	expect(pmem_unmap(m.addr, m.len) == 0, "unmap", "%s", why());
 
-	check_remap(dev, size, mirror, DEV_SPAN, size - DEV_SPAN);
+	check_remap(dev, size, mirror, head, DEV_SPAN, size - DEV_SPAN);
 	printf("MARKER %s %s\n", prefix, marker);
 	free(mirror);
 }
 
-static void run_devdax(const char *dev)
+static void run_devdax(const char *dev, size_t slot)
 {
 	size_t size = devdax_size(dev);
 
-	if (!expect(size >= 2 * DEV_SPAN, "sysfs_size", "no usable size for %s in sysfs (%zu)",
-		    dev, size))
+	if (!expect(size >= (slot + 2) * DEV_SPAN, "sysfs_size",
+		    "no size for %s in sysfs, or too small for slot %zu (%zu)", dev, slot, size))
 		return;
 	info("%s size %zu", dev, size);
-	check_devdax_mapping(dev, size);
+	check_devdax_mapping(dev, size, slot);
 	check_len_mismatch(dev, size);
 	check_create_exact(dev, size);
 }
@@ -543,14 +554,14 @@ static void run_devdax(const char *dev)
 int main(int argc, char **argv)
 {
 	lib_name = argc >= 3 ? argv[2] : "";
-	if (argc >= 4 && strcmp(argv[1], "devdax") == 0) {
+	if (argc >= 5 && strcmp(argv[1], "devdax") == 0) {
 		snprintf(prefix, sizeof(prefix), "%s/devdax", argv[2]);
-		run_devdax(argv[3]);
+		run_devdax(argv[3], strtoul(argv[4], NULL, 10));
 	} else if (argc >= 5 && strcmp(argv[1], "fsdax") == 0) {
 		snprintf(prefix, sizeof(prefix), "%s/fsdax", argv[2]);
 		run_fsdax(argv[3], argv[4]);
 	} else {
-		fprintf(stderr, "usage: %s fsdax NAME DIR CONTROL_DIR | devdax NAME DEVICE\n",
+		fprintf(stderr, "usage: %s fsdax NAME DIR CONTROL_DIR | devdax NAME DEVICE SLOT\n",
 			argv[0]);
 		return 2;
 	}
