@@ -11,7 +11,8 @@
 #                    (build/libpmem.so.1) and, as a reference for the test bed
 #                    itself, Debian's PMDK libpmem.so.1 ("pmdk")
 #   DAX_ACCEL        tcg (default: software emulation), kvm, or auto
-#   DAX_PERSISTENCE  the NVDIMM's persistence domain: cpu (default) or mem-ctrl
+#   DAX_PERSISTENCE  the NVDIMM persistence domains to boot with, one guest
+#                    each: "cpu mem-ctrl" (default), or either alone
 #   DAX_TIMEOUT      seconds the guest may take (default 900)
 #   DAX_KERNEL       kernel version under /lib/modules (default the newest
 #                    with a /boot/vmlinuz-VERSION)
@@ -22,7 +23,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 out=${DAX_OUT:-$root/build/dax}
 accel=${DAX_ACCEL:-tcg}
-persistence=${DAX_PERSISTENCE:-cpu}
+persistence=${DAX_PERSISTENCE:-cpu mem-ctrl}
 guest_timeout=${DAX_TIMEOUT:-900}
 pmdk_lib=/usr/lib/x86_64-linux-gnu/libpmem.so.1
 nvdimm_mib=256
@@ -84,57 +85,72 @@ cc -O2 -Wall -Wextra -Werror -I"$root/include" -o "$out/dax_test" "$here/dax_tes
 # shellcheck disable=SC2086 # libs is a list of NAME=PATH words
 "$here/mkinitramfs.sh" "$out/initramfs.cpio.gz" "$kver" "$out/dax_test" $libs
 
-# A fresh, sparse NVDIMM each run: the guest starts from a raw namespace.
-img=$out/nvdimm.img
-rm -f "$img"
-truncate -s ${nvdimm_mib}M "$img"
-
-log=$out/console.log
-echo "check-dax: booting $kver ($(qemu_accel)), persistence domain '$persistence', libraries: $libs"
-start=$(date +%s)
-set +e
-# shellcheck disable=SC2046 # qemu_accel prints separate options
-timeout -k 10 "$guest_timeout" qemu-system-x86_64 \
-	-machine pc,nvdimm=on,nvdimm-persistence="$persistence" $(qemu_accel) -smp 1 \
-	-m 512M,slots=2,maxmem=2G \
-	-object memory-backend-file,id=mem1,share=on,mem-path="$img",size=${nvdimm_mib}M \
-	-device nvdimm,id=nv1,memdev=mem1 \
-	-kernel "/boot/vmlinuz-$kver" -initrd "$out/initramfs.cpio.gz" \
-	-append "console=ttyS0 panic=-1 oops=panic loglevel=4" \
-	-nographic -no-reboot -net none </dev/null >"$log" 2>&1
-qemu_rc=$?
-set -e
-elapsed=$(($(date +%s) - start))
-
 passed=0 failed=0 skipped=0
-while IFS= read -r line; do
-	line=${line%$'\r'}
-	case $line in
-	PASS\ *) passed=$((passed + 1)) ;;
-	FAIL\ *) failed=$((failed + 1)) ;;
-	SKIP\ *) skipped=$((skipped + 1)) ;;
-	INFO\ *) ;;
-	MARKER\ *)
-		set -- $line
-		# The string dax_test persisted must be in the NVDIMM's medium.
-		if grep -qaF "$3" "$img"; then
-			line="PASS $2/marker_in_backing_file"
-			passed=$((passed + 1))
-		else
-			line="FAIL $2/marker_in_backing_file: $3 not in $img"
-			failed=$((failed + 1))
-		fi
-		;;
-	*) continue ;;
+count() {
+	case $1 in
+	PASS) passed=$((passed + 1)) ;;
+	FAIL) failed=$((failed + 1)) ;;
+	SKIP) skipped=$((skipped + 1)) ;;
 	esac
-	echo "$line"
-done <"$log"
+}
 
-if ! tr -d '\r' <"$log" | grep -qx 'DAX-TESTS-DONE'; then
-	echo "FAIL guest/finished: no DAX-TESTS-DONE (qemu exit $qemu_rc after ${elapsed}s, timeout ${guest_timeout}s); console tail:"
-	tail -n 30 "$log" | sed 's/^/    /'
-	failed=$((failed + 1))
-fi
-echo "check-dax: guest ran ${elapsed}s; console log $log"
+# boot PERSISTENCE: one guest run on a fresh NVDIMM whose persistence domain
+# is PERSISTENCE (cpu or mem-ctrl); prints its results, each named
+# PERSISTENCE/..., and counts them.
+boot() {
+	local p=$1 img=$out/nvdimm-$1.img log=$out/console-$1.log qemu_rc start elapsed line
+	# Fresh and sparse: the guest starts from a raw namespace.
+	rm -f "$img"
+	truncate -s ${nvdimm_mib}M "$img"
+	echo "check-dax: booting $kver ($(qemu_accel)), NVDIMM persistence domain '$p'"
+	start=$(date +%s)
+	set +e
+	# shellcheck disable=SC2046 # qemu_accel prints separate options
+	timeout -k 10 "$guest_timeout" qemu-system-x86_64 \
+		-machine pc,nvdimm=on,nvdimm-persistence="$p" $(qemu_accel) -smp 1 \
+		-m 512M,slots=2,maxmem=2G \
+		-object memory-backend-file,id=mem1,share=on,mem-path="$img",size=${nvdimm_mib}M \
+		-device nvdimm,id=nv1,memdev=mem1 \
+		-kernel "/boot/vmlinuz-$kver" -initrd "$out/initramfs.cpio.gz" \
+		-append "console=ttyS0 panic=-1 oops=panic loglevel=4" \
+		-nographic -no-reboot -net none </dev/null >"$log" 2>&1
+	qemu_rc=$?
+	set -e
+	elapsed=$(($(date +%s) - start))
+
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		case $line in
+		PASS\ * | FAIL\ * | SKIP\ *) line="${line%% *} $p/${line#* }" ;;
+		INFO\ ndctl:*) continue ;;
+		INFO\ *) ;;
+		MARKER\ *)
+			# The string dax_test persisted must be in the NVDIMM's medium.
+			set -- $line
+			if grep -qaF "$3" "$img"; then
+				line="PASS $p/$2/marker_in_backing_file"
+			else
+				line="FAIL $p/$2/marker_in_backing_file: $3 not in $img"
+			fi
+			;;
+		*) continue ;;
+		esac
+		count "${line%% *}"
+		echo "$line"
+	done <"$log"
+
+	if ! tr -d '\r' <"$log" | grep -qx 'DAX-TESTS-DONE'; then
+		echo "FAIL $p/guest/finished: no DAX-TESTS-DONE (qemu exit $qemu_rc after ${elapsed}s, timeout ${guest_timeout}s); console tail:"
+		tail -n 30 "$log" | sed 's/^/    /'
+		count FAIL
+	fi
+	echo "check-dax: guest ran ${elapsed}s; console log $log"
+	rm -f "$img"
+}
+
+echo "check-dax: libraries: $libs"
+for p in $persistence; do
+	boot "$p"
+done
 echo "dax: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
