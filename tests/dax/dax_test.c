@@ -126,30 +126,40 @@ static int write_str(const char *path, const char *s, int append)
 }
 
 /*
+ * Counts the NVDIMM regions that have sysfs attribute attr, and in
+ * *matching those where it reads value. Logs each value.
+ */
+static int count_regions(const char *attr, const char *value, int *matching)
+{
+	glob_t g;
+	char pattern[128], val[64];
+	int regions = 0;
+
+	*matching = 0;
+	snprintf(pattern, sizeof(pattern), "/sys/bus/nd/devices/region*/%s", attr);
+	if (glob(pattern, 0, NULL, &g) != 0)
+		return 0;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		if (read_line(g.gl_pathv[i], val, sizeof(val)) != 0)
+			continue;
+		info("%s = '%s'", g.gl_pathv[i], val);
+		regions++;
+		*matching += strcmp(val, value) == 0;
+	}
+	globfree(&g);
+	return regions;
+}
+
+/*
  * What pmem_has_auto_flush() must say here: 1 when every NVDIMM region's
  * persistence domain is the CPU cache, 0 when one is not, -1 if no region
  * tells.
  */
 static int expected_auto_flush(void)
 {
-	glob_t g;
-	char dom[64];
-	int expected = -1;
+	int cpu_cache, regions = count_regions("persistence_domain", "cpu_cache", &cpu_cache);
 
-	if (glob("/sys/bus/nd/devices/region*/persistence_domain", 0, NULL, &g) != 0)
-		return -1;
-	for (size_t i = 0; i < g.gl_pathc; i++) {
-		if (read_line(g.gl_pathv[i], dom, sizeof(dom)) != 0)
-			continue;
-		info("%s = '%s'", g.gl_pathv[i], dom);
-		if (strcmp(dom, "cpu_cache") != 0) {
-			expected = 0;
-			break;
-		}
-		expected = 1;
-	}
-	globfree(&g);
-	return expected;
+	return regions == 0 ? -1 : cpu_cache == regions;
 }
 
 /*
@@ -159,20 +169,9 @@ static int expected_auto_flush(void)
  */
 static int region_needs_deep_flush(void)
 {
-	glob_t g;
-	char val[16];
-	int needs = -1;
+	int ones, regions = count_regions("deep_flush", "1", &ones);
 
-	if (glob("/sys/bus/nd/devices/region*/deep_flush", 0, NULL, &g) != 0)
-		return -1;
-	for (size_t i = 0; i < g.gl_pathc; i++) {
-		if (read_line(g.gl_pathv[i], val, sizeof(val)) != 0)
-			continue;
-		if (needs < 1)
-			needs = strcmp(val, "1") == 0;
-	}
-	globfree(&g);
-	return needs;
+	return regions == 0 ? -1 : ones > 0;
 }
 
 /* 1 if the mapping holding addr has VmFlags token flag in /proc/self/smaps. */
@@ -256,7 +255,7 @@ static void make_marker(char *marker)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	x = (uint64_t)ts.tv_nsec * 6364136223846793005ULL ^ (uint64_t)getpid() ^
-	    (uint64_t)ts.tv_sec << 20 ^ (uint64_t)(uintptr_t)prefix;
+	    (uint64_t)ts.tv_sec << 20;
 	for (int i = 0; i < MARKER_LEN; i++) {
 		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
 		marker[i] = hex[(x >> 59) & 15];
