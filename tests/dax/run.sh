@@ -13,7 +13,7 @@
 #   DAX_ACCEL        tcg (default: software emulation) or kvm
 #   DAX_PERSISTENCE  the NVDIMM persistence domains to boot with, one guest
 #                    each: "cpu mem-ctrl" (default), or either alone
-#   DAX_TIMEOUT      seconds the guest may take (default 900)
+#   DAX_TIMEOUT      seconds each guest may take (default 300; it needs ~20)
 #   DAX_KERNEL       kernel version under /lib/modules (default the newest
 #                    with a /boot/vmlinuz-VERSION)
 #   DAX_OUT          work directory (default build/dax)
@@ -24,7 +24,7 @@ root=$(cd "$here/../.." && pwd)
 out=${DAX_OUT:-$root/build/dax}
 accel=${DAX_ACCEL:-tcg}
 persistence=${DAX_PERSISTENCE:-cpu mem-ctrl}
-guest_timeout=${DAX_TIMEOUT:-900}
+guest_timeout=${DAX_TIMEOUT:-300}
 pmdk_lib=/usr/lib/x86_64-linux-gnu/libpmem.so.1
 nvdimm_mib=256
 
