@@ -58,7 +58,7 @@ pick_kernel() {
 		echo "$DAX_KERNEL"
 		return
 	fi
-	for v in $(ls /boot/vmlinuz-* | sed 's|^/boot/vmlinuz-||' | sort -V -r); do
+	for v in $(printf '%s\n' /boot/vmlinuz-* | sed 's|^/boot/vmlinuz-||' | sort -V -r); do
 		[ -f "/lib/modules/$v/modules.dep" ] && { echo "$v"; return; }
 	done
 	die "no /boot/vmlinuz-VERSION with /lib/modules/VERSION (install linux-image-amd64)"
@@ -98,7 +98,7 @@ count() {
 # PERSISTENCE/..., and counts them.
 boot() {
 	local p=$1 img=$out/nvdimm-$1.img log=$out/console-$1.log results=$out/results-$1.txt
-	local qemu_rc start elapsed line
+	local qemu_rc start elapsed line who marker
 	rm -f "$results"
 	# Fresh and sparse: the guest starts from a raw namespace.
 	rm -f "$img"
@@ -128,11 +128,11 @@ boot() {
 		INFO\ *) ;;
 		MARKER\ *)
 			# The string dax_test persisted must be in the NVDIMM's medium.
-			set -- $line
-			if grep -qaF "$3" "$img"; then
-				line="PASS $p/$2/marker_in_backing_file"
+			read -r _ who marker <<<"$line"
+			if grep -qaF "$marker" "$img"; then
+				line="PASS $p/$who/marker_in_backing_file"
 			else
-				line="FAIL $p/$2/marker_in_backing_file: $3 not in $img"
+				line="FAIL $p/$who/marker_in_backing_file: $marker not in $img"
 			fi
 			;;
 		*) continue ;;
