@@ -13,17 +13,23 @@
  * "SKIP NAME/MODE/check: why" line per check, "INFO ..." lines for facts that
  * are not checks, and "MARKER NAME/MODE HEX" for a string it persisted, which
  * run.sh looks for in the NVDIMM's backing file after the guest is gone.
+ * DAX_MAP_SYNC=1 or 0 in the environment says whether the kernel must grant
+ * MAP_SYNC on DIR's file system; is_pmem is checked against the kernel's
+ * answer either way.
+ *
  * Exits 1 if any check failed, else 0.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -126,24 +132,26 @@ static int write_str(const char *path, const char *s, int append)
 }
 
 /*
- * Counts the NVDIMM regions that have sysfs attribute attr, and in
- * *matching those where it reads value. Logs each value.
+ * Counts the NVDIMM regions, and in *matching those whose sysfs attribute
+ * attr reads value (a region without attr does not match). Logs each value.
  */
 static int count_regions(const char *attr, const char *value, int *matching)
 {
 	glob_t g;
-	char pattern[128], val[64];
+	char path[PATH_MAX], val[64];
 	int regions = 0;
 
 	*matching = 0;
-	snprintf(pattern, sizeof(pattern), "/sys/bus/nd/devices/region*/%s", attr);
-	if (glob(pattern, 0, NULL, &g) != 0)
+	if (glob("/sys/bus/nd/devices/region*", 0, NULL, &g) != 0)
 		return 0;
 	for (size_t i = 0; i < g.gl_pathc; i++) {
-		if (read_line(g.gl_pathv[i], val, sizeof(val)) != 0)
-			continue;
-		info("%s = '%s'", g.gl_pathv[i], val);
+		snprintf(path, sizeof(path), "%s/%s", g.gl_pathv[i], attr);
 		regions++;
+		if (read_line(path, val, sizeof(val)) != 0) {
+			info("%s: none", path);
+			continue;
+		}
+		info("%s = '%s'", path, val);
 		*matching += strcmp(val, value) == 0;
 	}
 	globfree(&g);
@@ -152,8 +160,8 @@ static int count_regions(const char *attr, const char *value, int *matching)
 
 /*
  * What pmem_has_auto_flush() must say here: 1 when every NVDIMM region's
- * persistence domain is the CPU cache, 0 when one is not, -1 if no region
- * tells.
+ * persistence domain is the CPU cache, 0 when one's is not or is not told,
+ * -1 if there is no region.
  */
 static int expected_auto_flush(void)
 {
@@ -164,8 +172,8 @@ static int expected_auto_flush(void)
 
 /*
  * 1 if some NVDIMM region's deep_flush reads 1, i.e. writing it does
- * something (the platform has flush hints), 0 if none does, -1 if no region
- * has the attribute.
+ * something (the platform has flush hints), 0 if none does, -1 if there is
+ * no region.
  */
 static int region_needs_deep_flush(void)
 {
@@ -200,6 +208,26 @@ static int vm_flag(const void *addr, const char *flag)
 	}
 	fclose(f);
 	return found;
+}
+
+/*
+ * 1 if the kernel maps path with MAP_SYNC (so stores reach the media with
+ * only CPU cache flushes: what is_pmem means on a file), 0 if it refuses,
+ * -1 if path cannot be tried.
+ */
+static int kernel_map_sync(const char *path)
+{
+	int fd = open(path, O_RDWR);
+	void *p;
+
+	if (fd < 0)
+		return -1;
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_SYNC, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return errno == EOPNOTSUPP ? 0 : -1;
+	munmap(p, 4096);
+	return 1;
 }
 
 #define TRACEFS "/sys/kernel/tracing/"
@@ -312,7 +340,7 @@ static void check_auto_flush(void)
 	int got = pmem_has_auto_flush();
 
 	if (expected < 0)
-		skip("has_auto_flush", "no region persistence_domain in sysfs");
+		skip("has_auto_flush", "no NVDIMM region in sysfs");
 	else
 		expect(got == expected, "has_auto_flush",
 		       "pmem_has_auto_flush() = %d, sysfs persistence_domain says %d", got, expected);
@@ -349,16 +377,16 @@ static int check_deep(struct mapping *m)
  * Remaps path whole and compares [off, off + span) with mirror and, if
  * tail_off is not 0, [tail_off, tail_off + span) with mirror + span.
  */
-static void check_remap(const char *path, size_t expect_len, const char *mirror, size_t off,
-			size_t span, size_t tail_off)
+static void check_remap(const char *path, size_t expect_len, int want_pmem, const char *mirror,
+			size_t off, size_t span, size_t tail_off)
 {
 	struct mapping m;
 
 	m.addr = pmem_map_file(path, 0, 0, 0, &m.len, &m.is_pmem);
 	if (!expect(m.addr != NULL, "remap", "pmem_map_file(%s) again: %s", path, why()))
 		return;
-	expect(m.len == expect_len && m.is_pmem == 1, "remap_attrs", "len %zu is_pmem %d, want %zu 1",
-	       m.len, m.is_pmem, expect_len);
+	expect(m.len == expect_len && m.is_pmem == want_pmem, "remap_attrs",
+	       "len %zu is_pmem %d, want %zu %d", m.len, m.is_pmem, expect_len, want_pmem);
 	expect(memcmp(m.addr + off, mirror, span) == 0 &&
 		       (tail_off == 0 || memcmp(m.addr + tail_off, mirror + span, span) == 0),
 	       "data_survives_remap", "contents differ after pmem_unmap + pmem_map_file");
@@ -405,6 +433,7 @@ static void run_fsdax(const char *dir, const char *control_dir)
 	char path[4096], marker[MARKER_LEN + 1] = {0};
 	char *mirror = malloc(FILE_SIZE);
 	struct mapping m;
+	int want;
 
 	snprintf(path, sizeof(path), "%s/%s.pool", dir, lib_name);
 	unlink(path);
@@ -414,12 +443,20 @@ static void run_fsdax(const char *dir, const char *control_dir)
 		    why()))
 		return;
 	expect(m.len == FILE_SIZE, "map_len", "mapped %zu bytes, asked %lu", m.len, FILE_SIZE);
-	expect(m.is_pmem == 1, "is_pmem", "is_pmem = %d on ext4 -o dax", m.is_pmem);
-	expect(vm_flag(m.addr, "sf"), "map_sync",
-	       "mapping lacks VmFlags 'sf' in /proc/self/smaps: not mapped MAP_SYNC");
-	expect(pmem_is_pmem(m.addr, m.len) == 1 && pmem_is_pmem(m.addr + 4096, 4096) == 1,
-	       "pmem_is_pmem", "pmem_is_pmem = %d (whole), %d (one page)",
-	       pmem_is_pmem(m.addr, m.len), pmem_is_pmem(m.addr + 4096, 4096));
+	/* pmem exactly when the kernel grants MAP_SYNC on this file system. */
+	want = kernel_map_sync(path);
+	info("the kernel %s MAP_SYNC on %s", want == 1 ? "allows" : "refuses", dir);
+	if (getenv("DAX_MAP_SYNC") != NULL)
+		expect(want == atoi(getenv("DAX_MAP_SYNC")), "kernel_map_sync",
+		       "the kernel's MAP_SYNC answer is %d, this device should give %s", want,
+		       getenv("DAX_MAP_SYNC"));
+	expect(want >= 0 && m.is_pmem == want, "is_pmem", "is_pmem = %d, want %d", m.is_pmem, want);
+	if (want == 1)
+		expect(vm_flag(m.addr, "sf"), "map_sync",
+		       "mapping lacks VmFlags 'sf' in /proc/self/smaps: not mapped MAP_SYNC");
+	expect(pmem_is_pmem(m.addr, m.len) == want && pmem_is_pmem(m.addr + 4096, 4096) == want,
+	       "pmem_is_pmem", "pmem_is_pmem = %d (whole), %d (one page), want %d",
+	       pmem_is_pmem(m.addr, m.len), pmem_is_pmem(m.addr + 4096, 4096), want);
 	info("mapped at %p (%s2 MiB aligned)", (void *)m.addr,
 	     ((uintptr_t)m.addr & (2 * MiB - 1)) ? "not " : "");
 
@@ -430,7 +467,7 @@ static void run_fsdax(const char *dir, const char *control_dir)
 	check_deep(&m);
 	expect(pmem_unmap(m.addr, m.len) == 0, "unmap", "%s", why());
 
-	check_remap(path, FILE_SIZE, mirror, 0, FILE_SIZE, 0);
+	check_remap(path, FILE_SIZE, want, mirror, 0, FILE_SIZE, 0);
 	check_read_back(path, mirror, FILE_SIZE);
 	printf("MARKER %s %s\n", prefix, marker);
 	check_control(control_dir);
@@ -526,13 +563,13 @@ static void check_devdax_mapping(const char *dev, size_t size, size_t slot)
 		skip("deep_flush_written", "ftrace unavailable");
 	else if (needs != 1)
 		skip("deep_flush_written",
-		     "region deep_flush reads %d: no flush hints, so writing it is not required", needs);
+		     "no region's deep_flush reads 1 (no flush hints): writing it is not required");
 	else
 		expect(writes > 0, "deep_flush_written",
 		       "pmem_deep_persist on Device DAX wrote no region deep_flush");
 	expect(pmem_unmap(m.addr, m.len) == 0, "unmap", "%s", why());
 
-	check_remap(dev, size, mirror, head, DEV_SPAN, size - DEV_SPAN);
+	check_remap(dev, size, 1, mirror, head, DEV_SPAN, size - DEV_SPAN);
 	printf("MARKER %s %s\n", prefix, marker);
 	free(mirror);
 }

@@ -19,7 +19,8 @@ die() { echo "mkinitramfs: $*" >&2; exit 1; }
 # Modules the guest loads, in this order; each one's modules.dep dependencies
 # are loaded before it. crc32c comes before ext4 because ext4 asks for it
 # only through a soft dependency.
-MODULES="libnvdimm nfit nd_btt nd_pmem dax_pmem device_dax crc32c_generic crc16 mbcache jbd2 ext4"
+MODULES="libnvdimm nfit virtio_pci virtio_pmem nd_btt nd_pmem dax_pmem device_dax
+	crc32c_generic crc16 mbcache jbd2 ext4"
 
 # Host programs copied with their libraries.
 PROGRAMS="/sbin/mkfs.ext4 /usr/bin/ndctl"

@@ -11,8 +11,11 @@
 #                    (build/libpmem.so.1) and, as a reference for the test bed
 #                    itself, Debian's PMDK libpmem.so.1 ("pmdk")
 #   DAX_ACCEL        tcg (default: software emulation) or kvm
-#   DAX_PERSISTENCE  the NVDIMM persistence domains to boot with, one guest
-#                    each: "cpu mem-ctrl" (default), or either alone
+#   DAX_BOOTS        the guests to boot, each with one pmem device (default
+#                    all three): cpu, mem-ctrl = an ACPI NVDIMM whose
+#                    persistence domain is the CPU cache / memory controller;
+#                    virtio = a virtio-pmem device (asynchronous: no MAP_SYNC,
+#                    flushes go through the region's deep_flush)
 #   DAX_TIMEOUT      seconds each guest may take (default 300; it needs ~20)
 #   DAX_KERNEL       kernel version under /lib/modules (default the newest
 #                    with a /boot/vmlinuz-VERSION)
@@ -23,7 +26,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 out=${DAX_OUT:-$root/build/dax}
 accel=${DAX_ACCEL:-tcg}
-persistence=${DAX_PERSISTENCE:-cpu mem-ctrl}
+boots=${DAX_BOOTS:-cpu mem-ctrl virtio}
 guest_timeout=${DAX_TIMEOUT:-300}
 pmdk_lib=/usr/lib/x86_64-linux-gnu/libpmem.so.1
 nvdimm_mib=256
@@ -93,9 +96,28 @@ count() {
 	esac
 }
 
-# boot PERSISTENCE: one guest run on a fresh NVDIMM whose persistence domain
-# is PERSISTENCE (cpu or mem-ctrl); prints its results, each named
-# PERSISTENCE/..., and counts them.
+# map_sync KIND: 1 if ext4 -o dax on boot KIND's device must allow MAP_SYNC.
+map_sync() {
+	case $1 in
+	virtio) echo 0 ;;
+	*) echo 1 ;;
+	esac
+}
+
+# pmem_device KIND IMG: the QEMU options for boot KIND's pmem device on IMG.
+pmem_device() {
+	local backend="memory-backend-file,id=mem1,share=on,mem-path=$2,size=${nvdimm_mib}M"
+	case $1 in
+	cpu | mem-ctrl)
+		echo "-machine pc,nvdimm=on,nvdimm-persistence=$1 -object $backend -device nvdimm,id=nv1,memdev=mem1" ;;
+	virtio)
+		echo "-machine pc -object $backend -device virtio-pmem-pci,id=nv1,memdev=mem1" ;;
+	*) die "unknown boot $1 in DAX_BOOTS (cpu, mem-ctrl, virtio)" ;;
+	esac
+}
+
+# boot KIND: one guest run on a fresh pmem device of that kind; prints its
+# results, each named KIND/..., and counts them.
 boot() {
 	local p=$1 img=$out/nvdimm-$1.img log=$out/console-$1.log results=$out/results-$1.txt
 	local qemu_rc start elapsed line who marker
@@ -103,17 +125,14 @@ boot() {
 	# Fresh and sparse: the guest starts from a raw namespace.
 	rm -f "$img"
 	truncate -s ${nvdimm_mib}M "$img"
-	echo "check-dax: booting $kver ($(qemu_accel)), NVDIMM persistence domain '$p'"
+	echo "check-dax: booting $kver ($(qemu_accel)) with $(pmem_device "$p" "$img" | sed 's/.*-device //')"
 	start=$(date +%s)
 	set +e
-	# shellcheck disable=SC2046 # qemu_accel prints separate options
+	# shellcheck disable=SC2046 # these print separate options
 	timeout -k 10 "$guest_timeout" qemu-system-x86_64 \
-		-machine pc,nvdimm=on,nvdimm-persistence="$p" $(qemu_accel) -smp 1 \
-		-m 512M,slots=2,maxmem=2G \
-		-object memory-backend-file,id=mem1,share=on,mem-path="$img",size=${nvdimm_mib}M \
-		-device nvdimm,id=nv1,memdev=mem1 \
+		$(pmem_device "$p" "$img") $(qemu_accel) -smp 1 -m 512M,slots=2,maxmem=2G \
 		-kernel "/boot/vmlinuz-$kver" -initrd "$out/initramfs.cpio.gz" \
-		-append "console=ttyS0 panic=-1 oops=panic loglevel=4" \
+		-append "console=ttyS0 panic=-1 oops=panic loglevel=4 DAX_MAP_SYNC=$(map_sync "$p")" \
 		-nographic -serial mon:stdio -serial file:"$results" -no-reboot -net none \
 		</dev/null >"$log" 2>&1
 	qemu_rc=$?
@@ -151,7 +170,7 @@ boot() {
 }
 
 echo "check-dax: libraries: $libs"
-for p in $persistence; do
+for p in $boots; do
 	boot "$p"
 done
 echo "dax: $passed passed, $failed failed, $skipped skipped"
