@@ -1,10 +1,11 @@
 #!/bin/bash
 # make check-dax: libpmem against a real kernel DAX driver. Boots Debian's
-# kernel under QEMU with an emulated NVDIMM, from an initramfs built here out
-# of Debian packages (mkinitramfs.sh); the guest (init) runs dax_test on an
-# fsdax ext4 mount and on Device DAX, for each libpmem.so.1 under test. This
-# script prints the guest's results, checks the persisted markers landed in
-# the NVDIMM's backing file, and ends with "N passed, N failed".
+# kernel under QEMU with emulated persistent memory, from an initramfs built
+# here out of Debian packages (mkinitramfs.sh); the guest (init) runs
+# dax_test on an fsdax ext4 mount and on Device DAX, for each libpmem.so.1
+# under test. This script prints the guest's results, checks the persisted
+# markers landed in the device's backing file, and ends with
+# "N passed, N failed".
 #
 # Settings (environment or make variables):
 #   DAX_LIBS         NAME=PATH pairs of libpmem.so.1 to test; default ours
@@ -14,8 +15,8 @@
 #   DAX_BOOTS        the guests to boot, each with one pmem device (default
 #                    all three): cpu, mem-ctrl = an ACPI NVDIMM whose
 #                    persistence domain is the CPU cache / memory controller;
-#                    virtio = a virtio-pmem device (asynchronous: no MAP_SYNC,
-#                    flushes go through the region's deep_flush)
+#                    virtio = a virtio-pmem device (asynchronous: the kernel
+#                    refuses MAP_SYNC, the region tells no persistence domain)
 #   DAX_TIMEOUT      seconds each guest may take (default 300; it needs ~20)
 #   DAX_KERNEL       kernel version under /lib/modules (default the newest
 #                    with a /boot/vmlinuz-VERSION)
