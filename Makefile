@@ -28,7 +28,7 @@ SWEEP      := $(BUILD)/pmem-sweep
 
 comma := ,
 
-.PHONY: all rust install uninstall check check-header check-abi check-conformance check-seed check-inline demo bench clean FORCE
+.PHONY: all rust install uninstall check check-header check-abi check-conformance check-seed check-inline check-dax demo bench clean FORCE
 
 all: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libpmem.so $(STATIC) $(BUILD)/libpmem.pc $(SWEEP)
 
@@ -112,6 +112,11 @@ check-inline: all
 check: all check-header check-abi check-conformance check-seed check-inline
 	$(CARGO) test --release --workspace
 	$(MAKE) --no-print-directory -C c_tests check LIBPMEM_ROOT=$(CURDIR)
+
+# libpmem on a real DAX driver: Debian's kernel under QEMU with an emulated
+# NVDIMM (needs root to install its Debian packages; see tests/dax/run.sh).
+check-dax: all
+	tests/dax/run.sh
 
 demo: all
 	$(MAKE) --no-print-directory -C c_tests demo LIBPMEM_ROOT=$(CURDIR)
