@@ -1,0 +1,268 @@
+//! The one copy algorithm, instantiated per ISA by [`copy_routines!`].
+//!
+//! Shape of a copy of `len` bytes to `d`:
+//! - up to 64 bytes (or under 64 when non-temporal): overlapping loads of
+//!   the widest size that fits, all loads before any store, then a flush
+//!   of the touched lines;
+//! - otherwise a head up to the first 64-byte boundary of `d`, whole lines,
+//!   and a tail. Head and tail use temporal stores and are flushed; the
+//!   lines use streaming stores (nothing to flush) or temporal stores each
+//!   flushed right after it is written.
+//!
+//! Overlap: a forward copy is safe when `d` is below `s` or the ranges are
+//! disjoint, since every store then lands on source bytes already read;
+//! otherwise the same steps run from the end (tail, lines descending, head).
+//! Each step loads everything it needs before it stores.
+//!
+//! 8-byte atomicity: with `d` and `len` 8-byte aligned every store starts
+//! at `d + k` or ends at `d + len - k` with `k` a multiple of 8 and is at
+//! least 8 bytes wide, so no aligned 8-byte word is ever written piecewise.
+//!
+//! memset runs the same code with `SET`: the source is a 64-byte pattern
+//! that never advances, so every "load" reads the fill byte.
+
+use core::arch::x86_64::__m128i;
+
+/// Reads a `T` from `p`, unaligned.
+///
+/// # Safety
+/// `p` must be readable for `size_of::<T>()` bytes.
+#[inline(always)]
+unsafe fn load<T: Copy>(p: *const u8) -> T {
+    // SAFETY: the caller's contract.
+    unsafe { p.cast::<T>().read_unaligned() }
+}
+
+/// Writes `v` to `p`, unaligned, as one store for sizes up to 16.
+///
+/// # Safety
+/// `p` must be writable for `size_of::<T>()` bytes.
+#[inline(always)]
+unsafe fn store<T: Copy>(p: *mut u8, v: T) {
+    // SAFETY: the caller's contract.
+    unsafe { p.cast::<T>().write_unaligned(v) }
+}
+
+/// Copies `len < 32` bytes as two overlapping accesses of the widest size
+/// that fits (SSE2 is x86_64 baseline, so this inlines into every ISA).
+///
+/// # Safety
+/// `s` readable and `d` writable for `len` bytes.
+#[inline(always)]
+pub(super) unsafe fn move_under_32(d: *mut u8, s: *const u8, len: usize) {
+    macro_rules! pair {
+        ($t:ty) => {{
+            let n = core::mem::size_of::<$t>();
+            // SAFETY: n <= len, so both accesses stay inside the ranges.
+            unsafe {
+                let a: $t = load(s);
+                let b: $t = load(s.add(len - n));
+                store(d, a);
+                store(d.add(len - n), b);
+            }
+        }};
+    }
+    if len >= 16 {
+        pair!(__m128i)
+    } else if len >= 8 {
+        pair!(u64)
+    } else if len >= 4 {
+        pair!(u32)
+    } else if len >= 2 {
+        pair!(u16)
+    } else if len == 1 {
+        // SAFETY: one byte, inside both ranges.
+        unsafe { store(d, load::<u8>(s)) }
+    }
+}
+
+/// Generates, in the invoking module, `memmove::<F>` and `memset::<F>` for
+/// one ISA plus `ROUTINES`, the table of them by flush instruction. The
+/// module provides, built for `$features`:
+/// `load_half(*const u8) -> Half` and `store_half(*mut u8, Half)` (32 bytes),
+/// `copy_line(d, s)` (64 bytes, temporal, all loads first) and
+/// `stream_line(d, s)` (64 bytes to a 64-aligned `d`, non-temporal);
+/// optionally `then`, run after every copy.
+macro_rules! copy_routines {
+    ($features:literal $(, then: $then:ident)?) => {
+        use $crate::cpu::FlushKind;
+        use $crate::memops::Routines;
+        use $crate::persist::flush::{self, Clflush, Clflushopt, Clwb, Flusher, NoFlush};
+
+        const LINE: usize = $crate::persist::CACHELINE;
+
+        /// This ISA's routines, indexed by `FlushKind as usize`.
+        pub const ROUTINES: [Routines; FlushKind::COUNT] = [
+            routines::<NoFlush>(),
+            routines::<Clflush>(),
+            routines::<Clflushopt>(),
+            routines::<Clwb>(),
+        ];
+
+        const fn routines<F: Flusher>() -> Routines {
+            Routines {
+                memmove: memmove::<F>,
+                memset: memset::<F>,
+            }
+        }
+
+        /// The source of byte `off`: `s + off`, or the pattern itself for memset.
+        #[inline(always)]
+        unsafe fn src_at<const SET: bool>(s: *const u8, off: usize) -> *const u8 {
+            if SET {
+                s
+            } else {
+                // SAFETY: callers pass offsets inside the source range.
+                unsafe { s.add(off) }
+            }
+        }
+
+        /// Copies `len <= 64` bytes with temporal stores, loads first.
+        #[inline]
+        #[target_feature(enable = $features)]
+        unsafe fn move_small(d: *mut u8, s: *const u8, len: usize) {
+            if len >= 32 {
+                // SAFETY: 32 <= len, so both halves lie inside the ranges.
+                unsafe {
+                    let a = load_half(s);
+                    let b = load_half(s.add(len - 32));
+                    store_half(d, a);
+                    store_half(d.add(len - 32), b);
+                }
+            } else {
+                // SAFETY: the caller's ranges.
+                unsafe { $crate::memops::template::move_under_32(d, s, len) }
+            }
+        }
+
+        /// A part of at most 64 bytes with temporal stores, then flushed.
+        #[inline]
+        #[target_feature(enable = $features)]
+        unsafe fn part<F: Flusher>(d: *mut u8, s: *const u8, len: usize) {
+            // SAFETY: the caller's ranges.
+            unsafe {
+                move_small(d, s, len);
+                flush::range::<F>(d, len);
+            }
+        }
+
+        /// Line `i` of the 64-aligned run at `d`.
+        #[inline]
+        #[target_feature(enable = $features)]
+        unsafe fn line<F: Flusher, const SET: bool, const NT: bool>(
+            d: *mut u8,
+            s: *const u8,
+            i: usize,
+        ) {
+            // SAFETY: the caller passes i < the number of lines in range.
+            unsafe {
+                let (d, s) = (d.add(i * LINE), src_at::<SET>(s, i * LINE));
+                if NT {
+                    stream_line(d, s);
+                } else {
+                    copy_line(d, s);
+                    F::line(d);
+                }
+            }
+        }
+
+        /// `lines` whole lines to the 64-aligned `d`, four per round.
+        #[inline]
+        #[target_feature(enable = $features)]
+        unsafe fn lines<F: Flusher, const SET: bool, const NT: bool, const FWD: bool>(
+            d: *mut u8,
+            s: *const u8,
+            lines: usize,
+        ) {
+            let nth = |k: usize| if FWD { k } else { lines - 1 - k };
+            let mut k = 0;
+            while k + 4 <= lines {
+                for j in 0..4 {
+                    // SAFETY: nth(k + j) < lines.
+                    unsafe { line::<F, SET, NT>(d, s, nth(k + j)) };
+                }
+                k += 4;
+            }
+            while k < lines {
+                // SAFETY: nth(k) < lines.
+                unsafe { line::<F, SET, NT>(d, s, nth(k)) };
+                k += 1;
+            }
+        }
+
+        /// The whole algorithm (see the module comment of `template`).
+        #[inline]
+        #[target_feature(enable = $features)]
+        unsafe fn transfer<F: Flusher, const SET: bool>(
+            d: *mut u8,
+            s: *const u8,
+            len: usize,
+            nt: bool,
+        ) {
+            if len < LINE || (len == LINE && !nt) {
+                // SAFETY: the caller's ranges.
+                return unsafe { part::<F>(d, s, len) };
+            }
+            let head = (d as usize).wrapping_neg() & (LINE - 1);
+            let n = (len - head) / LINE;
+            let tail = len - head - n * LINE;
+            // SAFETY: head + n * LINE + tail == len: every pointer below
+            // stays inside the caller's ranges.
+            unsafe {
+                let (bd, bs) = (d.add(head), src_at::<SET>(s, head));
+                let (td, ts) = (bd.add(n * LINE), src_at::<SET>(s, head + n * LINE));
+                let forward = SET || (d as usize).wrapping_sub(s as usize) >= len;
+                if forward {
+                    part::<F>(d, s, head);
+                    if nt {
+                        lines::<F, SET, true, true>(bd, bs, n);
+                    } else {
+                        lines::<F, SET, false, true>(bd, bs, n);
+                    }
+                    part::<F>(td, ts, tail);
+                } else {
+                    part::<F>(td, ts, tail);
+                    if nt {
+                        lines::<F, SET, true, false>(bd, bs, n);
+                    } else {
+                        lines::<F, SET, false, false>(bd, bs, n);
+                    }
+                    part::<F>(d, s, head);
+                }
+            }
+        }
+
+        /// Copies `len` bytes from `s` to `d` (they may overlap), with
+        /// streaming stores for whole lines when `nt`, flushing with `F`
+        /// whatever went through the cache. No fence.
+        ///
+        /// # Safety
+        /// The CPU supports this module's ISA; `s` readable and `d`
+        /// writable for `len` bytes.
+        #[target_feature(enable = $features)]
+        pub unsafe fn memmove<F: Flusher>(d: *mut u8, s: *const u8, len: usize, nt: bool) {
+            // SAFETY: the caller's contract.
+            unsafe {
+                transfer::<F, false>(d, s, len, nt);
+                $($then();)?
+            }
+        }
+
+        /// Fills `len` bytes at `d` with `c`; otherwise as `memmove`.
+        ///
+        /// # Safety
+        /// The CPU supports this module's ISA; `d` writable for `len` bytes.
+        #[target_feature(enable = $features)]
+        pub unsafe fn memset<F: Flusher>(d: *mut u8, c: u8, len: usize, nt: bool) {
+            let pattern = $crate::memops::Pattern([c; LINE]);
+            // SAFETY: the caller's contract; every source access reads
+            // inside the 64-byte pattern.
+            unsafe {
+                transfer::<F, true>(d, pattern.0.as_ptr(), len, nt);
+                $($then();)?
+            }
+        }
+    };
+}
+
+pub(super) use copy_routines;
