@@ -159,43 +159,27 @@ fn name(isa: CopyIsa, flush: FlushKind, nt: bool) -> String {
     )
 }
 
+/// Runs `body` for every variant and store kind, with scratch space for
+/// copies up to `max_len` bytes and a name for failure messages.
+fn for_each_variant(max_len: usize, mut body: impl FnMut(&mut Bench, &Routines, bool, &str)) {
+    for (isa, flush, r) in variants() {
+        let mut b = Bench::new(max_len);
+        for nt in [false, true] {
+            body(&mut b, r, nt, &name(isa, flush, nt));
+        }
+    }
+}
+
 const LENGTHS: [usize; 24] = [
     0, 1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 255, 256, 257, 1000,
 ];
 
 #[test]
 fn every_alignment_pair() {
-    for (isa, flush, r) in variants() {
-        let mut b = Bench::new(1100);
-        for nt in [false, true] {
-            let what = name(isa, flush, nt);
-            for len in LENGTHS {
-                for d in 0..64 {
-                    for s in 0..64 {
-                        b.copy(
-                            r,
-                            nt,
-                            len,
-                            d,
-                            s,
-                            &format!("{what} copy len {len} d {d} s {s}"),
-                        );
-                    }
-                    b.set(r, nt, len, d, 0xa5, &format!("{what} set len {len} d {d}"));
-                }
-            }
-        }
-    }
-}
-
-#[test]
-fn every_length() {
-    for (isa, flush, r) in variants() {
-        let mut b = Bench::new(1100);
-        for nt in [false, true] {
-            let what = name(isa, flush, nt);
-            for (d, s) in [(0, 0), (1, 3), (8, 8), (8, 24), (33, 0), (63, 62)] {
-                for len in 0..=1100 {
+    for_each_variant(1100, |b, r, nt, what| {
+        for len in LENGTHS {
+            for d in 0..64 {
+                for s in 0..64 {
                     b.copy(
                         r,
                         nt,
@@ -204,51 +188,66 @@ fn every_length() {
                         s,
                         &format!("{what} copy len {len} d {d} s {s}"),
                     );
-                    b.set(
-                        r,
-                        nt,
-                        len,
-                        d,
-                        len as u8,
-                        &format!("{what} set len {len} d {d}"),
-                    );
                 }
+                b.set(r, nt, len, d, 0xa5, &format!("{what} set len {len} d {d}"));
             }
         }
-    }
+    });
+}
+
+#[test]
+fn every_length() {
+    for_each_variant(1100, |b, r, nt, what| {
+        for (d, s) in [(0, 0), (1, 3), (8, 8), (8, 24), (33, 0), (63, 62)] {
+            for len in 0..=1100 {
+                b.copy(
+                    r,
+                    nt,
+                    len,
+                    d,
+                    s,
+                    &format!("{what} copy len {len} d {d} s {s}"),
+                );
+                b.set(
+                    r,
+                    nt,
+                    len,
+                    d,
+                    len as u8,
+                    &format!("{what} set len {len} d {d}"),
+                );
+            }
+        }
+    });
 }
 
 #[test]
 fn overlapping_moves_both_ways() {
-    for (isa, flush, r) in variants() {
-        let mut b = Bench::new(1100 + 200);
-        for nt in [false, true] {
-            let what = name(isa, flush, nt);
-            for len in [1, 8, 31, 63, 64, 65, 100, 128, 200, 256, 511, 1000] {
-                for base in [0, 5, 64] {
-                    for dist in [1, 7, 8, 16, 32, 33, 63, 64, 65, 100, 128, 192] {
-                        let (lo, hi) = (base, base + dist);
-                        b.shift(
-                            r,
-                            nt,
-                            len,
-                            lo,
-                            hi,
-                            &format!("{what} down len {len} by {dist}"),
-                        );
-                        b.shift(
-                            r,
-                            nt,
-                            len,
-                            hi,
-                            lo,
-                            &format!("{what} up len {len} by {dist}"),
-                        );
-                    }
+    for_each_variant(1100 + 200, |b, r, nt, what| {
+        for len in [1, 8, 31, 63, 64, 65, 100, 128, 200, 256, 511, 1000] {
+            for base in [0, 5, 64] {
+                for dist in [1, 7, 8, 16, 32, 33, 63, 64, 65, 100, 128, 192] {
+                    let (lo, hi) = (base, base + dist);
+                    b.shift(
+                        r,
+                        nt,
+                        len,
+                        lo,
+                        hi,
+                        &format!("{what} down len {len} by {dist}"),
+                    );
+                    b.shift(
+                        r,
+                        nt,
+                        len,
+                        hi,
+                        lo,
+                        &format!("{what} up len {len} by {dist}"),
+                    );
                 }
             }
         }
-    }
+    });
 }
 
 #[test]
@@ -336,4 +335,34 @@ fn aligned_words_never_tear() {
     }
     stop.store(true, Ordering::Relaxed);
     assert!(reader.join().expect("reader saw a torn word") > 0);
+}
+
+/// The public entry points with every flag combination, on the load-time
+/// path: data and guards as the reference says, whatever the flags.
+#[test]
+fn public_entry_points_every_flag_combination() {
+    use pmem::ffi::consts::PMEM_F_MEM_VALID_FLAGS;
+    let mut b = Bench::new(5000);
+    for flags in (0..=PMEM_F_MEM_VALID_FLAGS).filter(|f| f & !PMEM_F_MEM_VALID_FLAGS == 0) {
+        for len in [0, 1, 8, 60, 64, 100, 128, 256, 257, 640, 4999] {
+            for (d, s) in [(0, 0), (3, 9), (8, 0), (64, 63)] {
+                let what = format!("flags {flags:#x} len {len} d {d} s {s}");
+                b.reset(len as u32 ^ flags);
+                b.expect[GUARD + d..GUARD + d + len].copy_from_slice(&b.src.bytes()[s..s + len]);
+                let (dp, sp) = (b.dst.ptr(GUARD + d), b.src.ptr(s));
+                // SAFETY: both ranges lie inside their buffers.
+                unsafe { memops::memmove(dp, sp, len, flags) };
+                pmem::persist::drain();
+                b.check(&what);
+
+                b.reset(len as u32 ^ !flags);
+                b.expect[GUARD + d..GUARD + d + len].fill(0x42);
+                let dp = b.dst.ptr(GUARD + d);
+                // SAFETY: the range lies inside the buffer.
+                unsafe { memops::memset(dp, 0x42, len, flags) };
+                pmem::persist::drain();
+                b.check(&what);
+            }
+        }
+    }
 }

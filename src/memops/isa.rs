@@ -29,31 +29,18 @@ pub mod sse2 {
     }
 
     /// # Safety
-    /// `s` readable and `d` writable for 64 bytes.
+    /// `p` writable for 32 bytes and 16-aligned.
     #[inline]
     #[target_feature(enable = "sse2")]
-    pub(super) unsafe fn copy_line(d: *mut u8, s: *const u8) {
-        // SAFETY: the caller's contract; both loads precede the stores.
+    pub(super) unsafe fn stream_half(p: *mut u8, v: Half) {
+        // SAFETY: the caller's contract.
         unsafe {
-            let (a, b) = (load_half(s), load_half(s.add(32)));
-            store_half(d, a);
-            store_half(d.add(32), b);
+            _mm_stream_si128(p.cast(), v[0]);
+            _mm_stream_si128(p.add(16).cast(), v[1]);
         }
     }
 
-    /// # Safety
-    /// `s` readable for 64 bytes, `d` writable for 64 bytes and 64-aligned.
-    #[inline]
-    #[target_feature(enable = "sse2")]
-    unsafe fn stream_line(d: *mut u8, s: *const u8) {
-        // SAFETY: the caller's contract; all loads precede the stores.
-        unsafe {
-            let (a, b) = (load_half(s), load_half(s.add(32)));
-            for (i, v) in [a[0], a[1], b[0], b[1]].into_iter().enumerate() {
-                _mm_stream_si128(d.add(16 * i).cast(), v);
-            }
-        }
-    }
+    super::super::template::lines_from_halves!("sse2");
 
     super::super::template::copy_routines!("sse2");
 }
@@ -83,30 +70,15 @@ pub mod avx {
     }
 
     /// # Safety
-    /// AVX present; `s` readable and `d` writable for 64 bytes.
+    /// AVX present; `p` writable for 32 bytes and 32-aligned.
     #[inline]
     #[target_feature(enable = "avx")]
-    unsafe fn copy_line(d: *mut u8, s: *const u8) {
-        // SAFETY: the caller's contract; both loads precede the stores.
-        unsafe {
-            let (a, b) = (load_half(s), load_half(s.add(32)));
-            store_half(d, a);
-            store_half(d.add(32), b);
-        }
+    unsafe fn stream_half(p: *mut u8, v: __m256i) {
+        // SAFETY: the caller's contract.
+        unsafe { _mm256_stream_si256(p.cast(), v) }
     }
 
-    /// # Safety
-    /// AVX present; `s` readable for 64 bytes, `d` writable and 64-aligned.
-    #[inline]
-    #[target_feature(enable = "avx")]
-    unsafe fn stream_line(d: *mut u8, s: *const u8) {
-        // SAFETY: the caller's contract; both loads precede the stores.
-        unsafe {
-            let (a, b) = (load_half(s), load_half(s.add(32)));
-            _mm256_stream_si256(d.cast(), a);
-            _mm256_stream_si256(d.add(32).cast(), b);
-        }
-    }
+    super::super::template::lines_from_halves!("avx");
 
     super::super::template::copy_routines!("avx");
 }
@@ -120,35 +92,37 @@ pub mod avx {
 pub mod avx512f {
     pub(super) use super::avx::{load_half, store_half};
 
-    /// # Safety
-    /// AVX-512F present; `s` readable and `d` writable for 64 bytes.
-    #[inline]
-    #[target_feature(enable = "avx")]
-    unsafe fn copy_line(d: *mut u8, s: *const u8) {
-        // SAFETY: the caller's contract; the load precedes the store.
-        unsafe {
-            core::arch::asm!(
-                "vmovdqu64 zmm0, zmmword ptr [{s}]",
-                "vmovdqu64 zmmword ptr [{d}], zmm0",
-                d = in(reg) d, s = in(reg) s, out("xmm0") _,
-                options(nostack, preserves_flags))
+    /// One 64-byte line through zmm0: load, then store with `$store`.
+    macro_rules! zmm_line {
+        ($(#[$doc:meta])* $name:ident, $store:literal) => {
+            $(#[$doc])*
+            #[inline]
+            #[target_feature(enable = "avx")]
+            unsafe fn $name(d: *mut u8, s: *const u8) {
+                // SAFETY: the caller's contract; the load precedes the store.
+                unsafe {
+                    core::arch::asm!(
+                        "vmovdqu64 zmm0, zmmword ptr [{s}]",
+                        concat!($store, " zmmword ptr [{d}], zmm0"),
+                        d = in(reg) d, s = in(reg) s, out("xmm0") _,
+                        options(nostack, preserves_flags))
+                };
+            }
         };
     }
 
-    /// # Safety
-    /// AVX-512F present; `s` readable for 64 bytes, `d` writable and 64-aligned.
-    #[inline]
-    #[target_feature(enable = "avx")]
-    unsafe fn stream_line(d: *mut u8, s: *const u8) {
-        // SAFETY: the caller's contract; the load precedes the store.
-        unsafe {
-            core::arch::asm!(
-                "vmovdqu64 zmm0, zmmword ptr [{s}]",
-                "vmovntdq zmmword ptr [{d}], zmm0",
-                d = in(reg) d, s = in(reg) s, out("xmm0") _,
-                options(nostack, preserves_flags))
-        };
-    }
+    zmm_line!(
+        /// # Safety
+        /// AVX-512F present; `s` readable and `d` writable for 64 bytes.
+        copy_line,
+        "vmovdqu64"
+    );
+    zmm_line!(
+        /// # Safety
+        /// AVX-512F present; `s` readable for 64 bytes, `d` writable and 64-aligned.
+        stream_line,
+        "vmovntdq"
+    );
 
     /// Clears the upper halves the asm dirtied (the compiler cannot see
     /// them), so later legacy-SSE code pays no transition penalty.

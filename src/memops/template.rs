@@ -81,7 +81,8 @@ pub(super) unsafe fn move_under_32(d: *mut u8, s: *const u8, len: usize) {
 /// module provides, built for `$features`:
 /// `load_half(*const u8) -> Half` and `store_half(*mut u8, Half)` (32 bytes),
 /// `copy_line(d, s)` (64 bytes, temporal, all loads first) and
-/// `stream_line(d, s)` (64 bytes to a 64-aligned `d`, non-temporal);
+/// `stream_line(d, s)` (64 bytes to a 64-aligned `d`, non-temporal), the
+/// last two possibly from [`lines_from_halves!`];
 /// optionally `then`, run after every copy.
 macro_rules! copy_routines {
     ($features:literal $(, then: $then:ident)?) => {
@@ -190,6 +191,25 @@ macro_rules! copy_routines {
             }
         }
 
+        /// The whole lines, streamed or not, in direction `FWD`.
+        #[inline]
+        #[target_feature(enable = $features)]
+        unsafe fn body<F: Flusher, const SET: bool, const FWD: bool>(
+            d: *mut u8,
+            s: *const u8,
+            n: usize,
+            nt: bool,
+        ) {
+            // SAFETY: the caller's ranges.
+            unsafe {
+                if nt {
+                    lines::<F, SET, true, FWD>(d, s, n)
+                } else {
+                    lines::<F, SET, false, FWD>(d, s, n)
+                }
+            }
+        }
+
         /// The whole algorithm (see the module comment of `template`).
         #[inline]
         #[target_feature(enable = $features)]
@@ -212,23 +232,15 @@ macro_rules! copy_routines {
                 let (bd, bs) = (d.add(head), src_at::<SET>(s, head));
                 let (td, ts) = (bd.add(n * LINE), src_at::<SET>(s, head + n * LINE));
                 let forward = SET || (d as usize).wrapping_sub(s as usize) >= len;
+                let (first, last) = ((d, s, head), (td, ts, tail));
+                let (first, last) = if forward { (first, last) } else { (last, first) };
+                part::<F>(first.0, first.1, first.2);
                 if forward {
-                    part::<F>(d, s, head);
-                    if nt {
-                        lines::<F, SET, true, true>(bd, bs, n);
-                    } else {
-                        lines::<F, SET, false, true>(bd, bs, n);
-                    }
-                    part::<F>(td, ts, tail);
+                    body::<F, SET, true>(bd, bs, n, nt);
                 } else {
-                    part::<F>(td, ts, tail);
-                    if nt {
-                        lines::<F, SET, true, false>(bd, bs, n);
-                    } else {
-                        lines::<F, SET, false, false>(bd, bs, n);
-                    }
-                    part::<F>(d, s, head);
+                    body::<F, SET, false>(bd, bs, n, nt);
                 }
+                part::<F>(last.0, last.1, last.2);
             }
         }
 
@@ -265,4 +277,37 @@ macro_rules! copy_routines {
     };
 }
 
-pub(super) use copy_routines;
+/// Defines `copy_line` and `stream_line` as two 32-byte halves (with the
+/// module's `stream_half`), for ISAs without a 64-byte register.
+macro_rules! lines_from_halves {
+    ($features:literal) => {
+        /// # Safety
+        /// The ISA is present; `s` readable and `d` writable for 64 bytes.
+        #[inline]
+        #[target_feature(enable = $features)]
+        pub(super) unsafe fn copy_line(d: *mut u8, s: *const u8) {
+            // SAFETY: the caller's contract; both loads precede the stores.
+            unsafe {
+                let (a, b) = (load_half(s), load_half(s.add(32)));
+                store_half(d, a);
+                store_half(d.add(32), b);
+            }
+        }
+
+        /// # Safety
+        /// The ISA is present; `s` readable for 64 bytes, `d` writable and
+        /// 64-aligned.
+        #[inline]
+        #[target_feature(enable = $features)]
+        unsafe fn stream_line(d: *mut u8, s: *const u8) {
+            // SAFETY: the caller's contract; both loads precede the stores.
+            unsafe {
+                let (a, b) = (load_half(s), load_half(s.add(32)));
+                stream_half(d, a);
+                stream_half(d.add(32), b);
+            }
+        }
+    };
+}
+
+pub(super) use {copy_routines, lines_from_halves};
