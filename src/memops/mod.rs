@@ -40,7 +40,7 @@ pub fn routines(isa: CopyIsa, flush: FlushKind) -> &'static Routines {
 
 /// Streaming stores or not, from the flags, the size and the load-time policy.
 #[inline]
-fn non_temporal(cfg: &Config, dst: *mut u8, len: usize, flags: u32) -> bool {
+fn non_temporal(cfg: &Config, len: usize, flags: u32) -> bool {
     if !cfg.movnt {
         return false;
     }
@@ -50,8 +50,7 @@ fn non_temporal(cfg: &Config, dst: *mut u8, len: usize, flags: u32) -> bool {
     if flags & (PMEM_F_MEM_TEMPORAL | PMEM_F_MEM_WB) != 0 {
         return false;
     }
-    len >= cfg.movnt_threshold
-        || (cfg.whole_lines_movnt && len != 0 && (dst as usize | len) % CACHELINE == 0)
+    len >= cfg.movnt_threshold || (cfg.small_movnt && len >= 8)
 }
 
 /// The copy shared by memmove and memset: `op` gets the routines and the
@@ -75,10 +74,7 @@ fn run(dst: *mut u8, len: usize, flags: u32, op: impl FnOnce(&Routines, bool)) {
         // NOFLUSH implies NODRAIN (pmem_memmove(3)).
         return op(routines(cfg.isa, FlushKind::None), false);
     }
-    op(
-        routines(cfg.isa, cfg.flush),
-        non_temporal(cfg, dst, len, flags),
-    );
+    op(routines(cfg.isa, cfg.flush), non_temporal(cfg, len, flags));
     if flags & PMEM_F_MEM_NODRAIN == 0 {
         persist::fence();
     }

@@ -7,7 +7,11 @@
 //! - otherwise a head up to the first 64-byte boundary of `d`, whole lines,
 //!   and a tail. Head and tail use temporal stores and are flushed; the
 //!   lines use streaming stores (nothing to flush) or temporal stores each
-//!   flushed right after it is written.
+//!   flushed right after it is written;
+//! - non-temporal where head and tail (or a copy under a line) are each 0
+//!   or at least 8 bytes: the same, but those parts are 8-byte streaming
+//!   stores (the last one overlapping when the part is not a multiple of
+//!   8), so nothing at all is flushed.
 //!
 //! Overlap: a forward copy is safe when `d` is below `s` or the ranges are
 //! disjoint, since every store then lands on source bytes already read;
@@ -76,6 +80,36 @@ pub(super) unsafe fn move_under_32(d: *mut u8, s: *const u8, len: usize) {
     }
 }
 
+/// Copies `len` bytes (0, or 8 to 63) with 8-byte streaming stores, all
+/// loads first. A length that is not a multiple of 8 ends with a word that
+/// overlaps the one before it (same bytes, same values), so with `d` and
+/// `len` 8-aligned every store is an aligned word.
+///
+/// # Safety
+/// `s` readable and `d` writable for `len` bytes.
+#[inline(always)]
+pub(super) unsafe fn stream_words(d: *mut u8, s: *const u8, len: usize) {
+    if len < 8 {
+        return;
+    }
+    let n = len / 8;
+    let mut words = [0i64; 7];
+    for (i, w) in words.iter_mut().enumerate().take(n) {
+        // SAFETY: 8 * i + 8 <= len.
+        *w = unsafe { load(s.add(8 * i)) };
+    }
+    // SAFETY: 8 <= len.
+    let last: i64 = unsafe { load(s.add(len - 8)) };
+    for (i, &w) in words.iter().enumerate().take(n) {
+        // SAFETY: as above.
+        unsafe { core::arch::x86_64::_mm_stream_si64(d.add(8 * i).cast(), w) };
+    }
+    if len % 8 != 0 {
+        // SAFETY: as above.
+        unsafe { core::arch::x86_64::_mm_stream_si64(d.add(len - 8).cast(), last) };
+    }
+}
+
 /// Generates, in the invoking module, `memmove::<F>` and `memset::<F>` for
 /// one ISA plus `ROUTINES`, the table of them by flush instruction. The
 /// module provides, built for `$features`:
@@ -136,14 +170,19 @@ macro_rules! copy_routines {
             }
         }
 
-        /// A part of at most 64 bytes with temporal stores, then flushed.
+        /// A part of at most 64 bytes: with temporal stores, then flushed;
+        /// or, with `WORDS` (a part of 0 or at least 8 bytes), streamed words.
         #[inline]
         #[target_feature(enable = $features)]
-        unsafe fn part<F: Flusher>(d: *mut u8, s: *const u8, len: usize) {
+        unsafe fn part<F: Flusher, const WORDS: bool>(d: *mut u8, s: *const u8, len: usize) {
             // SAFETY: the caller's ranges.
             unsafe {
-                move_small(d, s, len);
-                flush::range::<F>(d, len);
+                if WORDS {
+                    $crate::memops::template::stream_words(d, s, len);
+                } else {
+                    move_small(d, s, len);
+                    flush::range::<F>(d, len);
+                }
             }
         }
 
@@ -219,9 +258,36 @@ macro_rules! copy_routines {
             len: usize,
             nt: bool,
         ) {
+            // Streamed words need parts of 0 or at least 8 bytes.
+            let words = nt
+                && if len < LINE {
+                    len >= 8
+                } else {
+                    let head = (d as usize).wrapping_neg() & (LINE - 1);
+                    let tail = (len - head) % LINE;
+                    (head == 0 || head >= 8) && (tail == 0 || tail >= 8)
+                };
+            // SAFETY (both): the caller's ranges.
+            if words {
+                unsafe { split::<F, SET, true>(d, s, len, true) }
+            } else {
+                unsafe { split::<F, SET, false>(d, s, len, nt) }
+            }
+        }
+
+        /// Head, whole lines, tail, in the safe direction; `WORDS`: the
+        /// head and tail (each 0 or at least 8 bytes) are streamed words.
+        #[inline]
+        #[target_feature(enable = $features)]
+        unsafe fn split<F: Flusher, const SET: bool, const WORDS: bool>(
+            d: *mut u8,
+            s: *const u8,
+            len: usize,
+            nt: bool,
+        ) {
             if len < LINE || (len == LINE && !nt) {
                 // SAFETY: the caller's ranges.
-                return unsafe { part::<F>(d, s, len) };
+                return unsafe { part::<F, WORDS>(d, s, len) };
             }
             let head = (d as usize).wrapping_neg() & (LINE - 1);
             let n = (len - head) / LINE;
@@ -234,13 +300,13 @@ macro_rules! copy_routines {
                 let forward = SET || (d as usize).wrapping_sub(s as usize) >= len;
                 let (first, last) = ((d, s, head), (td, ts, tail));
                 let (first, last) = if forward { (first, last) } else { (last, first) };
-                part::<F>(first.0, first.1, first.2);
+                part::<F, WORDS>(first.0, first.1, first.2);
                 if forward {
                     body::<F, SET, true>(bd, bs, n, nt);
                 } else {
                     body::<F, SET, false>(bd, bs, n, nt);
                 }
-                part::<F>(last.0, last.1, last.2);
+                part::<F, WORDS>(last.0, last.1, last.2);
             }
         }
 
