@@ -124,6 +124,29 @@ pub mod avx512f {
         "vmovntdq"
     );
 
+    /// # Safety
+    /// AVX-512F present; `s` readable for 256 bytes, `d` writable for 256
+    /// bytes and 64-aligned.
+    #[inline]
+    #[target_feature(enable = "avx")]
+    unsafe fn stream_quad(d: *mut u8, s: *const u8) {
+        // SAFETY: the caller's contract; all four loads precede the stores.
+        unsafe {
+            core::arch::asm!(
+                "vmovdqu64 zmm0, zmmword ptr [{s}]",
+                "vmovdqu64 zmm1, zmmword ptr [{s} + 64]",
+                "vmovdqu64 zmm2, zmmword ptr [{s} + 128]",
+                "vmovdqu64 zmm3, zmmword ptr [{s} + 192]",
+                "vmovntdq zmmword ptr [{d}], zmm0",
+                "vmovntdq zmmword ptr [{d} + 64], zmm1",
+                "vmovntdq zmmword ptr [{d} + 128], zmm2",
+                "vmovntdq zmmword ptr [{d} + 192], zmm3",
+                d = in(reg) d, s = in(reg) s,
+                out("xmm0") _, out("xmm1") _, out("xmm2") _, out("xmm3") _,
+                options(nostack, preserves_flags))
+        };
+    }
+
     /// Clears the upper halves the asm dirtied (the compiler cannot see
     /// them), so later legacy-SSE code pays no transition penalty.
     #[inline]
@@ -157,6 +180,8 @@ pub mod movdir64b {
                 options(nostack, preserves_flags))
         };
     }
+
+    super::super::template::quad_from_lines!("sse2");
 
     super::super::template::copy_routines!("sse2");
 }

@@ -20,9 +20,10 @@ pub struct Routines {
     pub memset: unsafe fn(dst: *mut u8, c: u8, len: usize, nt: bool),
 }
 
-/// memset's source: one line of the fill byte.
+/// memset's source: four lines of the fill byte (a forward streaming
+/// round reads four lines).
 #[repr(align(64))]
-pub(crate) struct Pattern(pub(crate) [u8; CACHELINE]);
+pub(crate) struct Pattern(pub(crate) [u8; 4 * CACHELINE]);
 
 static TABLE: [[Routines; FlushKind::COUNT]; CopyIsa::COUNT] = [
     isa::sse2::ROUTINES,

@@ -22,8 +22,9 @@
 //! at `d + k` or ends at `d + len - k` with `k` a multiple of 8 and is at
 //! least 8 bytes wide, so no aligned 8-byte word is ever written piecewise.
 //!
-//! memset runs the same code with `SET`: the source is a 64-byte pattern
-//! that never advances, so every "load" reads the fill byte.
+//! memset runs the same code with `SET`: the source is a 256-byte pattern
+//! that never advances, so every "load" (up to four lines) reads the fill
+//! byte.
 
 use core::arch::x86_64::__m128i;
 
@@ -115,8 +116,9 @@ pub(super) unsafe fn stream_words(d: *mut u8, s: *const u8, len: usize) {
 /// module provides, built for `$features`:
 /// `load_half(*const u8) -> Half` and `store_half(*mut u8, Half)` (32 bytes),
 /// `copy_line(d, s)` (64 bytes, temporal, all loads first) and
-/// `stream_line(d, s)` (64 bytes to a 64-aligned `d`, non-temporal), the
-/// last two possibly from [`lines_from_halves!`];
+/// `stream_line(d, s)` (64 bytes to a 64-aligned `d`, non-temporal) and
+/// `stream_quad(d, s)` (four lines forward), the last three possibly from
+/// [`lines_from_halves!`] and [`quad_from_lines!`];
 /// optionally `then`, run after every copy.
 macro_rules! copy_routines {
     ($features:literal $(, then: $then:ident)?) => {
@@ -206,27 +208,35 @@ macro_rules! copy_routines {
             }
         }
 
-        /// `lines` whole lines to the 64-aligned `d`, four per round.
+        /// `n` whole lines to the 64-aligned `d`. Forward streaming goes
+        /// four lines per `stream_quad`; backward goes line by line from
+        /// the end, so no store lands on source bytes not yet read.
         #[inline]
         #[target_feature(enable = $features)]
         unsafe fn lines<F: Flusher, const SET: bool, const NT: bool, const FWD: bool>(
             d: *mut u8,
             s: *const u8,
-            lines: usize,
+            n: usize,
         ) {
-            let nth = |k: usize| if FWD { k } else { lines - 1 - k };
-            let mut k = 0;
-            while k + 4 <= lines {
-                for j in 0..4 {
-                    // SAFETY: nth(k + j) < lines.
-                    unsafe { line::<F, SET, NT>(d, s, nth(k + j)) };
+            // SAFETY (every block): each line index stays below n.
+            if FWD {
+                let mut i = 0;
+                if NT {
+                    while i + 4 <= n {
+                        unsafe { stream_quad(d.add(i * LINE), src_at::<SET>(s, i * LINE)) };
+                        i += 4;
+                    }
                 }
-                k += 4;
-            }
-            while k < lines {
-                // SAFETY: nth(k) < lines.
-                unsafe { line::<F, SET, NT>(d, s, nth(k)) };
-                k += 1;
+                while i < n {
+                    unsafe { line::<F, SET, NT>(d, s, i) };
+                    i += 1;
+                }
+            } else {
+                let mut i = n;
+                while i > 0 {
+                    i -= 1;
+                    unsafe { line::<F, SET, NT>(d, s, i) };
+                }
             }
         }
 
@@ -332,9 +342,9 @@ macro_rules! copy_routines {
         /// The CPU supports this module's ISA; `d` writable for `len` bytes.
         #[target_feature(enable = $features)]
         pub unsafe fn memset<F: Flusher>(d: *mut u8, c: u8, len: usize, nt: bool) {
-            let pattern = $crate::memops::Pattern([c; LINE]);
+            let pattern = $crate::memops::Pattern([c; 4 * LINE]);
             // SAFETY: the caller's contract; every source access reads
-            // inside the 64-byte pattern.
+            // inside the 256-byte pattern.
             unsafe {
                 transfer::<F, true>(d, pattern.0.as_ptr(), len, nt);
                 $($then();)?
@@ -373,7 +383,27 @@ macro_rules! lines_from_halves {
                 stream_half(d.add(32), b);
             }
         }
+
+        $crate::memops::template::quad_from_lines!($features);
     };
 }
 
-pub(super) use {copy_routines, lines_from_halves};
+/// Defines `stream_quad` as four `stream_line`s, ascending.
+macro_rules! quad_from_lines {
+    ($features:literal) => {
+        /// # Safety
+        /// The ISA is present; `s` readable for 256 bytes, `d` writable for
+        /// 256 bytes and 64-aligned; a forward copy (each line is read
+        /// before it is written, lines in ascending order).
+        #[inline]
+        #[target_feature(enable = $features)]
+        unsafe fn stream_quad(d: *mut u8, s: *const u8) {
+            for i in 0..4 {
+                // SAFETY: the caller's contract.
+                unsafe { stream_line(d.add(64 * i), s.add(64 * i)) };
+            }
+        }
+    };
+}
+
+pub(super) use {copy_routines, lines_from_halves, quad_from_lines};
