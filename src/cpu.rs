@@ -265,6 +265,8 @@ impl Config {
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
 
+/// The process's choice. `has_auto_flush` runs inside the one-time
+/// initialisation, so it must not flush or copy through this crate.
 fn from_process() -> Config {
     let env = |name: &str| std::env::var(name).ok();
     Config::build(&detect(), &env, &crate::map::platform::has_auto_flush)

@@ -147,6 +147,28 @@ pub mod avx512f {
         };
     }
 
+    /// Writes memset's pattern with zmm stores, so the zmm loads of the
+    /// lines forward from them.
+    ///
+    /// # Safety
+    /// AVX-512F present; `p` writable.
+    #[inline]
+    #[target_feature(enable = "avx")]
+    unsafe fn fill_pattern(p: *mut super::super::Pattern, c: u8) {
+        let word = u64::from(c) * 0x0101_0101_0101_0101;
+        // SAFETY: the caller's contract; the pattern is 64-aligned.
+        unsafe {
+            core::arch::asm!(
+                "vpbroadcastq zmm0, {w}",
+                "vmovdqa64 zmmword ptr [{p}], zmm0",
+                "vmovdqa64 zmmword ptr [{p} + 64], zmm0",
+                "vmovdqa64 zmmword ptr [{p} + 128], zmm0",
+                "vmovdqa64 zmmword ptr [{p} + 192], zmm0",
+                w = in(reg) word, p = in(reg) p, out("xmm0") _,
+                options(nostack, preserves_flags))
+        };
+    }
+
     /// Clears the upper halves the asm dirtied (the compiler cannot see
     /// them), so later legacy-SSE code pays no transition penalty.
     #[inline]
@@ -160,7 +182,7 @@ pub mod avx512f {
         }
     }
 
-    super::super::template::copy_routines!("avx", then: finish);
+    super::super::template::copy_routines!("avx", then: finish, fill: fill_pattern);
 }
 
 /// MOVDIR64B for whole non-temporal lines (a 64-byte direct store that

@@ -16,7 +16,8 @@
 //! Overlap: a forward copy is safe when `d` is below `s` or the ranges are
 //! disjoint, since every store then lands on source bytes already read;
 //! otherwise the same steps run from the end (tail, lines descending, head).
-//! Each step loads everything it needs before it stores.
+//! Each step (a part, a line) loads everything it needs before it stores;
+//! forward streaming takes four lines per step, in ascending order.
 //!
 //! 8-byte atomicity: with `d` and `len` 8-byte aligned every store starts
 //! at `d + k` or ends at `d + len - k` with `k` a multiple of 8 and is at
@@ -119,9 +120,11 @@ pub(super) unsafe fn stream_words(d: *mut u8, s: *const u8, len: usize) {
 /// `stream_line(d, s)` (64 bytes to a 64-aligned `d`, non-temporal) and
 /// `stream_quad(d, s)` (four lines forward), the last three possibly from
 /// [`lines_from_halves!`] and [`quad_from_lines!`];
-/// optionally `then`, run after every copy.
+/// optionally `then`, run after every copy, and `fill(*mut Pattern, u8)`,
+/// which writes memset's pattern with stores as wide as the line loads
+/// (a wide load from narrower stores misses store forwarding).
 macro_rules! copy_routines {
-    ($features:literal $(, then: $then:ident)?) => {
+    ($features:literal $(, then: $then:ident)? $(, fill: $fill:ident)?) => {
         use $crate::cpu::FlushKind;
         use $crate::memops::Routines;
         use $crate::persist::flush::{self, Clflush, Clflushopt, Clwb, Flusher, NoFlush};
@@ -342,11 +345,12 @@ macro_rules! copy_routines {
         /// The CPU supports this module's ISA; `d` writable for `len` bytes.
         #[target_feature(enable = $features)]
         pub unsafe fn memset<F: Flusher>(d: *mut u8, c: u8, len: usize, nt: bool) {
-            let pattern = $crate::memops::Pattern([c; 4 * LINE]);
-            // SAFETY: the caller's contract; every source access reads
-            // inside the 256-byte pattern.
+            let mut pattern = core::mem::MaybeUninit::<$crate::memops::Pattern>::uninit();
+            // SAFETY: the caller's contract; the pattern is written before
+            // it is read, and every source access reads inside its 256 bytes.
             unsafe {
-                transfer::<F, true>(d, pattern.0.as_ptr(), len, nt);
+                $crate::memops::template::fill_pattern!(pattern.as_mut_ptr(), c $(, $fill)?);
+                transfer::<F, true>(d, pattern.as_ptr().cast(), len, nt);
                 $($then();)?
             }
         }
@@ -406,4 +410,14 @@ macro_rules! quad_from_lines {
     };
 }
 
-pub(super) use {copy_routines, lines_from_halves, quad_from_lines};
+/// Writes memset's pattern: with the module's `fill` when it has one.
+macro_rules! fill_pattern {
+    ($p:expr, $c:expr) => {
+        $p.write($crate::memops::Pattern([$c; 4 * LINE]))
+    };
+    ($p:expr, $c:expr, $fill:ident) => {
+        $fill($p, $c)
+    };
+}
+
+pub(super) use {copy_routines, fill_pattern, lines_from_halves, quad_from_lines};
