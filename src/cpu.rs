@@ -1,6 +1,22 @@
 //! CPU features and the PMEM_* overrides, read once: which flush
 //! instruction, which copy ISA, and when to use non-temporal stores.
 //!
+//! The overrides mean what they mean in PMDK (`man libpmem`):
+//! - `PMEM_NO_CLWB=1`: no CLWB (CLFLUSHOPT, else CLFLUSH);
+//!   `PMEM_NO_CLFLUSHOPT=1`: no CLFLUSHOPT.
+//! - `PMEM_NO_FLUSH=1`: never flush caches, only fence (pmem_deep_flush
+//!   still flushes); `=0`: always flush; unset: flush unless the platform
+//!   flushes caches on power loss (`map::platform::has_auto_flush`).
+//! - `PMEM_NO_MOVNT=1`: temporal stores only, whatever the flags say.
+//! - `PMEM_MOVNT_THRESHOLD=N`: copies of N bytes or more use streaming
+//!   stores, smaller ones temporal stores (default 256; see
+//!   [`Config::small_movnt`] for what we do below it when N is unset).
+//! - `PMEM_AVX=0`, `PMEM_AVX512F=0`, `PMEM_MOVDIR64B=0`: do not use that
+//!   copy path (each switch only its own, as in PMDK).
+//!
+//! A value other than 0 or 1 (or a number, for the threshold) is logged
+//! as a warning and ignored.
+//!
 //! [`config`] is what every hot path reads: a `OnceLock` filled by
 //! [`init`] from the library constructor, or on first use by whatever
 //! calls in before constructors run. After that, a read is one atomic

@@ -116,11 +116,11 @@ pub(super) unsafe fn stream_words(d: *mut u8, s: *const u8, len: usize) {
 /// one ISA plus `ROUTINES`, the table of them by flush instruction. The
 /// module provides, built for `$features`:
 /// `load_half(*const u8) -> Half` and `store_half(*mut u8, Half)` (32 bytes),
-/// `copy_line(d, s)` (64 bytes, temporal, all loads first) and
+/// `copy_line(d, s)` (64 bytes, temporal, all loads first),
 /// `stream_line(d, s)` (64 bytes to a 64-aligned `d`, non-temporal) and
 /// `stream_quad(d, s)` (four lines forward), the last three possibly from
-/// [`lines_from_halves!`] and [`quad_from_lines!`];
-/// optionally `then`, run after every copy, and `fill(*mut Pattern, u8)`,
+/// [`lines_from_halves!`] and [`quad_from_lines!`]. Optional: `then`, run
+/// after every copy, and `fill(*mut Pattern, u8)`,
 /// which writes memset's pattern with stores as wide as the line loads
 /// (a wide load from narrower stores misses store forwarding).
 macro_rules! copy_routines {
@@ -221,16 +221,17 @@ macro_rules! copy_routines {
             s: *const u8,
             n: usize,
         ) {
-            // SAFETY (every block): each line index stays below n.
             if FWD {
                 let mut i = 0;
                 if NT {
                     while i + 4 <= n {
+                        // SAFETY: lines i..i + 4 are below n, in range.
                         unsafe { stream_quad(d.add(i * LINE), src_at::<SET>(s, i * LINE)) };
                         i += 4;
                     }
                 }
                 while i < n {
+                    // SAFETY: i < n.
                     unsafe { line::<F, SET, NT>(d, s, i) };
                     i += 1;
                 }
@@ -238,6 +239,7 @@ macro_rules! copy_routines {
                 let mut i = n;
                 while i > 0 {
                     i -= 1;
+                    // SAFETY: i < n.
                     unsafe { line::<F, SET, NT>(d, s, i) };
                 }
             }
@@ -280,10 +282,11 @@ macro_rules! copy_routines {
                     let tail = (len - head) % LINE;
                     (head == 0 || head >= 8) && (tail == 0 || tail >= 8)
                 };
-            // SAFETY (both): the caller's ranges.
             if words {
+                // SAFETY: the caller's ranges; parts are 0 or >= 8 bytes.
                 unsafe { split::<F, SET, true>(d, s, len, true) }
             } else {
+                // SAFETY: the caller's ranges.
                 unsafe { split::<F, SET, false>(d, s, len, nt) }
             }
         }

@@ -75,11 +75,13 @@ pub unsafe fn range<F: Flusher>(addr: *const u8, len: usize) {
 /// The range must be mapped.
 #[inline]
 pub unsafe fn range_with(kind: FlushKind, addr: *const u8, len: usize) {
-    // SAFETY (all arms): the caller's contract.
     match kind {
         FlushKind::None => {}
+        // SAFETY: the caller's contract.
         FlushKind::Clflush => unsafe { range::<Clflush>(addr, len) },
+        // SAFETY: the caller's contract.
         FlushKind::Clflushopt => unsafe { range::<Clflushopt>(addr, len) },
+        // SAFETY: the caller's contract.
         FlushKind::Clwb => unsafe { range::<Clwb>(addr, len) },
     }
 }
