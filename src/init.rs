@@ -4,6 +4,7 @@
 /// environment is read once and hot paths never read it.
 extern "C" fn on_load() {
     crate::log::init_from_env();
+    crate::cpu::init();
     crate::mode::init_from_env();
 }
 

@@ -1,37 +1,46 @@
-//! Making stores durable: flush cache lines, fence, msync.
-//! (Skeleton: CLFLUSH only; the fast-persistence work adds CLWB/CLFLUSHOPT dispatch.)
+//! Making stores durable: flush cache lines (CLWB, CLFLUSHOPT or CLFLUSH as
+//! chosen at load), fence, msync.
 
+pub mod flush;
 pub mod mode_hook;
 
+pub use crate::cpu::{describe, Description};
 use crate::error::{Error, Result};
 
 pub const CACHELINE: usize = 64;
 
 /// Writes back every cache line that overlaps `[addr, addr + len)`.
+///
+/// Safe like the skeleton's (and pmem_flush's C contract): the flush
+/// instructions never change memory, only an unmapped range faults.
+#[inline]
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 pub fn flush(addr: *const u8, len: usize) {
     if let Some(h) = mode_hook::current() {
         return (h.flush)(addr, len);
     }
-    let start = addr as usize & !(CACHELINE - 1);
-    let end = (addr as usize).saturating_add(len);
-    let mut line = start;
-    while line < end {
-        // SAFETY: CLFLUSH of any address that is mapped is harmless; callers
-        // pass ranges they own (the C contract of pmem_flush).
-        unsafe { core::arch::x86_64::_mm_clflush(line as *const u8) };
-        line += CACHELINE;
-    }
+    // SAFETY: flushing a range the caller owns (the C contract of
+    // pmem_flush); the instruction never changes memory contents.
+    unsafe { flush::range_with(crate::cpu::config().flush, addr, len) };
 }
 
 /// Waits for earlier flushes and non-temporal stores to complete.
+#[inline]
 pub fn drain() {
     if let Some(h) = mode_hook::current() {
         return (h.drain)();
     }
+    fence();
+}
+
+/// SFENCE: orders and completes earlier write-backs and streaming stores.
+#[inline(always)]
+pub(crate) fn fence() {
     // SAFETY: SFENCE has no preconditions.
     unsafe { core::arch::x86_64::_mm_sfence() };
 }
 
+#[inline]
 pub fn persist(addr: *const u8, len: usize) {
     flush(addr, len);
     drain();
@@ -62,7 +71,12 @@ pub fn page_size() -> usize {
     unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }
 }
 
-/// Flushes even where the platform would not need it (eADR).
+/// Flushes even where the platform would not need it (eADR, PMEM_NO_FLUSH=1).
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 pub fn deep_flush(addr: *const u8, len: usize) {
-    flush(addr, len);
+    if let Some(h) = mode_hook::current() {
+        return (h.flush)(addr, len);
+    }
+    // SAFETY: as in `flush`.
+    unsafe { flush::range_with(crate::cpu::config().deep_flush, addr, len) };
 }
