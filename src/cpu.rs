@@ -22,6 +22,7 @@
 //! calls in before constructors run. After that, a read is one atomic
 //! load and a branch: no lock, no environment access, no allocation.
 
+use core::ffi::CStr;
 use std::sync::OnceLock;
 
 /// PMDK's default `PMEM_MOVNT_THRESHOLD`.
@@ -51,11 +52,16 @@ impl FlushKind {
     pub const COUNT: usize = 4;
 
     pub fn name(self) -> &'static str {
+        self.c_name().to_str().unwrap_or("?")
+    }
+
+    /// The name as a C string (pmem_get_attr hands it to C).
+    pub fn c_name(self) -> &'static CStr {
         match self {
-            FlushKind::None => "none",
-            FlushKind::Clflush => "clflush",
-            FlushKind::Clflushopt => "clflushopt",
-            FlushKind::Clwb => "clwb",
+            FlushKind::None => c"none",
+            FlushKind::Clflush => c"clflush",
+            FlushKind::Clflushopt => c"clflushopt",
+            FlushKind::Clwb => c"clwb",
         }
     }
 }
@@ -80,11 +86,16 @@ impl CopyIsa {
     ];
 
     pub fn name(self) -> &'static str {
+        self.c_name().to_str().unwrap_or("?")
+    }
+
+    /// The name as a C string (pmem_get_attr hands it to C).
+    pub fn c_name(self) -> &'static CStr {
         match self {
-            CopyIsa::Sse2 => "sse2",
-            CopyIsa::Avx => "avx",
-            CopyIsa::Avx512f => "avx512f",
-            CopyIsa::Movdir64b => "movdir64b",
+            CopyIsa::Sse2 => c"sse2",
+            CopyIsa::Avx => c"avx",
+            CopyIsa::Avx512f => c"avx512f",
+            CopyIsa::Movdir64b => c"movdir64b",
         }
     }
 

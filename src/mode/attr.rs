@@ -1,6 +1,5 @@
 //! Platform attributes of a range (pmem_get_attr, include/pmem_attr.h).
 
-use super::lines;
 use crate::error::Result;
 use core::ffi::CStr;
 
@@ -21,22 +20,24 @@ pub struct Attributes {
 /// x86_64: an aligned 8-byte store is never torn, also across power failure.
 const ATOMIC_STORE: usize = 8;
 
-/// The attributes of `[addr, addr + len)`.
-///
-/// Flush instruction and copy path: until the fast path's describe() lands
-/// these come from CPU detection and the plain-memmove copy, whose
-/// non-temporal threshold is "never" (usize::MAX).
+/// The attributes of `[addr, addr + len)`. A threshold of usize::MAX means
+/// non-temporal stores are off (PMEM_NO_MOVNT=1).
 pub fn get(addr: *const u8, len: usize) -> Result<Attributes> {
     let eadr = crate::map::platform::has_auto_flush()?;
+    let cpu = crate::cpu::config();
     Ok(Attributes {
         flush_granularity: crate::persist::CACHELINE,
         stores_durable_at_fence: eadr,
         atomic_store_size: ATOMIC_STORE,
         page_size: mapping_page_size(addr).unwrap_or_else(crate::persist::page_size),
         is_pmem: crate::map::is_pmem(addr, len),
-        flush_instruction: lines::instruction().c_name(),
-        copy_path: c"memmove",
-        movnt_threshold: usize::MAX,
+        flush_instruction: cpu.flush.c_name(),
+        copy_path: cpu.isa.c_name(),
+        movnt_threshold: if cpu.movnt {
+            cpu.movnt_threshold
+        } else {
+            usize::MAX
+        },
         persist_mode: super::current().c_name(),
     })
 }

@@ -2,8 +2,8 @@
 //! (pmem_map, pmem_map_file), cache-line flushes inside pmem mappings and in
 //! memory the library did not map.
 
-use super::{fit, lines, log_failure};
-use crate::persist::{mode_hook::ModeHooks, msync_pages};
+use super::{fit, log_failure};
+use crate::persist::{flush_lines, mode_hook::ModeHooks, msync_pages};
 
 pub static HOOKS: ModeHooks = super::shared_mode("auto", flush, msync);
 
@@ -23,12 +23,12 @@ fn by_mapping(addr: *const u8, len: usize) -> crate::Result<()> {
     let (mut cur, end) = (addr as usize, addr as usize + len);
     while cur < end {
         let Some(m) = crate::map::find(cur as *const u8) else {
-            lines::flush(cur as *const u8, end - cur);
+            flush_lines(cur as *const u8, end - cur);
             return Ok(());
         };
         let part_end = end.min(m.start + m.len);
         if m.is_pmem {
-            lines::flush(cur as *const u8, part_end - cur);
+            flush_lines(cur as *const u8, part_end - cur);
         } else {
             msync_pages(cur as *const u8, part_end - cur)?;
         }

@@ -19,7 +19,6 @@ pub mod attr;
 mod auto;
 pub mod crash;
 pub mod fit;
-mod lines;
 mod msync;
 
 use crate::error::{Error, Result};
@@ -124,7 +123,7 @@ const fn shared_mode(
     ModeHooks {
         name,
         flush,
-        drain: lines::fence,
+        drain: crate::persist::fence,
         msync,
         private_mappings: false,
         on_map: fit::ignore_map,

@@ -19,6 +19,14 @@ pub fn flush(addr: *const u8, len: usize) {
     if let Some(h) = mode_hook::current() {
         return (h.flush)(addr, len);
     }
+    flush_lines(addr, len);
+}
+
+/// The load-time choice of cache-line flush, bypassing the mode hooks: what
+/// the modes themselves use for ranges they flush the ordinary way.
+#[inline]
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
+pub fn flush_lines(addr: *const u8, len: usize) {
     // SAFETY: flushing a range the caller owns (the C contract of
     // pmem_flush); the instruction never changes memory contents.
     unsafe { flush::range_with(crate::cpu::config().flush, addr, len) };
@@ -35,7 +43,7 @@ pub fn drain() {
 
 /// SFENCE: orders and completes earlier write-backs and streaming stores.
 #[inline(always)]
-pub(crate) fn fence() {
+pub fn fence() {
     // SAFETY: SFENCE has no preconditions.
     unsafe { core::arch::x86_64::_mm_sfence() };
 }

@@ -14,7 +14,7 @@
 
 mod pieces;
 
-use super::{crash, lines, log_failure};
+use super::{crash, log_failure};
 use crate::error::{Error, Result};
 use crate::persist::{mode_hook::ModeHooks, msync_pages, page_size, CACHELINE};
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -25,7 +25,7 @@ use std::sync::{Arc, RwLock};
 pub static HOOKS: ModeHooks = ModeHooks {
     name: "fit",
     flush,
-    drain: lines::fence,
+    drain: crate::persist::fence,
     msync,
     private_mappings: true,
     on_map: register,
@@ -45,7 +45,7 @@ pub fn live_mappings() -> usize {
 
 fn flush(addr: *const u8, len: usize) {
     log_failure(route_lines(addr, len, |a, l| {
-        lines::flush(a, l);
+        crate::persist::flush_lines(a, l);
         Ok(())
     }));
 }
