@@ -91,6 +91,10 @@ check: all check-header check-abi
 demo: all
 	$(MAKE) -C c_tests demo LIBPMEM_ROOT=$(CURDIR)
 
+# Ours vs PMDK's libpmem, machine ceiling and floor; BENCH_QUICK=1 for ~1 min.
+bench: all
+	bench/run.sh
+
 clean:
 	$(CARGO) clean
 	rm -rf $(BUILD)
