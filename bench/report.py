@@ -170,6 +170,22 @@ def fio_table(raw):
     return out
 
 
+def spread(samples, lib):
+    """Median over library rows of (max - min) / median across rounds, in %."""
+    rel = [(max(v) - min(v)) / statistics.median(v)
+           for k, v in samples.items() if k[0] == lib and k[1] == "lib" and len(v) > 1]
+    return f"{100 * statistics.median(rel):.0f} %" if rel else "n/a (one round)"
+
+
+def pmem_warnings(run_meta):
+    out = []
+    for lib, m in sorted(run_meta.items()):
+        if m.get("map_is_pmem") != "1" or m.get("pmem_is_pmem") != "1":
+            out.append(f"- **Note:** {lib} did not report the mapping as pmem under "
+                       "PMEM_IS_PMEM_FORCE=1, so it may not be on its pmem code paths.")
+    return out
+
+
 def write_plot_data(samples, path):
     op = "pmem_memcpy_persist"
     sizes = sorted({k[3] for k in samples if k[1] == "lib" and k[2] == op})
@@ -209,10 +225,16 @@ def main():
         lib_line("pmdk"),
         lib_line("ours"),
         f"- Destination: a pmem_map_file() mapping in {meta['dir']}, PMEM_IS_PMEM_FORCE=1; "
-        "each operation writes the next slot of a 128 MiB ring (4x the L3), so lines are cold "
+        f"each operation writes the next slot of a 128 MiB ring (L3 here: {meta.get('l3', '?')}), so lines are cold "
         "and flushes are real. Copy sources are in DRAM.",
         f"- Each figure is the median over rounds of the per-run median of 5 timed batches "
         f"(~{meta['batch_ms']} ms each). GB/s = bytes per operation / time (1 GB = 10^9 B).",
+        f"- Run-to-run spread (median over rows of (max - min) / median across rounds): "
+        f"PMDK {spread(samples, 'pmdk')}, ours {spread(samples, 'ours')}; "
+        "ratios closer to 1.00 than that may be noise.",
+    ]
+    md += pmem_warnings(run_meta)
+    md += [
         "",
         "## Library calls",
         "",

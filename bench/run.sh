@@ -6,7 +6,7 @@
 #
 # Environment:
 #   BENCH_QUICK=1    ~1 minute development run (2 rounds, short batches)
-#   BENCH_ROUNDS=N   rounds (one run per library each); default 7, quick 2
+#   BENCH_ROUNDS=N   rounds (one run per library each); default 9, quick 2
 #   BENCH_OURS=PATH  our libpmem.so.1 (default: build/libpmem.so.1)
 #   BENCH_PMDK=PATH  PMDK's (default: /usr/lib/x86_64-linux-gnu/libpmem.so.1)
 #   BENCH_DIR=DIR    where the benchmark files live (default: /dev/shm)
@@ -21,7 +21,7 @@ quick=${BENCH_QUICK:-0}
 if [ "$quick" != 0 ] && [ -n "$quick" ]; then
 	quick=1 mode=quick rounds=${BENCH_ROUNDS:-2} batch_ms=3 fio_secs=2
 else
-	quick=0 mode=full rounds=${BENCH_ROUNDS:-7} batch_ms=25 fio_secs=8
+	quick=0 mode=full rounds=${BENCH_ROUNDS:-9} batch_ms=20 fio_secs=8
 fi
 work=$root/build/bench
 raw=$work/raw
@@ -114,6 +114,7 @@ done
 	echo "cpu_flags	$(grep -m1 -o -w -E 'avx512f|clwb|clflushopt|movdir64b' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 	echo "date	$(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "kernel	$(uname -r)"
+	echo "l3	$(cat /sys/devices/system/cpu/cpu0/cache/index3/size 2> /dev/null || echo unknown)"
 	echo "rounds	$rounds"
 	echo "mode	$mode"
 	echo "batch_ms	$batch_ms"
