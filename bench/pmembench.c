@@ -435,6 +435,24 @@ int main(int argc, char **argv)
 			row(&c, "lib", "32x pmem_memcpy(NODRAIN)+pmem_drain, per copy",
 			    op_nodrain_batch, NODRAIN_BATCH, "aligned");
 		}
+		/* One line written over and over (a log's tail pointer, say): the
+		 * line stays in cache, so library overhead is no longer hidden
+		 * behind a cache miss. */
+		static const struct {
+			const char *name;
+			op_fn op;
+			size_t size;
+		} hot[] = {
+			{"pmem_memcpy_persist", op_memcpy, 8},
+			{"pmem_memcpy_persist", op_memcpy, 64},
+			{"pmem_persist", op_persist, 64},
+			{"pmem_flush+pmem_drain", op_flush_drain, 64},
+		};
+		for (size_t k = 0; k < COUNT(hot); k++) {
+			ring_setup(&c, hot[k].size, 0);
+			c.nslots = 1;
+			row(&c, "lib", hot[k].name, hot[k].op, 1, "aligned, same line");
+		}
 	}
 
 	if (run_machine) {
