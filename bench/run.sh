@@ -25,6 +25,7 @@ else
 fi
 work=$root/build/bench
 raw=$work/raw
+mkdir -p "$work"
 
 die() { echo "bench: $*" >&2; exit 1; }
 
@@ -39,7 +40,7 @@ need python3 python3
 if [ ${#need_pkgs[@]} -gt 0 ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
 		echo "bench: installing ${need_pkgs[*]}"
-		DEBIAN_FRONTEND=noninteractive apt-get install -y "${need_pkgs[@]}" > "$work.apt.log" 2>&1 ||
+		DEBIAN_FRONTEND=noninteractive apt-get install -y "${need_pkgs[@]}" > "$work/apt.log" 2>&1 ||
 			{ apt-get update > /dev/null 2>&1 &&
 			  DEBIAN_FRONTEND=noninteractive apt-get install -y "${need_pkgs[@]}"; } ||
 			die "could not install ${need_pkgs[*]}"
