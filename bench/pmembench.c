@@ -304,12 +304,30 @@ static double measure(struct ctx *c, op_fn op, unsigned ops_per_call)
 	return s[SAMPLES / 2];
 }
 
+static int want_lib = 1, want_machine = 1; /* --skip-lib, --skip-machine */
+
 static void row(struct ctx *c, const char *group, const char *name, op_fn op,
 		unsigned ops_per_call, const char *align)
 {
+	if (!(strcmp(group, "lib") ? want_machine : want_lib))
+		return;
 	double ns = measure(c, op, ops_per_call);
 	printf("R\t%s\t%s\t%zu\t%s\t%.3f\n", group, name, c->size, align, ns);
 	fflush(stdout);
+}
+
+/* The cheapest ways to make one 64-byte line durable, on the current ring. */
+static void floor_rows(struct ctx *c)
+{
+	char label[96];
+	snprintf(label, sizeof(label), "%s store+%s+SFENCE",
+		 cpu.avx512f ? "64-byte" : "4x16-byte", write_back_name);
+	row(c, "floor", label, op_floor_store_wb, 1, "aligned");
+	snprintf(label, sizeof(label), "%s NT store+SFENCE",
+		 cpu.avx512f ? "one 64-byte" : "4x16-byte");
+	row(c, "floor", label, op_floor_nt, 1, "aligned");
+	if (cpu.movdir64b)
+		row(c, "floor", "MOVDIR64B+SFENCE", op_floor_movdir64b, 1, "aligned");
 }
 
 /* ---- setup and verification -------------------------------------------- */
@@ -352,7 +370,6 @@ int main(int argc, char **argv)
 {
 	const char *dir = NULL, *expect = NULL;
 	double batch_ms = 20;
-	int run_lib = 1, run_machine = 1;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--dir") && i + 1 < argc)
 			dir = argv[++i];
@@ -361,9 +378,9 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--batch-ms") && i + 1 < argc)
 			batch_ms = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--skip-lib"))
-			run_lib = 0;
+			want_lib = 0;
 		else if (!strcmp(argv[i], "--skip-machine"))
-			run_machine = 0;
+			want_machine = 0;
 		else
 			usage();
 	}
@@ -406,75 +423,61 @@ int main(int argc, char **argv)
 
 	struct ctx c = {.ring = map + PAD};
 
-	if (run_lib) {
-		static const struct {
-			const char *name;
-			op_fn op;
-		} copies[] = {
-			{"pmem_memcpy_persist", op_memcpy},
-			{"pmem_memmove_persist", op_memmove},
-			{"pmem_memset_persist", op_memset},
-		};
-		for (size_t k = 0; k < COUNT(copies); k++)
-			for (size_t a = 0; a < COUNT(aligns); a++)
-				for (size_t s = 0; s < COUNT(copy_sizes); s++) {
-					ring_setup(&c, copy_sizes[s], aligns[a].dst);
-					c.src = srcbuf + aligns[a].src;
-					c.src_off = aligns[a].src;
-					row(&c, "lib", copies[k].name, copies[k].op, 1,
-					    aligns[a].name);
-				}
-		for (size_t s = 0; s < COUNT(flush_sizes); s++) {
-			ring_setup(&c, flush_sizes[s], 0);
-			row(&c, "lib", "pmem_persist", op_persist, 1, "aligned");
-			row(&c, "lib", "pmem_flush+pmem_drain", op_flush_drain, 1, "aligned");
-		}
-		c.src = srcbuf;
-		for (size_t s = 0; s < COUNT(nodrain_sizes); s++) {
-			ring_setup(&c, nodrain_sizes[s], 0);
-			row(&c, "lib", "32x pmem_memcpy(NODRAIN)+pmem_drain, per copy",
-			    op_nodrain_batch, NODRAIN_BATCH, "aligned");
-		}
-		/* One line written over and over (a log's tail pointer, say): the
-		 * line stays in cache, so library overhead is no longer hidden
-		 * behind a cache miss. */
-		static const struct {
-			const char *name;
-			op_fn op;
-			size_t size;
-		} hot[] = {
-			{"pmem_memcpy_persist", op_memcpy, 8},
-			{"pmem_memcpy_persist", op_memcpy, 64},
-			{"pmem_persist", op_persist, 64},
-			{"pmem_flush+pmem_drain", op_flush_drain, 64},
-		};
-		for (size_t k = 0; k < COUNT(hot); k++) {
-			ring_setup(&c, hot[k].size, 0);
-			c.nslots = 1;
-			row(&c, "lib", hot[k].name, hot[k].op, 1, "aligned, same line");
-		}
+	/* Each ceiling or floor row runs right after the library rows it
+	 * bounds, so that both see the same load on a shared machine. */
+	static const struct {
+		const char *name;
+		op_fn op;
+		const char *ceiling; /* bound for the aligned rows, if any */
+		op_fn ceiling_op;
+	} copies[] = {
+		{"pmem_memcpy_persist", op_memcpy, "NT-store copy+SFENCE", op_ceil_copy},
+		{"pmem_memmove_persist", op_memmove, NULL, NULL},
+		{"pmem_memset_persist", op_memset, "NT-store fill+SFENCE", op_ceil_fill},
+	};
+	for (size_t k = 0; k < COUNT(copies); k++)
+		for (size_t a = 0; a < COUNT(aligns); a++)
+			for (size_t s = 0; s < COUNT(copy_sizes); s++) {
+				ring_setup(&c, copy_sizes[s], aligns[a].dst);
+				c.src = srcbuf + aligns[a].src;
+				c.src_off = aligns[a].src;
+				row(&c, "lib", copies[k].name, copies[k].op, 1, aligns[a].name);
+				if (copies[k].ceiling && aligns[a].dst == 0 && aligns[a].src == 0)
+					row(&c, "ceiling", copies[k].ceiling, copies[k].ceiling_op,
+					    1, "aligned");
+			}
+	c.src = srcbuf;
+	for (size_t s = 0; s < COUNT(flush_sizes); s++) {
+		ring_setup(&c, flush_sizes[s], 0);
+		row(&c, "lib", "pmem_persist", op_persist, 1, "aligned");
+		row(&c, "lib", "pmem_flush+pmem_drain", op_flush_drain, 1, "aligned");
+		if (flush_sizes[s] == LINE)
+			floor_rows(&c);
 	}
-
-	if (run_machine) {
-		c.src = srcbuf;
-		for (size_t s = 0; s < COUNT(copy_sizes); s++) {
-			ring_setup(&c, copy_sizes[s], 0);
-			row(&c, "ceiling", "NT-store copy+SFENCE", op_ceil_copy, 1, "aligned");
-			row(&c, "ceiling", "NT-store fill+SFENCE", op_ceil_fill, 1, "aligned");
-		}
-		char label[96];
-		ring_setup(&c, LINE, 0);
-		snprintf(label, sizeof(label), "%s store+%s+SFENCE",
-			 cpu.avx512f ? "64-byte" : "4x16-byte", write_back_name);
-		row(&c, "floor", label, op_floor_store_wb, 1, "aligned");
-		snprintf(label, sizeof(label), "%s NT store+SFENCE",
-			 cpu.avx512f ? "one 64-byte" : "4x16-byte");
-		row(&c, "floor", label, op_floor_nt, 1, "aligned");
-		if (cpu.movdir64b)
-			row(&c, "floor", "MOVDIR64B+SFENCE", op_floor_movdir64b, 1, "aligned");
-		else
-			printf("# skipped\tMOVDIR64B+SFENCE: CPU lacks MOVDIR64B\n");
+	for (size_t s = 0; s < COUNT(nodrain_sizes); s++) {
+		ring_setup(&c, nodrain_sizes[s], 0);
+		row(&c, "lib", "32x pmem_memcpy(NODRAIN)+pmem_drain, per copy", op_nodrain_batch,
+		    NODRAIN_BATCH, "aligned");
 	}
+	/* One line written over and over (a log's tail pointer, say): does a
+	 * line that was just in cache make small persists cheaper? */
+	static const struct {
+		const char *name;
+		op_fn op;
+		size_t size;
+	} hot[] = {
+		{"pmem_memcpy_persist", op_memcpy, 8},
+		{"pmem_memcpy_persist", op_memcpy, 64},
+		{"pmem_persist", op_persist, 64},
+		{"pmem_flush+pmem_drain", op_flush_drain, 64},
+	};
+	for (size_t k = 0; k < COUNT(hot); k++) {
+		ring_setup(&c, hot[k].size, 0);
+		c.nslots = 1;
+		row(&c, "lib", hot[k].name, hot[k].op, 1, "aligned, same line");
+	}
+	if (!cpu.movdir64b)
+		printf("# skipped\tMOVDIR64B+SFENCE: CPU lacks MOVDIR64B\n");
 
 	pmem_unmap(map, mapped_len);
 	return 0;

@@ -171,9 +171,13 @@ def fio_table(raw):
 
 
 def spread(samples, lib):
-    """Median over library rows of (max - min) / median across rounds, in %."""
-    rel = [(max(v) - min(v)) / statistics.median(v)
-           for k, v in samples.items() if k[0] == lib and k[1] == "lib" and len(v) > 1]
+    """Median over library rows of the interquartile range across rounds,
+    relative to the row's median, in %."""
+    rel = []
+    for k, v in samples.items():
+        if k[0] == lib and k[1] == "lib" and len(v) > 1:
+            q1, _, q3 = statistics.quantiles(v, n=4)
+            rel.append((q3 - q1) / statistics.median(v))
     return f"{100 * statistics.median(rel):.0f} %" if rel else "n/a (one round)"
 
 
@@ -229,7 +233,7 @@ def main():
         "and flushes are real. Copy sources are in DRAM.",
         f"- Each figure is the median over rounds of the per-run median of 5 timed batches "
         f"(~{meta['batch_ms']} ms each). GB/s = bytes per operation / time (1 GB = 10^9 B).",
-        f"- Run-to-run spread (median over rows of (max - min) / median across rounds): "
+        f"- Run-to-run spread (median over rows of the interquartile range across rounds / median): "
         f"PMDK {spread(samples, 'pmdk')}, ours {spread(samples, 'ours')}; "
         "ratios closer to 1.00 than that may be noise.",
     ]

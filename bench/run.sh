@@ -6,7 +6,7 @@
 #
 # Environment:
 #   BENCH_QUICK=1    ~1 minute development run (2 rounds, short batches)
-#   BENCH_ROUNDS=N   rounds (one run per library each); default 9, quick 2
+#   BENCH_ROUNDS=N   rounds (one run per library each); default 15, quick 2
 #   BENCH_OURS=PATH  our libpmem.so.1 (default: build/libpmem.so.1)
 #   BENCH_PMDK=PATH  PMDK's (default: /usr/lib/x86_64-linux-gnu/libpmem.so.1)
 #   BENCH_DIR=DIR    where the benchmark files live (default: /dev/shm)
@@ -21,7 +21,7 @@ quick=${BENCH_QUICK:-0}
 if [ "$quick" != 0 ] && [ -n "$quick" ]; then
 	quick=1 mode=quick rounds=${BENCH_ROUNDS:-2} batch_ms=3 fio_secs=2
 else
-	quick=0 mode=full rounds=${BENCH_ROUNDS:-9} batch_ms=20 fio_secs=8
+	quick=0 mode=full rounds=${BENCH_ROUNDS:-15} batch_ms=10 fio_secs=8
 fi
 work=$root/build/bench
 raw=$work/raw
