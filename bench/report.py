@@ -216,7 +216,11 @@ def main():
 
     def lib_line(lib):
         m = run_meta.get(lib, {})
-        return (f"- {'PMDK' if lib == 'pmdk' else 'ours'}: `{m.get('library', meta[lib])}` "
+        path = m.get("library", meta[lib])
+        root = meta.get("root", "/nonexistent") + "/"
+        if path.startswith(root):  # the repository's own build
+            path = path[len(root):]
+        return (f"- {'PMDK' if lib == 'pmdk' else 'ours'}: `{path}` "
                 f"(verified with dladdr in every run; pmem_map_file is_pmem={m.get('map_is_pmem', '?')}, "
                 f"pmem_is_pmem={m.get('pmem_is_pmem', '?')})")
 

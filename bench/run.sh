@@ -122,6 +122,7 @@ done
 	echo "fio_secs	$fio_secs"
 	echo "fio	$(fio --version)"
 	echo "dir	$dir ($(stat -f -c %T "$dir"))"
+	echo "root	$root"
 	echo "ours	$ours"
 	echo "pmdk	$pmdk"
 	echo "elapsed_s	$(($(date +%s) - start))"
