@@ -128,7 +128,7 @@ done
 	echo "elapsed_s	$(($(date +%s) - start))"
 } > "$raw/meta.tsv"
 
-python3 "$here/report.py" "$raw" "$here/results.md" "$work/plot.dat"
+python3 -B "$here/report.py" "$raw" "$here/results.md" "$work/plot.dat"
 subtitle="$(sed -n 's/^cpu\t//p' "$raw/meta.tsv"), $(sed -n 's/^date\t//p' "$raw/meta.tsv"), $mode mode"
 subtitle=${subtitle//\'/} # it goes inside a gnuplot string
 gnuplot -e "datafile='$work/plot.dat'; outfile='$here/results.png'; subtitle='$subtitle'" "$here/plot.gp"
