@@ -121,6 +121,10 @@ check-dax: all
 demo: all
 	$(MAKE) --no-print-directory -C c_tests demo LIBPMEM_ROOT=$(CURDIR)
 
+# Ours vs PMDK's libpmem, machine ceiling and floor; BENCH_QUICK=1 for ~1 min.
+bench: all
+	bench/run.sh
+
 clean:
 	$(CARGO) clean
 	rm -rf $(BUILD)
