@@ -27,7 +27,7 @@ HEADERS    := $(wildcard include/*.h)
 
 comma := ,
 
-.PHONY: all rust install uninstall check check-header check-abi demo bench clean FORCE
+.PHONY: all rust install uninstall check check-header check-abi check-hardening fuzz demo bench clean FORCE
 
 all: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libpmem.so $(STATIC) $(BUILD)/libpmem.pc
 
@@ -87,6 +87,16 @@ check-abi: all
 check: all check-header check-abi
 	$(CARGO) test --release
 	$(MAKE) -C c_tests check LIBPMEM_ROOT=$(CURDIR)
+	$(MAKE) check-hardening
+
+# Leaks, limits, concurrency, crash durability; valgrind and ASan+UBSan runs;
+# the fuzzers for CHECK_FUZZ_SECONDS each (c_tests/hardening/Makefile).
+check-hardening: all
+	$(MAKE) -C c_tests/hardening check LIBPMEM_ROOT=$(CURDIR)
+
+# The libFuzzer harnesses alone, FUZZ_SECONDS (default 60) each.
+fuzz: all
+	$(MAKE) -C c_tests/hardening fuzz LIBPMEM_ROOT=$(CURDIR)
 
 demo: all
 	$(MAKE) -C c_tests demo LIBPMEM_ROOT=$(CURDIR)

@@ -25,7 +25,7 @@ fn page() -> usize {
 /// What the registry says about `addr`: the (start, len) of its record.
 /// The one place that knows `find`'s signature.
 fn registry_extent(addr: usize) -> Option<(usize, usize)> {
-    pmem::map::find(addr as *const u8).map(|m| (m.addr as usize, m.len))
+    pmem::map::find(addr as *const u8).map(|m| (m.start, m.len))
 }
 
 #[derive(Debug, Clone)]
