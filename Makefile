@@ -28,7 +28,7 @@ SWEEP      := $(BUILD)/pmem-sweep
 
 comma := ,
 
-.PHONY: all rust install uninstall check check-header check-abi check-conformance check-seed check-inline check-dax demo bench clean FORCE
+.PHONY: all rust install uninstall check check-header check-abi check-conformance check-seed check-inline check-hardening check-dax fuzz demo bench clean FORCE
 
 all: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libpmem.so $(STATIC) $(BUILD)/libpmem.pc $(SWEEP)
 
@@ -109,7 +109,16 @@ check-seed: all
 check-inline: all
 	$(MAKE) --no-print-directory -C c_tests/inline check LIBPMEM_ROOT=$(CURDIR)
 
-check: all check-header check-abi check-conformance check-seed check-inline
+# Leaks, limits, concurrency, crash durability; valgrind and ASan+UBSan runs;
+# the fuzzers for CHECK_FUZZ_SECONDS each (c_tests/hardening/Makefile).
+check-hardening: all
+	$(MAKE) --no-print-directory -C c_tests/hardening check LIBPMEM_ROOT=$(CURDIR)
+
+# The libFuzzer harnesses alone, FUZZ_SECONDS (default 60) each.
+fuzz: all
+	$(MAKE) --no-print-directory -C c_tests/hardening fuzz LIBPMEM_ROOT=$(CURDIR)
+
+check: all check-header check-abi check-conformance check-seed check-inline check-hardening
 	$(CARGO) test --release --workspace
 	$(MAKE) --no-print-directory -C c_tests check LIBPMEM_ROOT=$(CURDIR)
 
@@ -131,3 +140,4 @@ clean:
 	$(MAKE) -C c_tests clean
 	$(MAKE) -C c_tests/seed clean
 	$(MAKE) -C c_tests/inline clean
+	$(MAKE) -C c_tests/hardening clean
