@@ -45,7 +45,7 @@ for h in map_file copy; do
 		-o "$out/fuzz_$h" "$here/fuzz_$h.c" $link
 	mkdir -p "$out/corpus-$h"
 	echo "fuzz_$h: ${seconds} s"
-	if "$out/fuzz_$h" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+	if "$out/fuzz_$h" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=0 \
 		-print_final_stats=1 -artifact_prefix="$out/crash-$h-" \
 		"$out/corpus-$h" "$here/corpus/$h" > "$out/fuzz_$h.log" 2>&1; then
 		echo "fuzz_$h: $(grep -o 'number_of_executed_units: [0-9]*' "$out/fuzz_$h.log")," \

@@ -1,10 +1,13 @@
 //! mmap(2) of a file or device: large-page alignment, MAP_SYNC with its
 //! fallback, and the PMEM_MMAP_HINT placement.
 //!
-//! An aligned mapping is made by reserving a larger PROT_NONE range, mapping
-//! the file over its aligned part with MAP_FIXED and trimming the rest: the
-//! address is ours from reservation to result, so no other thread's mmap
-//! can take it in between (PMDK unmaps its probe and hopes instead).
+//! An aligned mapping is placed by finding a free aligned range (reserving a
+//! larger PROT_NONE range, then giving it back) and mapping the file there
+//! with MAP_FIXED_NOREPLACE; if another thread took the range in between,
+//! the kernel refuses (EEXIST) and we look again. Never plain MAP_FIXED: a
+//! MAP_FIXED mmap that fails may already have unmapped what was at the
+//! address (ext4 refuses MAP_SYNC on a non-DAX file only after that), and a
+//! retry would then replace whatever another thread mapped into the hole.
 
 use crate::error::{Error, Result};
 use std::sync::OnceLock;
@@ -43,7 +46,7 @@ pub fn alignment_for(len: usize, page: usize) -> usize {
 }
 
 /// Maps `len` bytes of `fd` from offset 0, read/write, starting on a
-/// multiple of `max(alignment_for(len), min_align)`.
+/// multiple of `max(alignment_for(len), min_align)` when it can.
 pub fn map(fd: i32, len: usize, share: Share, min_align: usize) -> Result<Mapping> {
     if len == 0 {
         return Err(Error::new(libc::EINVAL, "mmap 0 bytes"));
@@ -51,19 +54,39 @@ pub fn map(fd: i32, len: usize, share: Share, min_align: usize) -> Result<Mappin
     let page = crate::persist::page_size();
     let map_len = round_up(len, page).ok_or_else(too_big)?;
     let align = alignment_for(len, page).max(min_align);
-    let fixed = if align > page || hint().is_some() {
-        Some(Reservation::new(map_len, align)?)
+    if align == page && hint().is_none() {
+        // Any page will do: the kernel picks, and nothing can collide.
+        return map_at(0, fd, len, share);
+    }
+    for _ in 0..PLACEMENT_TRIES {
+        let at = free_range(map_len, align)?;
+        match map_at(at, fd, len, share) {
+            Err(e) if e.errno() == libc::EEXIST => continue, // taken meanwhile
+            other => return other,
+        }
+    }
+    // Other threads keep taking the spot: settle for the kernel's choice.
+    map_at(0, fd, len, share)
+}
+
+/// How often an aligned spot is looked for before alignment is given up.
+const PLACEMENT_TRIES: usize = 8;
+
+const SYNC_FLAGS: i32 = libc::MAP_SHARED_VALIDATE | libc::MAP_SYNC;
+
+/// One placement attempt: at `at` without replacing anything (EEXIST if the
+/// range is in use), or where the kernel likes for `at` 0. Shared mappings
+/// try MAP_SYNC first.
+fn map_at(at: usize, fd: i32, len: usize, share: Share) -> Result<Mapping> {
+    let fixed = if at != 0 {
+        libc::MAP_FIXED_NOREPLACE
     } else {
-        None
+        0
     };
-    let at = fixed.as_ref().map_or(0, |r| r.aligned);
-    let attempt = |flags: i32| {
-        let flags = flags | if at != 0 { libc::MAP_FIXED } else { 0 };
-        raw_mmap(at, len, flags, fd)
-    };
+    let attempt = |flags: i32| raw_mmap(at, len, flags | fixed, fd);
     let (addr, synced) = match share {
         Share::Private => (attempt(libc::MAP_PRIVATE)?, false),
-        Share::Shared => match attempt(libc::MAP_SHARED_VALIDATE | libc::MAP_SYNC) {
+        Share::Shared => match attempt(SYNC_FLAGS) {
             Ok(a) => (a, true),
             // Not a DAX file (EOPNOTSUPP), or a kernel without MAP_SYNC (EINVAL).
             Err(e) if e.errno() == libc::EOPNOTSUPP || e.errno() == libc::EINVAL => {
@@ -72,9 +95,6 @@ pub fn map(fd: i32, len: usize, share: Share, min_align: usize) -> Result<Mappin
             Err(e) => return Err(e),
         },
     };
-    if let Some(r) = fixed {
-        r.keep(map_len);
-    }
     Ok(Mapping { addr, len, synced })
 }
 
@@ -90,9 +110,8 @@ fn too_big() -> Error {
 }
 
 fn raw_mmap(at: usize, len: usize, flags: i32, fd: i32) -> Result<usize> {
-    // SAFETY: with MAP_FIXED, `at` lies in a reservation this thread owns
-    // (see Reservation), so nothing else is replaced; otherwise the kernel
-    // picks a free range.
+    // SAFETY: never MAP_FIXED: with MAP_FIXED_NOREPLACE the kernel refuses
+    // rather than replace a mapping; otherwise it picks a free range.
     let p = unsafe {
         libc::mmap(
             at as *mut libc::c_void,
@@ -113,68 +132,45 @@ fn raw_munmap(addr: usize, len: usize) {
     if len == 0 {
         return;
     }
-    // SAFETY: callers pass parts of a reservation they own and nobody else
-    // references.
+    // SAFETY: callers pass ranges they just mapped themselves and nobody
+    // else references.
     unsafe { libc::munmap(addr as *mut libc::c_void, len) };
 }
 
-/// An inaccessible anonymous range held until the file is mapped over its
-/// aligned part; dropping it releases everything.
-struct Reservation {
-    base: usize,
-    len: usize,
-    aligned: usize,
+/// The start of a free, `align`ed range of `map_len` bytes, found by
+/// reserving a larger range (or, with PMEM_MMAP_HINT, the first free one at
+/// or above the hint) and giving it back.
+fn free_range(map_len: usize, align: usize) -> Result<usize> {
+    if let Some(at) = hint().and_then(|h| at_hint(h, map_len, align)) {
+        return Ok(at);
+    }
+    let page = crate::persist::page_size();
+    let len = map_len.checked_add(align - page).ok_or_else(too_big)?;
+    let base = reserve(0, len, 0)?;
+    raw_munmap(base, len);
+    round_up(base, align).ok_or_else(too_big)
 }
 
-impl Reservation {
-    fn new(map_len: usize, align: usize) -> Result<Reservation> {
-        if let Some(r) = hint().and_then(|h| Reservation::at_hint(h, map_len, align)) {
-            return Ok(r);
-        }
-        let page = crate::persist::page_size();
-        let len = map_len.checked_add(align - page).ok_or_else(too_big)?;
-        let base = reserve(0, len, 0)?;
-        let aligned = round_up(base, align).ok_or_else(too_big)?;
-        Ok(Reservation { base, len, aligned })
-    }
-
-    /// The first free, aligned range at or above `hint` (PMDK's meaning of
-    /// PMEM_MMAP_HINT). Another thread may take it between the scan and the
-    /// reservation; MAP_FIXED_NOREPLACE notices, and we look again.
-    fn at_hint(hint: usize, map_len: usize, align: usize) -> Option<Reservation> {
-        for _ in 0..4 {
-            let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
-            let at = first_gap(&maps, hint, map_len, align)?;
-            match reserve(at, map_len, libc::MAP_FIXED_NOREPLACE) {
-                Ok(base) if base == at => {
-                    return Some(Reservation {
-                        base,
-                        len: map_len,
-                        aligned: at,
-                    })
-                }
+/// The first free, aligned range at or above `hint` (PMDK's meaning of
+/// PMEM_MMAP_HINT), checked with MAP_FIXED_NOREPLACE against the
+/// scan going stale.
+fn at_hint(hint: usize, map_len: usize, align: usize) -> Option<usize> {
+    for _ in 0..PLACEMENT_TRIES {
+        let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+        let at = first_gap(&maps, hint, map_len, align)?;
+        match reserve(at, map_len, libc::MAP_FIXED_NOREPLACE) {
+            Ok(base) => {
+                raw_munmap(base, map_len);
                 // Old kernels treat the flag as a plain hint.
-                Ok(base) => raw_munmap(base, map_len),
-                Err(e) if e.errno() == libc::EEXIST => continue,
-                Err(_) => return None,
+                if base == at {
+                    return Some(at);
+                }
             }
+            Err(e) if e.errno() == libc::EEXIST => continue,
+            Err(_) => return None,
         }
-        None
     }
-
-    /// Gives back the parts around the file mapping `[aligned, +map_len)`.
-    fn keep(self, map_len: usize) {
-        let tail = self.aligned + map_len;
-        raw_munmap(self.base, self.aligned - self.base);
-        raw_munmap(tail, self.base + self.len - tail);
-        core::mem::forget(self);
-    }
-}
-
-impl Drop for Reservation {
-    fn drop(&mut self) {
-        raw_munmap(self.base, self.len);
-    }
+    None
 }
 
 fn reserve(at: usize, len: usize, extra: i32) -> Result<usize> {
