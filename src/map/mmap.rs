@@ -2,12 +2,14 @@
 //! fallback, and the PMEM_MMAP_HINT placement.
 //!
 //! An aligned mapping is placed by finding a free aligned range (reserving a
-//! larger PROT_NONE range, then giving it back) and mapping the file there
-//! with MAP_FIXED_NOREPLACE; if another thread took the range in between,
-//! the kernel refuses (EEXIST) and we look again. Never plain MAP_FIXED: a
+//! larger PROT_NONE range, then giving it back) and passing its start to
+//! mmap as a hint; if another thread took the range in between, the kernel
+//! maps elsewhere, we give that back and look again. Never MAP_FIXED: a
 //! MAP_FIXED mmap that fails may already have unmapped what was at the
 //! address (ext4 refuses MAP_SYNC on a non-DAX file only after that), and a
 //! retry would then replace whatever another thread mapped into the hole.
+//! Nor MAP_FIXED_NOREPLACE: kernels before 6.x reject it beside
+//! MAP_SHARED_VALIDATE, which MAP_SYNC needs.
 
 use crate::error::{Error, Result};
 use std::sync::OnceLock;
@@ -60,10 +62,11 @@ pub fn map(fd: i32, len: usize, share: Share, min_align: usize) -> Result<Mappin
     }
     for _ in 0..PLACEMENT_TRIES {
         let at = free_range(map_len, align)?;
-        match map_at(at, fd, len, share) {
-            Err(e) if e.errno() == libc::EEXIST => continue, // taken meanwhile
-            other => return other,
+        let m = map_at(at, fd, len, share)?;
+        if m.addr == at {
+            return Ok(m);
         }
+        raw_munmap(m.addr, map_len); // the spot was taken meanwhile
     }
     // Other threads keep taking the spot: settle for the kernel's choice.
     map_at(0, fd, len, share)
@@ -74,16 +77,10 @@ const PLACEMENT_TRIES: usize = 8;
 
 const SYNC_FLAGS: i32 = libc::MAP_SHARED_VALIDATE | libc::MAP_SYNC;
 
-/// One placement attempt: at `at` without replacing anything (EEXIST if the
-/// range is in use), or where the kernel likes for `at` 0. Shared mappings
-/// try MAP_SYNC first.
+/// One mapping with `at` as the address hint (0: none); the kernel uses the
+/// hint when the range is free. Shared mappings try MAP_SYNC first.
 fn map_at(at: usize, fd: i32, len: usize, share: Share) -> Result<Mapping> {
-    let fixed = if at != 0 {
-        libc::MAP_FIXED_NOREPLACE
-    } else {
-        0
-    };
-    let attempt = |flags: i32| raw_mmap(at, len, flags | fixed, fd);
+    let attempt = |flags: i32| raw_mmap(at, len, flags, fd);
     let (addr, synced) = match share {
         Share::Private => (attempt(libc::MAP_PRIVATE)?, false),
         Share::Shared => match attempt(SYNC_FLAGS) {
@@ -110,8 +107,8 @@ fn too_big() -> Error {
 }
 
 fn raw_mmap(at: usize, len: usize, flags: i32, fd: i32) -> Result<usize> {
-    // SAFETY: never MAP_FIXED: with MAP_FIXED_NOREPLACE the kernel refuses
-    // rather than replace a mapping; otherwise it picks a free range.
+    // SAFETY: no MAP_FIXED: `at` is only a hint, and the kernel maps at a
+    // free range, replacing nothing.
     let p = unsafe {
         libc::mmap(
             at as *mut libc::c_void,
