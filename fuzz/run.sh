@@ -45,7 +45,11 @@ for h in map_file copy; do
 		-o "$out/fuzz_$h" "$here/fuzz_$h.c" $link
 	mkdir -p "$out/corpus-$h"
 	echo "fuzz_$h: ${seconds} s"
-	if "$out/fuzz_$h" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=0 \
+	# The harnesses count open descriptors around every call, so nothing of
+	# libFuzzer's may open one behind their back: -rss_limit_mb=0 stops its
+	# RSS thread (it reads /proc/self/statm every second) and -print_funcs=0
+	# its NEW_FUNC lines (symbolizing them starts llvm-symbolizer on two pipes).
+	if "$out/fuzz_$h" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=0 -print_funcs=0 \
 		-print_final_stats=1 -artifact_prefix="$out/crash-$h-" \
 		"$out/corpus-$h" "$here/corpus/$h" > "$out/fuzz_$h.log" 2>&1; then
 		echo "fuzz_$h: $(grep -o 'number_of_executed_units: [0-9]*' "$out/fuzz_$h.log")," \
