@@ -92,6 +92,13 @@ t_is_pmdk(void)
 	return impl && strcmp(impl, "pmdk") == 0;
 }
 
+int
+t_under_valgrind(void)
+{
+	const char *tool = getenv("HARDENING_SANITIZER");
+	return tool && strcmp(tool, "valgrind") == 0;
+}
+
 static int
 remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 {
@@ -153,6 +160,16 @@ t_mentions_number(const char *s, unsigned long n)
 int
 t_run_child(const char *mode, const char *const env[])
 {
+	/*
+	 * Exec the file /proc/self/exe names rather than the link itself: under
+	 * valgrind the link is valgrind, and its tracing of children follows only
+	 * a real program path.
+	 */
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return -1;
+	exe[n] = '\0';
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0)
@@ -169,8 +186,8 @@ t_run_child(const char *mode, const char *const env[])
 			setenv(name, eq + 1, 1);
 		}
 		char *argv[] = {(char *)test_name, (char *)mode, NULL};
-		execv("/proc/self/exe", argv);
-		perror("execv /proc/self/exe");
+		execv(exe, argv);
+		fprintf(stderr, "execv %s: %s\n", exe, strerror(errno));
 		_exit(127);
 	}
 	int status;

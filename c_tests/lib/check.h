@@ -38,6 +38,13 @@ int t_end(void);
 /* 1 when the runner is checking these tests against Debian's PMDK libpmem. */
 int t_is_pmdk(void);
 
+/*
+ * 1 when the runner put this program under valgrind (c_tests/hardening sets
+ * HARDENING_SANITIZER=valgrind): long case matrices then run a sample of
+ * their cases, since everything is some 30 times slower there.
+ */
+int t_under_valgrind(void);
+
 /* A fresh private directory (under $TMPDIR or /tmp), removed by t_end. */
 const char *t_tmpdir(void);
 /* "<t_tmpdir()>/<name>", in a static buffer per call slot (4 slots). */
