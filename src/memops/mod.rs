@@ -40,9 +40,17 @@ pub fn routines(isa: CopyIsa, flush: FlushKind) -> &'static Routines {
     &TABLE[isa as usize][flush as usize]
 }
 
-/// Streaming stores or not, from the flags, the size and the load-time policy.
+/// Overlapping moves shorter than this use temporal stores under the
+/// default policy: the source reads have just pulled the destination's
+/// lines into the cache, and a streaming store to a cached line must first
+/// evict it (on the development machine, AMD EPYC, a 64-byte overlapping
+/// move took ~350 ns streamed against ~170 ns stored and written back).
+const OVERLAP_TEMPORAL_BELOW: usize = 4096;
+
+/// Streaming stores or not, from the flags, the size, whether the ranges
+/// overlap and the load-time policy.
 #[inline]
-fn non_temporal(cfg: &Config, len: usize, flags: u32) -> bool {
+fn non_temporal(cfg: &Config, len: usize, flags: u32, overlap: bool) -> bool {
     if !cfg.movnt {
         return false;
     }
@@ -52,13 +60,25 @@ fn non_temporal(cfg: &Config, len: usize, flags: u32) -> bool {
     if flags & (PMEM_F_MEM_TEMPORAL | PMEM_F_MEM_WB) != 0 {
         return false;
     }
-    len >= cfg.movnt_threshold || (cfg.small_movnt && len >= 8)
+    if cfg.small_movnt {
+        // Our own policy (the user did not set a threshold).
+        len >= 8 && !(overlap && len < OVERLAP_TEMPORAL_BELOW)
+    } else {
+        len >= cfg.movnt_threshold
+    }
+}
+
+/// Whether `[dst, dst + len)` and `[src, src + len)` intersect.
+#[inline(always)]
+fn overlapping(dst: *mut u8, src: *const u8, len: usize) -> bool {
+    (dst as usize).wrapping_sub(src as usize) < len
+        || (src as usize).wrapping_sub(dst as usize) < len
 }
 
 /// The copy shared by memmove and memset: `op` gets the routines and the
 /// store kind; flushing, fencing and the mode hooks are handled here.
 #[inline(always)]
-fn run(dst: *mut u8, len: usize, flags: u32, op: impl FnOnce(&Routines, bool)) {
+fn run(dst: *mut u8, len: usize, flags: u32, overlap: bool, op: impl FnOnce(&Routines, bool)) {
     let cfg = cpu::config();
     if mode_hook::current().is_some() {
         // The mode makes the range durable its own way: one flush call
@@ -76,7 +96,10 @@ fn run(dst: *mut u8, len: usize, flags: u32, op: impl FnOnce(&Routines, bool)) {
         // NOFLUSH implies NODRAIN (pmem_memmove(3)).
         return op(routines(cfg.isa, FlushKind::None), false);
     }
-    op(routines(cfg.isa, cfg.flush), non_temporal(cfg, len, flags));
+    op(
+        routines(cfg.isa, cfg.flush),
+        non_temporal(cfg, len, flags, overlap),
+    );
     if flags & PMEM_F_MEM_NODRAIN == 0 {
         persist::fence();
     }
@@ -88,9 +111,13 @@ fn run(dst: *mut u8, len: usize, flags: u32, op: impl FnOnce(&Routines, bool)) {
 pub unsafe fn memmove(dst: *mut u8, src: *const u8, len: usize, flags: u32) {
     // SAFETY: the caller's contract; the routine's ISA is supported (the
     // load-time choice only picks what CPUID reported).
-    run(dst, len, flags, |r, nt| unsafe {
-        (r.memmove)(dst, src, len, nt)
-    });
+    run(
+        dst,
+        len,
+        flags,
+        overlapping(dst, src, len),
+        |r, nt| unsafe { (r.memmove)(dst, src, len, nt) },
+    );
 }
 
 /// # Safety
@@ -98,7 +125,7 @@ pub unsafe fn memmove(dst: *mut u8, src: *const u8, len: usize, flags: u32) {
 #[inline]
 pub unsafe fn memset(dst: *mut u8, c: u8, len: usize, flags: u32) {
     // SAFETY: as in memmove.
-    run(dst, len, flags, |r, nt| unsafe {
+    run(dst, len, flags, false, |r, nt| unsafe {
         (r.memset)(dst, c, len, nt)
     });
 }

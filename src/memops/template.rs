@@ -5,13 +5,17 @@
 //!   the widest size that fits, all loads before any store, then a flush
 //!   of the touched lines;
 //! - otherwise a head up to the first 64-byte boundary of `d`, whole lines,
-//!   and a tail. Head and tail use temporal stores and are flushed; the
-//!   lines use streaming stores (nothing to flush) or temporal stores each
-//!   flushed right after it is written;
-//! - non-temporal where head and tail (or a copy under a line) are each 0
-//!   or at least 8 bytes: the same, but those parts are 8-byte streaming
-//!   stores (the last one overlapping when the part is not a multiple of
-//!   8), so nothing at all is flushed.
+//!   and a tail. Head and tail use temporal stores and are flushed (for
+//!   disjoint ranges both before the lines, so the write-backs overlap
+//!   them); the lines use streaming stores (nothing to flush) or temporal
+//!   stores each flushed right after it is written;
+//! - non-temporal up to `WORDS_MAX` bytes, when the copy has 8 bytes or
+//!   more and head and tail are each 0 or at least 8 bytes, or the ranges
+//!   are disjoint: the same, but a copy of at most a line and the head and
+//!   tail are 8-byte streaming stores (the last one overlapping when the
+//!   part is not a multiple of 8; a part of 1 to 7 bytes grows to one word
+//!   that also rewrites bytes of the lines next to it), so nothing at all
+//!   is flushed.
 //!
 //! Overlap: a forward copy is safe when `d` is below `s` or the ranges are
 //! disjoint, since every store then lands on source bytes already read;
@@ -82,33 +86,48 @@ pub(super) unsafe fn move_under_32(d: *mut u8, s: *const u8, len: usize) {
     }
 }
 
-/// Copies `len` bytes (0, or 8 to 63) with 8-byte streaming stores, all
-/// loads first. A length that is not a multiple of 8 ends with a word that
-/// overlaps the one before it (same bytes, same values), so with `d` and
-/// `len` 8-aligned every store is an aligned word.
+/// Streams the first `K` words of `s` to `d` and, when `len > 8 * K`,
+/// the last `K` words of the range too (overlapping the first ones), all
+/// loads before any store.
+///
+/// # Safety
+/// `8 * K <= len <= 16 * K`; `s` readable and `d` writable for `len` bytes.
+#[inline(always)]
+unsafe fn stream_word_pair<const K: usize>(d: *mut u8, s: *const u8, len: usize) {
+    let back = len - 8 * K;
+    // SAFETY: 8 * K <= len, so both groups lie inside the ranges.
+    unsafe {
+        let front: [i64; K] = core::array::from_fn(|i| load(s.add(8 * i)));
+        let last: [i64; K] = core::array::from_fn(|i| load(s.add(back + 8 * i)));
+        for (i, &w) in front.iter().enumerate() {
+            core::arch::x86_64::_mm_stream_si64(d.add(8 * i).cast(), w);
+        }
+        if back != 0 {
+            for (i, &w) in last.iter().enumerate() {
+                core::arch::x86_64::_mm_stream_si64(d.add(back + 8 * i).cast(), w);
+            }
+        }
+    }
+}
+
+/// Copies `len` bytes (0, or 8 to 64) with 8-byte streaming stores, all
+/// loads first: words from the front and words ending at `len`, which
+/// overlap in the middle (same bytes, same values). With `d` and `len`
+/// 8-aligned every store is an aligned word.
 ///
 /// # Safety
 /// `s` readable and `d` writable for `len` bytes.
 #[inline(always)]
 pub(super) unsafe fn stream_words(d: *mut u8, s: *const u8, len: usize) {
-    if len < 8 {
-        return;
-    }
-    let n = len / 8;
-    let mut words = [0i64; 7];
-    for (i, w) in words.iter_mut().enumerate().take(n) {
-        // SAFETY: 8 * i + 8 <= len.
-        *w = unsafe { load(s.add(8 * i)) };
-    }
-    // SAFETY: 8 <= len.
-    let last: i64 = unsafe { load(s.add(len - 8)) };
-    for (i, &w) in words.iter().enumerate().take(n) {
-        // SAFETY: as above.
-        unsafe { core::arch::x86_64::_mm_stream_si64(d.add(8 * i).cast(), w) };
-    }
-    if len % 8 != 0 {
-        // SAFETY: as above.
-        unsafe { core::arch::x86_64::_mm_stream_si64(d.add(len - 8).cast(), last) };
+    // SAFETY: each arm meets stream_word_pair's bounds on len.
+    unsafe {
+        if len >= 32 {
+            stream_word_pair::<4>(d, s, len);
+        } else if len >= 16 {
+            stream_word_pair::<2>(d, s, len);
+        } else if len >= 8 {
+            stream_word_pair::<1>(d, s, len);
+        }
     }
 }
 
@@ -130,6 +149,13 @@ macro_rules! copy_routines {
         use $crate::persist::flush::{self, Clflush, Clflushopt, Clwb, Flusher, NoFlush};
 
         const LINE: usize = $crate::persist::CACHELINE;
+
+        /// Non-temporal copies up to this size stream their partial lines
+        /// as words (no write-back at all); longer ones store them
+        /// temporally and write them back while the lines stream. On the
+        /// development machine (AMD EPYC) partial streamed lines pending
+        /// at the fence cost more than hidden write-backs from ~2 KiB on.
+        const WORDS_MAX: usize = 1024;
 
         /// This ISA's routines, indexed by `FlushKind as usize`.
         pub const ROUTINES: [Routines; FlushKind::COUNT] = [
@@ -273,17 +299,22 @@ macro_rules! copy_routines {
             len: usize,
             nt: bool,
         ) {
-            // Streamed words need parts of 0 or at least 8 bytes.
+            // Streamed words need 8 bytes in all, and a head and tail of 0
+            // or at least 8 bytes each, unless a short part may be widened
+            // to a word that rewrites bytes of its neighbour: fine when the
+            // ranges are disjoint (or for memset), as those bytes get their
+            // final value again. Longer copies store their parts
+            // temporally, ahead of the lines (see `split`).
             let words = nt
-                && if len < LINE {
-                    len >= 8
-                } else {
+                && (8..=WORDS_MAX).contains(&len)
+                && (len < LINE || SET || disjoint(d, s, len) || {
                     let head = (d as usize).wrapping_neg() & (LINE - 1);
                     let tail = (len - head) % LINE;
                     (head == 0 || head >= 8) && (tail == 0 || tail >= 8)
-                };
+                });
             if words {
-                // SAFETY: the caller's ranges; parts are 0 or >= 8 bytes.
+                // SAFETY: the caller's ranges; parts are 0 or >= 8 bytes
+                // or may be widened.
                 unsafe { split::<F, SET, true>(d, s, len, true) }
             } else {
                 // SAFETY: the caller's ranges.
@@ -291,8 +322,17 @@ macro_rules! copy_routines {
             }
         }
 
-        /// Head, whole lines, tail, in the safe direction; `WORDS`: the
-        /// head and tail (each 0 or at least 8 bytes) are streamed words.
+        /// Whether `[d, d + len)` and `[s, s + len)` do not intersect.
+        #[inline(always)]
+        fn disjoint(d: *mut u8, s: *const u8, len: usize) -> bool {
+            (d as usize).wrapping_sub(s as usize) >= len
+                && (s as usize).wrapping_sub(d as usize) >= len
+        }
+
+        /// Head, whole lines, tail, in the safe direction. `WORDS`: the
+        /// whole copy is streamed; a copy of at most a line is streamed
+        /// words, and a head or tail of 1 to 7 bytes grows to the word
+        /// that starts at `d` or ends at `d + len` (`transfer` allows it).
         #[inline]
         #[target_feature(enable = $features)]
         unsafe fn split<F: Flusher, const SET: bool, const WORDS: bool>(
@@ -301,28 +341,42 @@ macro_rules! copy_routines {
             len: usize,
             nt: bool,
         ) {
-            if len < LINE || (len == LINE && !nt) {
+            let head = (d as usize).wrapping_neg() & (LINE - 1);
+            if len < LINE || (len == LINE && if WORDS { head != 0 } else { !nt }) {
                 // SAFETY: the caller's ranges.
                 return unsafe { part::<F, WORDS>(d, s, len) };
             }
-            let head = (d as usize).wrapping_neg() & (LINE - 1);
             let n = (len - head) / LINE;
             let tail = len - head - n * LINE;
-            // SAFETY: head + n * LINE + tail == len: every pointer below
-            // stays inside the caller's ranges.
+            let widen = |part: usize| WORDS && part > 0 && part < 8;
+            // (offset, length) of each part; LINE < len, so len - 8 > 0.
+            let head_part = if widen(head) { (0, 8) } else { (0, head) };
+            let tail_part = if widen(tail) { (len - 8, 8) } else { (len - tail, tail) };
+            // SAFETY: head, the n lines and tail lie inside `len` bytes:
+            // every pointer below stays inside the caller's ranges.
             unsafe {
                 let (bd, bs) = (d.add(head), src_at::<SET>(s, head));
-                let (td, ts) = (bd.add(n * LINE), src_at::<SET>(s, head + n * LINE));
+                let (td, ts) = (d.add(len - tail), src_at::<SET>(s, len - tail));
                 let forward = SET || (d as usize).wrapping_sub(s as usize) >= len;
-                let (first, last) = ((d, s, head), (td, ts, tail));
-                let (first, last) = if forward { (first, last) } else { (last, first) };
-                part::<F, WORDS>(first.0, first.1, first.2);
+                if !WORDS && (SET || disjoint(d, s, len)) {
+                    // Both parts' write-backs first, so they complete
+                    // while the lines are written.
+                    part::<F, false>(d, s, head);
+                    part::<F, false>(td, ts, tail);
+                    return body::<F, SET, true>(bd, bs, n, nt);
+                }
+                let (first, last) = if forward {
+                    (head_part, tail_part)
+                } else {
+                    (tail_part, head_part)
+                };
+                part::<F, WORDS>(d.add(first.0), src_at::<SET>(s, first.0), first.1);
                 if forward {
                     body::<F, SET, true>(bd, bs, n, nt);
                 } else {
                     body::<F, SET, false>(bd, bs, n, nt);
                 }
-                part::<F, WORDS>(last.0, last.1, last.2);
+                part::<F, WORDS>(d.add(last.0), src_at::<SET>(s, last.0), last.1);
             }
         }
 
