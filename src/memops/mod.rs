@@ -11,7 +11,7 @@ use crate::ffi::consts::{
     PMEM_F_MEM_NODRAIN, PMEM_F_MEM_NOFLUSH, PMEM_F_MEM_NONTEMPORAL, PMEM_F_MEM_TEMPORAL,
     PMEM_F_MEM_WB, PMEM_F_MEM_WC,
 };
-use crate::persist::{self, mode_hook, CACHELINE};
+use crate::persist::{self, mode_hook};
 
 /// One ISA's copy routines for one flush instruction. `nt`: streaming
 /// stores for whole lines (and 8-byte ones for parts of 8 bytes or more).
@@ -20,11 +20,6 @@ pub struct Routines {
     pub memmove: unsafe fn(dst: *mut u8, src: *const u8, len: usize, nt: bool),
     pub memset: unsafe fn(dst: *mut u8, c: u8, len: usize, nt: bool),
 }
-
-/// memset's source: four lines of the fill byte (a forward streaming
-/// round reads four lines). Read only through raw pointers.
-#[repr(align(64))]
-pub(crate) struct Pattern(#[allow(dead_code)] pub(crate) [u8; 4 * CACHELINE]);
 
 static TABLE: [[Routines; FlushKind::COUNT]; CopyIsa::COUNT] = [
     isa::sse2::ROUTINES,
