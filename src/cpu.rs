@@ -315,6 +315,13 @@ pub fn config() -> &'static Config {
     }
 }
 
+/// The load-time choice if it has been made: always, once the library
+/// constructor has run. For hot paths that handle `None` out of line.
+#[inline(always)]
+pub fn config_if_made() -> Option<&'static Config> {
+    CONFIG.get()
+}
+
 #[cold]
 #[inline(never)]
 fn config_slow() -> &'static Config {

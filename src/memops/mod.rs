@@ -63,40 +63,113 @@ fn non_temporal(cfg: &Config, len: usize, flags: u32, overlap: bool) -> bool {
     }
 }
 
-/// Whether `[dst, dst + len)` and `[src, src + len)` intersect.
-#[inline(always)]
-fn overlapping(dst: *mut u8, src: *const u8, len: usize) -> bool {
-    (dst as usize).wrapping_sub(src as usize) < len
-        || (src as usize).wrapping_sub(dst as usize) < len
+/// What a copy writes: memory from a source, or one byte.
+#[derive(Clone, Copy)]
+enum Source {
+    Mem(*const u8),
+    Fill(u8),
 }
 
-/// The copy shared by memmove and memset: `op` gets the routines and the
-/// store kind; flushing, fencing and the mode hooks are handled here.
-#[inline(always)]
-fn run(dst: *mut u8, len: usize, flags: u32, overlap: bool, op: impl FnOnce(&Routines, bool)) {
-    let cfg = cpu::config();
-    if mode_hook::current().is_some() {
-        // The mode makes the range durable its own way: one flush call
-        // per operation, so it sees each pmem_mem* call as one point.
-        op(routines(cfg.isa, FlushKind::None), false);
-        if flags & PMEM_F_MEM_NOFLUSH == 0 {
-            persist::flush(dst, len);
+impl Source {
+    /// Runs `r`'s routine for this source.
+    ///
+    /// # Safety
+    /// As `memmove` or `memset`, and `r` is for an ISA this CPU supports.
+    #[inline(always)]
+    unsafe fn copy(self, r: &Routines, dst: *mut u8, len: usize, nt: bool) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            match self {
+                Source::Mem(src) => (r.memmove)(dst, src, len, nt),
+                Source::Fill(c) => (r.memset)(dst, c, len, nt),
+            }
         }
-        if flags & PMEM_F_MEM_NODRAIN == 0 {
-            persist::drain();
-        }
-        return;
     }
+
+    /// As a pointer and a byte, which pass in registers (an enum of a
+    /// pointer and a byte would go through memory).
+    #[inline(always)]
+    fn split(self) -> (*const u8, Option<u8>) {
+        match self {
+            Source::Mem(src) => (src, None),
+            Source::Fill(c) => (core::ptr::null(), Some(c)),
+        }
+    }
+
+    #[inline(always)]
+    fn join((src, fill): (*const u8, Option<u8>)) -> Source {
+        fill.map_or(Source::Mem(src), Source::Fill)
+    }
+
+    /// Whether `[dst, dst + len)` and the source intersect.
+    #[inline(always)]
+    fn overlaps(self, dst: *mut u8, len: usize) -> bool {
+        match self {
+            Source::Mem(src) => {
+                (dst as usize).wrapping_sub(src as usize) < len
+                    || (src as usize).wrapping_sub(dst as usize) < len
+            }
+            Source::Fill(_) => false,
+        }
+    }
+}
+
+/// The copy shared by memmove and memset: picks the routine and the store
+/// kind; flushing, fencing and the mode hooks are handled here.
+///
+/// # Safety
+/// As `memmove` or `memset`.
+#[inline(always)]
+unsafe fn run(dst: *mut u8, src: Source, len: usize, flags: u32) {
+    let cfg = match (mode_hook::current(), cpu::config_if_made()) {
+        (None, Some(cfg)) => cfg,
+        // SAFETY: the caller's contract.
+        _ => return unsafe { run_slow(dst, src.split(), len, flags) },
+    };
+    // SAFETY (both calls): the caller's contract; the routine's ISA is
+    // supported (the load-time choice only picks what CPUID reported).
     if flags & PMEM_F_MEM_NOFLUSH != 0 {
         // NOFLUSH implies NODRAIN (pmem_memmove(3)).
-        return op(routines(cfg.isa, FlushKind::None), false);
+        return unsafe { src.copy(routines(cfg.isa, FlushKind::None), dst, len, false) };
     }
-    op(
-        routines(cfg.isa, cfg.flush),
-        non_temporal(cfg, len, flags, overlap),
-    );
+    let nt = non_temporal(cfg, len, flags, src.overlaps(dst, len));
+    unsafe { src.copy(routines(cfg.isa, cfg.flush), dst, len, nt) };
     if flags & PMEM_F_MEM_NODRAIN == 0 {
         persist::fence();
+    }
+}
+
+/// `run` under a persistence mode, or before the load-time choice is
+/// made. Out of line, so that the fast path keeps few registers live
+/// across calls (each spill is a store, and stores queue behind
+/// streaming stores).
+///
+/// # Safety
+/// As `run`.
+#[inline(never)]
+unsafe fn run_slow(dst: *mut u8, src: (*const u8, Option<u8>), len: usize, flags: u32) {
+    let src = Source::join(src);
+    if mode_hook::current().is_none() {
+        cpu::init();
+        // SAFETY: the caller's contract; the choice is made now.
+        return unsafe { run(dst, src, len, flags) };
+    }
+    // The mode makes the range durable its own way: one flush call per
+    // operation, so it sees each pmem_mem* call as one point.
+    // SAFETY: as in `run`.
+    unsafe {
+        src.copy(
+            routines(cpu::config().isa, FlushKind::None),
+            dst,
+            len,
+            false,
+        )
+    };
+    if flags & PMEM_F_MEM_NOFLUSH == 0 {
+        persist::flush(dst, len);
+    }
+    if flags & PMEM_F_MEM_NODRAIN == 0 {
+        persist::drain();
     }
 }
 
@@ -104,23 +177,14 @@ fn run(dst: *mut u8, len: usize, flags: u32, overlap: bool, op: impl FnOnce(&Rou
 /// `dst` must be writable and `src` readable for `len` bytes; they may overlap.
 #[inline]
 pub unsafe fn memmove(dst: *mut u8, src: *const u8, len: usize, flags: u32) {
-    // SAFETY: the caller's contract; the routine's ISA is supported (the
-    // load-time choice only picks what CPUID reported).
-    run(
-        dst,
-        len,
-        flags,
-        overlapping(dst, src, len),
-        |r, nt| unsafe { (r.memmove)(dst, src, len, nt) },
-    );
+    // SAFETY: the caller's contract.
+    unsafe { run(dst, Source::Mem(src), len, flags) };
 }
 
 /// # Safety
 /// `dst` must be writable for `len` bytes.
 #[inline]
 pub unsafe fn memset(dst: *mut u8, c: u8, len: usize, flags: u32) {
-    // SAFETY: as in memmove.
-    run(dst, len, flags, false, |r, nt| unsafe {
-        (r.memset)(dst, c, len, nt)
-    });
+    // SAFETY: the caller's contract.
+    unsafe { run(dst, Source::Fill(c), len, flags) };
 }

@@ -412,9 +412,35 @@ macro_rules! copy_routines {
         }
 
         /// The whole algorithm (see the module comment of `template`).
-        #[inline]
-        #[target_feature(enable = $features)]
+        /// Copies of at most a line stay in the caller's frame, which then
+        /// saves few registers; stores wait behind streaming stores, so
+        /// every spill counts in a run of small copies.
+        #[inline(always)]
         unsafe fn transfer<F: Flusher, S: Lines>(d: *mut u8, s: S, len: usize, nt: bool) {
+            // SAFETY (all calls): the caller's ranges.
+            if len > LINE {
+                let forward = s.addr().map_or(true, |s| (d as usize).wrapping_sub(s) >= len);
+                if nt && (d as usize | len) % LINE == 0 && forward {
+                    // Whole lines to an aligned destination: no parts.
+                    unsafe { lines::<F, S, true, true>(d, s, len / LINE) }
+                } else {
+                    unsafe { transfer_lines::<F, S>(d, s, len, nt) }
+                }
+            } else if nt && len >= 8 {
+                if len == LINE && (d as usize) % LINE == 0 {
+                    unsafe { s.stream_line(d) }
+                } else {
+                    unsafe { $crate::memops::template::stream_words(d, s, len) }
+                }
+            } else {
+                unsafe { part::<F, S, false>(d, s, len) }
+            }
+        }
+
+        /// `transfer` for more than a line.
+        #[inline(never)]
+        #[target_feature(enable = $features)]
+        unsafe fn transfer_lines<F: Flusher, S: Lines>(d: *mut u8, s: S, len: usize, nt: bool) {
             // Streamed words need 8 bytes in all, and a head and tail of 0
             // or at least 8 bytes each, unless a short part may be widened
             // to a word that rewrites bytes of its neighbour: fine when the
@@ -422,8 +448,8 @@ macro_rules! copy_routines {
             // final value again. Longer copies store their parts
             // temporally, ahead of the lines (see `split`).
             let words = nt
-                && (8..=WORDS_MAX).contains(&len)
-                && (len < LINE || disjoint(d, s, len) || {
+                && len <= WORDS_MAX
+                && (disjoint(d, s, len) || {
                     let head = (d as usize).wrapping_neg() & (LINE - 1);
                     let tail = (len - head) % LINE;
                     (head == 0 || head >= 8) && (tail == 0 || tail >= 8)
@@ -438,10 +464,10 @@ macro_rules! copy_routines {
             }
         }
 
-        /// Head, whole lines, tail, in the safe direction. `WORDS`: the
-        /// whole copy is streamed; a copy of at most a line is streamed
-        /// words, and a head or tail of 1 to 7 bytes grows to the word
-        /// that starts at `d` or ends at `d + len` (`transfer` allows it).
+        /// Head, whole lines, tail (of more than a line in all), in the
+        /// safe direction. `WORDS`: the whole copy is streamed; a head or
+        /// tail of 1 to 7 bytes grows to the word that starts at `d` or
+        /// ends at `d + len` (`transfer_lines` allows it).
         #[inline]
         #[target_feature(enable = $features)]
         unsafe fn split<F: Flusher, S: Lines, const WORDS: bool>(
@@ -451,10 +477,6 @@ macro_rules! copy_routines {
             nt: bool,
         ) {
             let head = (d as usize).wrapping_neg() & (LINE - 1);
-            if len < LINE || (len == LINE && if WORDS { head != 0 } else { !nt }) {
-                // SAFETY: the caller's ranges.
-                return unsafe { part::<F, S, WORDS>(d, s, len) };
-            }
             let n = (len - head) / LINE;
             let tail = len - head - n * LINE;
             let widen = |part: usize| WORDS && part > 0 && part < 8;
