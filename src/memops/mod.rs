@@ -65,12 +65,12 @@ fn non_temporal(cfg: &Config, len: usize, flags: u32, overlap: bool) -> bool {
 
 /// What a copy writes: memory from a source, or one byte.
 #[derive(Clone, Copy)]
-enum Source {
+enum Data {
     Mem(*const u8),
     Fill(u8),
 }
 
-impl Source {
+impl Data {
     /// Runs `r`'s routine for this source.
     ///
     /// # Safety
@@ -80,8 +80,8 @@ impl Source {
         // SAFETY: the caller's contract.
         unsafe {
             match self {
-                Source::Mem(src) => (r.memmove)(dst, src, len, nt),
-                Source::Fill(c) => (r.memset)(dst, c, len, nt),
+                Data::Mem(src) => (r.memmove)(dst, src, len, nt),
+                Data::Fill(c) => (r.memset)(dst, c, len, nt),
             }
         }
     }
@@ -91,25 +91,25 @@ impl Source {
     #[inline(always)]
     fn split(self) -> (*const u8, Option<u8>) {
         match self {
-            Source::Mem(src) => (src, None),
-            Source::Fill(c) => (core::ptr::null(), Some(c)),
+            Data::Mem(src) => (src, None),
+            Data::Fill(c) => (core::ptr::null(), Some(c)),
         }
     }
 
     #[inline(always)]
-    fn join((src, fill): (*const u8, Option<u8>)) -> Source {
-        fill.map_or(Source::Mem(src), Source::Fill)
+    fn join((src, fill): (*const u8, Option<u8>)) -> Data {
+        fill.map_or(Data::Mem(src), Data::Fill)
     }
 
     /// Whether `[dst, dst + len)` and the source intersect.
     #[inline(always)]
     fn overlaps(self, dst: *mut u8, len: usize) -> bool {
         match self {
-            Source::Mem(src) => {
+            Data::Mem(src) => {
                 (dst as usize).wrapping_sub(src as usize) < len
                     || (src as usize).wrapping_sub(dst as usize) < len
             }
-            Source::Fill(_) => false,
+            Data::Fill(_) => false,
         }
     }
 }
@@ -120,19 +120,20 @@ impl Source {
 /// # Safety
 /// As `memmove` or `memset`.
 #[inline(always)]
-unsafe fn run(dst: *mut u8, src: Source, len: usize, flags: u32) {
+unsafe fn run(dst: *mut u8, src: Data, len: usize, flags: u32) {
     let cfg = match (mode_hook::current(), cpu::config_if_made()) {
         (None, Some(cfg)) => cfg,
         // SAFETY: the caller's contract.
         _ => return unsafe { run_slow(dst, src.split(), len, flags) },
     };
-    // SAFETY (both calls): the caller's contract; the routine's ISA is
-    // supported (the load-time choice only picks what CPUID reported).
     if flags & PMEM_F_MEM_NOFLUSH != 0 {
         // NOFLUSH implies NODRAIN (pmem_memmove(3)).
+        // SAFETY: the caller's contract; the routine's ISA is supported
+        // (the load-time choice only picks what CPUID reported).
         return unsafe { src.copy(routines(cfg.isa, FlushKind::None), dst, len, false) };
     }
     let nt = non_temporal(cfg, len, flags, src.overlaps(dst, len));
+    // SAFETY: as above.
     unsafe { src.copy(routines(cfg.isa, cfg.flush), dst, len, nt) };
     if flags & PMEM_F_MEM_NODRAIN == 0 {
         persist::fence();
@@ -148,7 +149,7 @@ unsafe fn run(dst: *mut u8, src: Source, len: usize, flags: u32) {
 /// As `run`.
 #[inline(never)]
 unsafe fn run_slow(dst: *mut u8, src: (*const u8, Option<u8>), len: usize, flags: u32) {
-    let src = Source::join(src);
+    let src = Data::join(src);
     if mode_hook::current().is_none() {
         cpu::init();
         // SAFETY: the caller's contract; the choice is made now.
@@ -178,7 +179,7 @@ unsafe fn run_slow(dst: *mut u8, src: (*const u8, Option<u8>), len: usize, flags
 #[inline]
 pub unsafe fn memmove(dst: *mut u8, src: *const u8, len: usize, flags: u32) {
     // SAFETY: the caller's contract.
-    unsafe { run(dst, Source::Mem(src), len, flags) };
+    unsafe { run(dst, Data::Mem(src), len, flags) };
 }
 
 /// # Safety
@@ -186,5 +187,5 @@ pub unsafe fn memmove(dst: *mut u8, src: *const u8, len: usize, flags: u32) {
 #[inline]
 pub unsafe fn memset(dst: *mut u8, c: u8, len: usize, flags: u32) {
     // SAFETY: the caller's contract.
-    unsafe { run(dst, Source::Fill(c), len, flags) };
+    unsafe { run(dst, Data::Fill(c), len, flags) };
 }

@@ -1,21 +1,25 @@
 //! The one copy algorithm, instantiated per ISA by [`copy_routines!`].
 //!
 //! Shape of a copy of `len` bytes to `d`:
-//! - up to 64 bytes (or under 64 when non-temporal): overlapping loads of
-//!   the widest size that fits, all loads before any store, then a flush
-//!   of the touched lines;
+//! - up to 64 bytes, temporal: overlapping loads of the widest size that
+//!   fits, all loads before any store, then a flush of the touched lines;
+//!   non-temporal (8 bytes or more): one streaming line when `d` is a whole
+//!   aligned line, else 8-byte streaming stores, all loads first;
 //! - otherwise a head up to the first 64-byte boundary of `d`, whole lines,
 //!   and a tail. Head and tail use temporal stores and are flushed (for
 //!   disjoint ranges both before the lines, so the write-backs overlap
 //!   them); the lines use streaming stores (nothing to flush) or temporal
 //!   stores each flushed right after it is written;
-//! - non-temporal up to `WORDS_MAX` bytes, when the copy has 8 bytes or
-//!   more and head and tail are each 0 or at least 8 bytes, or the ranges
-//!   are disjoint: the same, but a copy of at most a line and the head and
-//!   tail are 8-byte streaming stores (the last one overlapping when the
-//!   part is not a multiple of 8; a part of 1 to 7 bytes grows to one word
-//!   that also rewrites bytes of the lines next to it), so nothing at all
-//!   is flushed.
+//! - non-temporal up to `WORDS_MAX` bytes, when head and tail are each 0
+//!   or at least 8 bytes or the ranges are disjoint: the same, but the
+//!   head and tail are 8-byte streaming stores (the last one overlapping
+//!   when the part is not a multiple of 8; a part of 1 to 7 bytes grows to
+//!   one word that also rewrites bytes of the lines next to it), so
+//!   nothing at all is flushed.
+//!
+//! The first case and non-temporal runs of whole aligned lines are inlined
+//! into the routines' entry; the rest is out of line, so that short copies
+//! save few registers (stores queue behind streaming stores).
 //!
 //! Overlap: a forward copy is safe when `d` is below `s` or the ranges are
 //! disjoint, since every store then lands on source bytes already read;
@@ -412,27 +416,28 @@ macro_rules! copy_routines {
         }
 
         /// The whole algorithm (see the module comment of `template`).
-        /// Copies of at most a line stay in the caller's frame, which then
-        /// saves few registers; stores wait behind streaming stores, so
-        /// every spill counts in a run of small copies.
+        /// Copies of at most a line and non-temporal runs of whole lines
+        /// stay in the caller's frame, which then saves few registers.
         #[inline(always)]
         unsafe fn transfer<F: Flusher, S: Lines>(d: *mut u8, s: S, len: usize, nt: bool) {
-            // SAFETY (all calls): the caller's ranges.
+            let aligned = (d as usize) % LINE == 0;
             if len > LINE {
                 let forward = s.addr().map_or(true, |s| (d as usize).wrapping_sub(s) >= len);
-                if nt && (d as usize | len) % LINE == 0 && forward {
-                    // Whole lines to an aligned destination: no parts.
+                if nt && aligned && len % LINE == 0 && forward {
+                    // SAFETY: the caller's ranges, all whole lines.
                     unsafe { lines::<F, S, true, true>(d, s, len / LINE) }
                 } else {
+                    // SAFETY: the caller's ranges.
                     unsafe { transfer_lines::<F, S>(d, s, len, nt) }
                 }
+            } else if nt && len == LINE && aligned {
+                // SAFETY: the caller's ranges: one aligned line.
+                unsafe { s.stream_line(d) }
             } else if nt && len >= 8 {
-                if len == LINE && (d as usize) % LINE == 0 {
-                    unsafe { s.stream_line(d) }
-                } else {
-                    unsafe { $crate::memops::template::stream_words(d, s, len) }
-                }
+                // SAFETY: the caller's ranges, 8 to 64 bytes.
+                unsafe { $crate::memops::template::stream_words(d, s, len) }
             } else {
+                // SAFETY: the caller's ranges, at most 64 bytes.
                 unsafe { part::<F, S, false>(d, s, len) }
             }
         }
