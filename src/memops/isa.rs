@@ -112,19 +112,20 @@ pub mod avx {
 pub mod avx512f {
     pub(super) use super::avx::{load_half, splat_half, store_half, Half};
 
-    /// One 64-byte line through zmm0: load, then store with `$store`.
+    /// One 64-byte line through zmm0: `$get` fills zmm0 from `$src` (a
+    /// load from it, or a broadcast of the fill word), `$store` writes it.
     macro_rules! zmm_line {
-        ($(#[$doc:meta])* $name:ident, $store:literal) => {
+        ($(#[$doc:meta])* $name:ident($src:ident: $ty:ty), $get:literal, $store:literal) => {
             $(#[$doc])*
             #[inline]
             #[target_feature(enable = "avx")]
-            unsafe fn $name(d: *mut u8, s: *const u8) {
-                // SAFETY: the caller's contract; the load precedes the store.
+            unsafe fn $name(d: *mut u8, $src: $ty) {
+                // SAFETY: the caller's contract; zmm0 is filled before the store.
                 unsafe {
                     core::arch::asm!(
-                        "vmovdqu64 zmm0, zmmword ptr [{s}]",
+                        $get,
                         concat!($store, " zmmword ptr [{d}], zmm0"),
-                        d = in(reg) d, s = in(reg) s, out("xmm0") _,
+                        d = in(reg) d, $src = in(reg) $src, out("xmm0") _,
                         options(nostack, preserves_flags))
                 };
             }
@@ -134,13 +135,29 @@ pub mod avx512f {
     zmm_line!(
         /// # Safety
         /// AVX-512F present; `s` readable and `d` writable for 64 bytes.
-        copy_line,
+        copy_line(s: *const u8),
+        "vmovdqu64 zmm0, zmmword ptr [{s}]",
         "vmovdqu64"
     );
     zmm_line!(
         /// # Safety
         /// AVX-512F present; `s` readable for 64 bytes, `d` writable and 64-aligned.
-        stream_line,
+        stream_line(s: *const u8),
+        "vmovdqu64 zmm0, zmmword ptr [{s}]",
+        "vmovntdq"
+    );
+    zmm_line!(
+        /// # Safety
+        /// AVX-512F present; `d` writable for 64 bytes.
+        fill_line(w: u64),
+        "vpbroadcastq zmm0, {w}",
+        "vmovdqu64"
+    );
+    zmm_line!(
+        /// # Safety
+        /// AVX-512F present; `d` writable for 64 bytes and 64-aligned.
+        fill_stream_line(w: u64),
+        "vpbroadcastq zmm0, {w}",
         "vmovntdq"
     );
 
@@ -166,38 +183,6 @@ pub mod avx512f {
                 options(nostack, preserves_flags))
         };
     }
-
-    /// Stores the fill word `w` to 64 bytes through zmm0 with `$store`.
-    macro_rules! zmm_fill {
-        ($(#[$doc:meta])* $name:ident, $store:literal) => {
-            $(#[$doc])*
-            #[inline]
-            #[target_feature(enable = "avx")]
-            unsafe fn $name(d: *mut u8, w: u64) {
-                // SAFETY: the caller's contract.
-                unsafe {
-                    core::arch::asm!(
-                        "vpbroadcastq zmm0, {w}",
-                        concat!($store, " zmmword ptr [{d}], zmm0"),
-                        d = in(reg) d, w = in(reg) w, out("xmm0") _,
-                        options(nostack, preserves_flags))
-                };
-            }
-        };
-    }
-
-    zmm_fill!(
-        /// # Safety
-        /// AVX-512F present; `d` writable for 64 bytes.
-        fill_line,
-        "vmovdqu64"
-    );
-    zmm_fill!(
-        /// # Safety
-        /// AVX-512F present; `d` writable for 64 bytes and 64-aligned.
-        fill_stream_line,
-        "vmovntdq"
-    );
 
     /// # Safety
     /// AVX-512F present; `d` writable for 256 bytes and 64-aligned.

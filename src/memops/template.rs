@@ -257,51 +257,14 @@ macro_rules! copy_routines {
             unsafe fn stream_quad(self, d: *mut u8);
         }
 
-        impl Lines for Mem {
-            #[inline(always)]
-            unsafe fn half(self) -> Half {
-                // SAFETY: the caller's contract.
-                unsafe { load_half(self.0) }
-            }
-            #[inline(always)]
-            unsafe fn copy_line(self, d: *mut u8) {
-                // SAFETY: the caller's contract.
-                unsafe { copy_line(d, self.0) }
-            }
-            #[inline(always)]
-            unsafe fn stream_line(self, d: *mut u8) {
-                // SAFETY: the caller's contract.
-                unsafe { stream_line(d, self.0) }
-            }
-            #[inline(always)]
-            unsafe fn stream_quad(self, d: *mut u8) {
-                // SAFETY: the caller's contract.
-                unsafe { stream_quad(d, self.0) }
-            }
-        }
-
-        impl Lines for Fill {
-            #[inline(always)]
-            unsafe fn half(self) -> Half {
-                // SAFETY: the ISA is present (the caller's contract).
-                unsafe { splat_half(self.0) }
-            }
-            #[inline(always)]
-            unsafe fn copy_line(self, d: *mut u8) {
-                // SAFETY: the caller's contract.
-                unsafe { fill_line(d, self.0) }
-            }
-            #[inline(always)]
-            unsafe fn stream_line(self, d: *mut u8) {
-                // SAFETY: the caller's contract.
-                unsafe { fill_stream_line(d, self.0) }
-            }
-            #[inline(always)]
-            unsafe fn stream_quad(self, d: *mut u8) {
-                // SAFETY: the caller's contract.
-                unsafe { fill_stream_quad(d, self.0) }
-            }
-        }
+        $crate::memops::template::impl_lines!(Mem, load_half, copy_line, stream_line, stream_quad);
+        $crate::memops::template::impl_lines!(
+            Fill,
+            splat_half,
+            fill_line,
+            fill_stream_line,
+            fill_stream_quad
+        );
 
         /// Copies `len <= 64` bytes with temporal stores, loads first.
         #[inline]
@@ -546,63 +509,70 @@ macro_rules! copy_routines {
     };
 }
 
+/// Implements the invoking module's `Lines` for a source type (`Mem` or
+/// `Fill`, whose field is what the primitives take) with the module's
+/// primitives for its half, temporal line, streamed line and four lines.
+macro_rules! impl_lines {
+    ($source:ty, $half:ident, $copy:ident, $stream:ident, $quad:ident) => {
+        impl Lines for $source {
+            #[inline(always)]
+            unsafe fn half(self) -> Half {
+                // SAFETY: the caller's contract.
+                unsafe { $half(self.0) }
+            }
+            #[inline(always)]
+            unsafe fn copy_line(self, d: *mut u8) {
+                // SAFETY: the caller's contract.
+                unsafe { $copy(d, self.0) }
+            }
+            #[inline(always)]
+            unsafe fn stream_line(self, d: *mut u8) {
+                // SAFETY: the caller's contract.
+                unsafe { $stream(d, self.0) }
+            }
+            #[inline(always)]
+            unsafe fn stream_quad(self, d: *mut u8) {
+                // SAFETY: the caller's contract.
+                unsafe { $quad(d, self.0) }
+            }
+        }
+    };
+}
+
 /// Defines `copy_line`, `stream_line` and their fill forms as two 32-byte
 /// halves (with the module's `stream_half`), for ISAs without a 64-byte
 /// register.
 macro_rules! lines_from_halves {
     ($features:literal) => {
-        /// # Safety
-        /// The ISA is present; `s` readable and `d` writable for 64 bytes.
-        #[inline]
-        #[target_feature(enable = $features)]
-        pub(super) unsafe fn copy_line(d: *mut u8, s: *const u8) {
-            // SAFETY: the caller's contract; both loads precede the stores.
-            unsafe {
-                let (a, b) = (load_half(s), load_half(s.add(32)));
-                store_half(d, a);
-                store_half(d.add(32), b);
-            }
-        }
-
-        /// # Safety
-        /// The ISA is present; `s` readable for 64 bytes, `d` writable and
-        /// 64-aligned.
-        #[inline]
-        #[target_feature(enable = $features)]
-        unsafe fn stream_line(d: *mut u8, s: *const u8) {
-            // SAFETY: the caller's contract; both loads precede the stores.
-            unsafe {
-                let (a, b) = (load_half(s), load_half(s.add(32)));
-                stream_half(d, a);
-                stream_half(d.add(32), b);
-            }
-        }
-
-        /// # Safety
-        /// The ISA is present; `d` writable for 64 bytes.
-        #[inline]
-        #[target_feature(enable = $features)]
-        pub(super) unsafe fn fill_line(d: *mut u8, w: u64) {
-            // SAFETY: the caller's contract.
-            unsafe {
-                let v = splat_half(w);
-                store_half(d, v);
-                store_half(d.add(32), v);
-            }
-        }
-
-        /// # Safety
-        /// The ISA is present; `d` writable for 64 bytes and 64-aligned.
-        #[inline]
-        #[target_feature(enable = $features)]
-        pub(super) unsafe fn fill_stream_line(d: *mut u8, w: u64) {
-            // SAFETY: the caller's contract.
-            unsafe {
-                let v = splat_half(w);
-                stream_half(d, v);
-                stream_half(d.add(32), v);
-            }
-        }
+        $crate::memops::template::line_from_halves!(
+            $features,
+            /// # Safety
+            /// The ISA is present; `s` readable and `d` writable for 64 bytes.
+            pub(super) copy_line(s: *const u8) = (load_half(s), load_half(s.add(32))),
+            store_half
+        );
+        $crate::memops::template::line_from_halves!(
+            $features,
+            /// # Safety
+            /// The ISA is present; `s` readable for 64 bytes, `d` writable
+            /// and 64-aligned.
+            stream_line(s: *const u8) = (load_half(s), load_half(s.add(32))),
+            stream_half
+        );
+        $crate::memops::template::line_from_halves!(
+            $features,
+            /// # Safety
+            /// The ISA is present; `d` writable for 64 bytes.
+            pub(super) fill_line(w: u64) = (splat_half(w), splat_half(w)),
+            store_half
+        );
+        $crate::memops::template::line_from_halves!(
+            $features,
+            /// # Safety
+            /// The ISA is present; `d` writable for 64 bytes and 64-aligned.
+            pub(super) fill_stream_line(w: u64) = (splat_half(w), splat_half(w)),
+            stream_half
+        );
 
         /// # Safety
         /// The ISA is present; `d` writable for 256 bytes and 64-aligned.
@@ -617,6 +587,30 @@ macro_rules! lines_from_halves {
         }
 
         $crate::memops::template::quad_from_lines!($features);
+    };
+}
+
+/// Defines `$name(d, $src)`: the 64-byte line at `d` from the two halves
+/// `$halves` (both read before either is written), written with `$put`.
+macro_rules! line_from_halves {
+    (
+        $features:literal,
+        $(#[$doc:meta])*
+        $vis:vis $name:ident($src:ident: $ty:ty) = $halves:expr,
+        $put:ident
+    ) => {
+        $(#[$doc])*
+        #[inline]
+        #[target_feature(enable = $features)]
+        $vis unsafe fn $name(d: *mut u8, $src: $ty) {
+            // SAFETY: the caller's contract; both halves are read before
+            // the stores.
+            unsafe {
+                let (a, b) = $halves;
+                $put(d, a);
+                $put(d.add(32), b);
+            }
+        }
     };
 }
 
@@ -638,4 +632,4 @@ macro_rules! quad_from_lines {
     };
 }
 
-pub(super) use {copy_routines, lines_from_halves, quad_from_lines};
+pub(super) use {copy_routines, impl_lines, line_from_halves, lines_from_halves, quad_from_lines};
