@@ -220,7 +220,7 @@ macro_rules! copy_routines {
         /// as words (no write-back at all); longer ones store them
         /// temporally and write them back while the lines stream. On the
         /// development machine (AMD EPYC) partial streamed lines pending
-        /// at the fence cost more than hidden write-backs from ~2 KiB on.
+        /// at the fence cost more than hidden write-backs at 4 KiB, less at 1 KiB.
         const WORDS_MAX: usize = 1024;
 
         /// This ISA's routines, indexed by `FlushKind as usize`.
