@@ -127,9 +127,11 @@ pub struct Config {
     /// stores (8-byte ones for partial lines): a streaming store and a fence
     /// beat store + write-back + fence at every size on the development
     /// machine (AMD EPYC: ~95 ns against ~160 ns for a durable 8..200 B
-    /// copy). Off when the user set PMEM_MOVNT_THRESHOLD, so its documented
-    /// meaning holds, and where nothing is flushed (eADR), where plain
-    /// stores are cheapest.
+    /// copy). The exception is short overlapping moves, whose destination
+    /// lines the source reads have just cached (`memops` stores those
+    /// temporally, whatever the threshold). Off when the user set
+    /// PMEM_MOVNT_THRESHOLD, so its documented meaning holds, and where
+    /// nothing is flushed (eADR), where plain stores are cheapest.
     pub small_movnt: bool,
 }
 
@@ -311,6 +313,13 @@ pub fn config() -> &'static Config {
         Some(c) => c,
         None => config_slow(),
     }
+}
+
+/// The load-time choice if it has been made: always, once the library
+/// constructor has run. For hot paths that handle `None` out of line.
+#[inline(always)]
+pub fn config_if_made() -> Option<&'static Config> {
+    CONFIG.get()
 }
 
 #[cold]

@@ -7,6 +7,7 @@ use crate::memops;
 use libc::{c_int, c_uint, c_void, size_t};
 
 /// Rejects NULL pointers with a non-zero length (PMDK would crash).
+#[inline(always)]
 fn check(function: &str, dest: *mut c_void, src: *const c_void, len: size_t) -> bool {
     if len == 0 {
         return true;
@@ -21,16 +22,24 @@ fn check(function: &str, dest: *mut c_void, src: *const c_void, len: size_t) -> 
 }
 
 /// Unknown flag bits are reported and ignored, as PMDK's debug build does.
+#[inline(always)]
 fn valid_flags(function: &str, flags: c_uint) -> c_uint {
     if flags & !PMEM_F_MEM_VALID_FLAGS != 0 {
-        super::report(&Error::new(
-            libc::EINVAL,
-            format!("{function}: invalid flags 0x{flags:x}"),
-        ));
+        report_flags(function, flags);
     }
     flags & PMEM_F_MEM_VALID_FLAGS
 }
 
+#[cold]
+#[inline(never)]
+fn report_flags(function: &str, flags: c_uint) {
+    super::report(&Error::new(
+        libc::EINVAL,
+        format!("{function}: invalid flags 0x{flags:x}"),
+    ));
+}
+
+#[inline(always)]
 fn move_with(
     function: &str,
     dest: *mut c_void,
@@ -46,6 +55,7 @@ fn move_with(
     dest
 }
 
+#[inline(always)]
 fn set_with(
     function: &str,
     dest: *mut c_void,

@@ -25,12 +25,17 @@ pub(crate) fn report(err: &Error) {
 }
 
 /// Reports `err` and returns `value`, for one-line failure returns.
+/// Cold and out of line, so the entry points' fast paths stay small.
+#[cold]
+#[inline(never)]
 pub(crate) fn fail<T>(err: Error, value: T) -> T {
     report(&err);
     value
 }
 
 /// `Error` for a NULL pointer argument.
+#[cold]
+#[inline(never)]
 pub(crate) fn null_arg(function: &str, arg: &str) -> Error {
     Error::new(libc::EINVAL, format!("{function}: {arg} is NULL"))
 }

@@ -3,9 +3,19 @@
 
 /// SSE2: four 16-byte registers per line (x86_64 baseline).
 pub mod sse2 {
-    use core::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_storeu_si128, _mm_stream_si128};
+    use core::arch::x86_64::{
+        __m128i, _mm_loadu_si128, _mm_set1_epi64x, _mm_storeu_si128, _mm_stream_si128,
+    };
 
     pub(super) type Half = [__m128i; 2];
+
+    /// `w` in every 8-byte lane.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    pub(super) unsafe fn splat_half(w: u64) -> Half {
+        let v = _mm_set1_epi64x(w as i64);
+        [v, v]
+    }
 
     /// # Safety
     /// `p` readable for 32 bytes.
@@ -48,8 +58,18 @@ pub mod sse2 {
 /// AVX: two 32-byte registers per line.
 pub mod avx {
     use core::arch::x86_64::{
-        __m256i, _mm256_loadu_si256, _mm256_storeu_si256, _mm256_stream_si256,
+        __m256i, _mm256_loadu_si256, _mm256_set1_epi64x, _mm256_storeu_si256, _mm256_stream_si256,
     };
+
+    pub(super) type Half = __m256i;
+
+    /// # Safety
+    /// AVX present.
+    #[inline]
+    #[target_feature(enable = "avx")]
+    pub(super) unsafe fn splat_half(w: u64) -> __m256i {
+        _mm256_set1_epi64x(w as i64)
+    }
 
     /// # Safety
     /// AVX present; `p` readable for 32 bytes.
@@ -90,21 +110,22 @@ pub mod avx {
 /// crate's rust-version). They clobber xmm0: the compiler, built for AVX
 /// only, never keeps anything in zmm0's upper half.
 pub mod avx512f {
-    pub(super) use super::avx::{load_half, store_half};
+    pub(super) use super::avx::{load_half, splat_half, store_half, Half};
 
-    /// One 64-byte line through zmm0: load, then store with `$store`.
+    /// One 64-byte line through zmm0: `$get` fills zmm0 from `$src` (a
+    /// load from it, or a broadcast of the fill word), `$store` writes it.
     macro_rules! zmm_line {
-        ($(#[$doc:meta])* $name:ident, $store:literal) => {
+        ($(#[$doc:meta])* $name:ident($src:ident: $ty:ty), $get:literal, $store:literal) => {
             $(#[$doc])*
             #[inline]
             #[target_feature(enable = "avx")]
-            unsafe fn $name(d: *mut u8, s: *const u8) {
-                // SAFETY: the caller's contract; the load precedes the store.
+            unsafe fn $name(d: *mut u8, $src: $ty) {
+                // SAFETY: the caller's contract; zmm0 is filled before the store.
                 unsafe {
                     core::arch::asm!(
-                        "vmovdqu64 zmm0, zmmword ptr [{s}]",
+                        $get,
                         concat!($store, " zmmword ptr [{d}], zmm0"),
-                        d = in(reg) d, s = in(reg) s, out("xmm0") _,
+                        d = in(reg) d, $src = in(reg) $src, out("xmm0") _,
                         options(nostack, preserves_flags))
                 };
             }
@@ -114,13 +135,29 @@ pub mod avx512f {
     zmm_line!(
         /// # Safety
         /// AVX-512F present; `s` readable and `d` writable for 64 bytes.
-        copy_line,
+        copy_line(s: *const u8),
+        "vmovdqu64 zmm0, zmmword ptr [{s}]",
         "vmovdqu64"
     );
     zmm_line!(
         /// # Safety
         /// AVX-512F present; `s` readable for 64 bytes, `d` writable and 64-aligned.
-        stream_line,
+        stream_line(s: *const u8),
+        "vmovdqu64 zmm0, zmmword ptr [{s}]",
+        "vmovntdq"
+    );
+    zmm_line!(
+        /// # Safety
+        /// AVX-512F present; `d` writable for 64 bytes.
+        fill_line(w: u64),
+        "vpbroadcastq zmm0, {w}",
+        "vmovdqu64"
+    );
+    zmm_line!(
+        /// # Safety
+        /// AVX-512F present; `d` writable for 64 bytes and 64-aligned.
+        fill_stream_line(w: u64),
+        "vpbroadcastq zmm0, {w}",
         "vmovntdq"
     );
 
@@ -147,24 +184,20 @@ pub mod avx512f {
         };
     }
 
-    /// Writes memset's pattern with zmm stores, so the zmm loads of the
-    /// lines forward from them.
-    ///
     /// # Safety
-    /// AVX-512F present; `p` writable.
+    /// AVX-512F present; `d` writable for 256 bytes and 64-aligned.
     #[inline]
     #[target_feature(enable = "avx")]
-    unsafe fn fill_pattern(p: *mut super::super::Pattern, c: u8) {
-        let word = u64::from(c) * 0x0101_0101_0101_0101;
-        // SAFETY: the caller's contract; the pattern is 64-aligned.
+    unsafe fn fill_stream_quad(d: *mut u8, w: u64) {
+        // SAFETY: the caller's contract.
         unsafe {
             core::arch::asm!(
                 "vpbroadcastq zmm0, {w}",
-                "vmovdqa64 zmmword ptr [{p}], zmm0",
-                "vmovdqa64 zmmword ptr [{p} + 64], zmm0",
-                "vmovdqa64 zmmword ptr [{p} + 128], zmm0",
-                "vmovdqa64 zmmword ptr [{p} + 192], zmm0",
-                w = in(reg) word, p = in(reg) p, out("xmm0") _,
+                "vmovntdq zmmword ptr [{d}], zmm0",
+                "vmovntdq zmmword ptr [{d} + 64], zmm0",
+                "vmovntdq zmmword ptr [{d} + 128], zmm0",
+                "vmovntdq zmmword ptr [{d} + 192], zmm0",
+                d = in(reg) d, w = in(reg) w, out("xmm0") _,
                 options(nostack, preserves_flags))
         };
     }
@@ -182,13 +215,17 @@ pub mod avx512f {
         }
     }
 
-    super::super::template::copy_routines!("avx", then: finish, fill: fill_pattern);
+    super::super::template::copy_routines!("avx", then: finish);
 }
 
 /// MOVDIR64B for whole non-temporal lines (a 64-byte direct store that
-/// reads its source first), SSE2 for everything else.
+/// reads its source first), SSE2 for everything else (fills included:
+/// MOVDIR64B only stores from memory).
 pub mod movdir64b {
-    use super::sse2::{copy_line, load_half, store_half};
+    use super::sse2::{
+        copy_line, fill_line, fill_stream_line, fill_stream_quad, load_half, splat_half,
+        store_half, Half,
+    };
 
     /// # Safety
     /// MOVDIR64B present; `s` readable for 64 bytes, `d` writable and 64-aligned.

@@ -21,11 +21,6 @@ pub struct Routines {
     pub memset: unsafe fn(dst: *mut u8, c: u8, len: usize, nt: bool),
 }
 
-/// memset's source: four lines of the fill byte (a forward streaming
-/// round reads four lines). Read only through raw pointers.
-#[repr(align(64))]
-pub(crate) struct Pattern(#[allow(dead_code)] pub(crate) [u8; 4 * CACHELINE]);
-
 static TABLE: [[Routines; FlushKind::COUNT]; CopyIsa::COUNT] = [
     isa::sse2::ROUTINES,
     isa::avx::ROUTINES,
@@ -40,9 +35,18 @@ pub fn routines(isa: CopyIsa, flush: FlushKind) -> &'static Routines {
     &TABLE[isa as usize][flush as usize]
 }
 
-/// Streaming stores or not, from the flags, the size and the load-time policy.
+/// Moves shorter than this whose source shares cache lines with the
+/// destination (overlapping or adjacent ranges) use temporal stores under
+/// the default policy: the source reads have just pulled those lines into
+/// the cache, and a streaming store to a cached line must first evict it
+/// (on the development machine, AMD EPYC, a 64-byte overlapping move took
+/// ~350 ns streamed against ~170 ns stored and written back).
+const SHARED_LINES_TEMPORAL_BELOW: usize = 4096;
+
+/// Streaming stores or not, from the flags, the size, whether source and
+/// destination share cache lines and the load-time policy.
 #[inline]
-fn non_temporal(cfg: &Config, len: usize, flags: u32) -> bool {
+fn non_temporal(cfg: &Config, len: usize, flags: u32, shared_lines: bool) -> bool {
     if !cfg.movnt {
         return false;
     }
@@ -52,33 +56,127 @@ fn non_temporal(cfg: &Config, len: usize, flags: u32) -> bool {
     if flags & (PMEM_F_MEM_TEMPORAL | PMEM_F_MEM_WB) != 0 {
         return false;
     }
-    len >= cfg.movnt_threshold || (cfg.small_movnt && len >= 8)
+    if cfg.small_movnt {
+        // Our own policy (the user did not set a threshold).
+        len >= 8 && !(shared_lines && len < SHARED_LINES_TEMPORAL_BELOW)
+    } else {
+        len >= cfg.movnt_threshold
+    }
 }
 
-/// The copy shared by memmove and memset: `op` gets the routines and the
-/// store kind; flushing, fencing and the mode hooks are handled here.
-#[inline(always)]
-fn run(dst: *mut u8, len: usize, flags: u32, op: impl FnOnce(&Routines, bool)) {
-    let cfg = cpu::config();
-    if mode_hook::current().is_some() {
-        // The mode makes the range durable its own way: one flush call
-        // per operation, so it sees each pmem_mem* call as one point.
-        op(routines(cfg.isa, FlushKind::None), false);
-        if flags & PMEM_F_MEM_NOFLUSH == 0 {
-            persist::flush(dst, len);
+/// What a copy writes: memory from a source, or one byte.
+#[derive(Clone, Copy)]
+enum Data {
+    Mem(*const u8),
+    Fill(u8),
+}
+
+impl Data {
+    /// Runs `r`'s routine for this source.
+    ///
+    /// # Safety
+    /// As `memmove` or `memset`, and `r` is for an ISA this CPU supports.
+    #[inline(always)]
+    unsafe fn copy(self, r: &Routines, dst: *mut u8, len: usize, nt: bool) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            match self {
+                Data::Mem(src) => (r.memmove)(dst, src, len, nt),
+                Data::Fill(c) => (r.memset)(dst, c, len, nt),
+            }
         }
-        if flags & PMEM_F_MEM_NODRAIN == 0 {
-            persist::drain();
-        }
-        return;
     }
+
+    /// As a pointer and a byte, which pass in registers (an enum of a
+    /// pointer and a byte would go through memory).
+    #[inline(always)]
+    fn split(self) -> (*const u8, Option<u8>) {
+        match self {
+            Data::Mem(src) => (src, None),
+            Data::Fill(c) => (core::ptr::null(), Some(c)),
+        }
+    }
+
+    #[inline(always)]
+    fn join((src, fill): (*const u8, Option<u8>)) -> Data {
+        fill.map_or(Data::Mem(src), Data::Fill)
+    }
+
+    /// Whether `[dst, dst + len)` and the source share a cache line: then
+    /// reading the source caches destination lines.
+    #[inline(always)]
+    fn shares_lines(self, dst: *mut u8, len: usize) -> bool {
+        match self {
+            Data::Mem(src) => {
+                let lines = |p: usize| {
+                    let end = p.wrapping_add(len).wrapping_add(CACHELINE - 1);
+                    (p & !(CACHELINE - 1), end & !(CACHELINE - 1))
+                };
+                let ((d0, d1), (s0, s1)) = (lines(dst as usize), lines(src as usize));
+                len != 0 && d0 < s1 && s0 < d1
+            }
+            Data::Fill(_) => false,
+        }
+    }
+}
+
+/// The copy shared by memmove and memset: picks the routine and the store
+/// kind; flushing, fencing and the mode hooks are handled here.
+///
+/// # Safety
+/// As `memmove` or `memset`.
+#[inline(always)]
+unsafe fn run(dst: *mut u8, src: Data, len: usize, flags: u32) {
+    let cfg = match (mode_hook::current(), cpu::config_if_made()) {
+        (None, Some(cfg)) => cfg,
+        // SAFETY: the caller's contract.
+        _ => return unsafe { run_slow(dst, src.split(), len, flags) },
+    };
     if flags & PMEM_F_MEM_NOFLUSH != 0 {
         // NOFLUSH implies NODRAIN (pmem_memmove(3)).
-        return op(routines(cfg.isa, FlushKind::None), false);
+        // SAFETY: the caller's contract; the routine's ISA is supported
+        // (the load-time choice only picks what CPUID reported).
+        return unsafe { src.copy(routines(cfg.isa, FlushKind::None), dst, len, false) };
     }
-    op(routines(cfg.isa, cfg.flush), non_temporal(cfg, len, flags));
+    let nt = non_temporal(cfg, len, flags, src.shares_lines(dst, len));
+    // SAFETY: as above.
+    unsafe { src.copy(routines(cfg.isa, cfg.flush), dst, len, nt) };
     if flags & PMEM_F_MEM_NODRAIN == 0 {
         persist::fence();
+    }
+}
+
+/// `run` under a persistence mode, or before the load-time choice is
+/// made. Out of line, so that the fast path keeps few registers live
+/// across calls (each spill is a store, and stores queue behind
+/// streaming stores).
+///
+/// # Safety
+/// As `run`.
+#[inline(never)]
+unsafe fn run_slow(dst: *mut u8, src: (*const u8, Option<u8>), len: usize, flags: u32) {
+    let src = Data::join(src);
+    if mode_hook::current().is_none() {
+        cpu::init();
+        // SAFETY: the caller's contract; the choice is made now.
+        return unsafe { run(dst, src, len, flags) };
+    }
+    // The mode makes the range durable its own way: one flush call per
+    // operation, so it sees each pmem_mem* call as one point.
+    // SAFETY: as in `run`.
+    unsafe {
+        src.copy(
+            routines(cpu::config().isa, FlushKind::None),
+            dst,
+            len,
+            false,
+        )
+    };
+    if flags & PMEM_F_MEM_NOFLUSH == 0 {
+        persist::flush(dst, len);
+    }
+    if flags & PMEM_F_MEM_NODRAIN == 0 {
+        persist::drain();
     }
 }
 
@@ -86,19 +184,58 @@ fn run(dst: *mut u8, len: usize, flags: u32, op: impl FnOnce(&Routines, bool)) {
 /// `dst` must be writable and `src` readable for `len` bytes; they may overlap.
 #[inline]
 pub unsafe fn memmove(dst: *mut u8, src: *const u8, len: usize, flags: u32) {
-    // SAFETY: the caller's contract; the routine's ISA is supported (the
-    // load-time choice only picks what CPUID reported).
-    run(dst, len, flags, |r, nt| unsafe {
-        (r.memmove)(dst, src, len, nt)
-    });
+    // SAFETY: the caller's contract.
+    unsafe { run(dst, Data::Mem(src), len, flags) };
 }
 
 /// # Safety
 /// `dst` must be writable for `len` bytes.
 #[inline]
 pub unsafe fn memset(dst: *mut u8, c: u8, len: usize, flags: u32) {
-    // SAFETY: as in memmove.
-    run(dst, len, flags, |r, nt| unsafe {
-        (r.memset)(dst, c, len, nt)
-    });
+    // SAFETY: the caller's contract.
+    unsafe { run(dst, Data::Fill(c), len, flags) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::Features;
+
+    fn shares(dst: usize, src: usize, len: usize) -> bool {
+        Data::Mem(src as *const u8).shares_lines(dst as *mut u8, len)
+    }
+
+    #[test]
+    fn shared_lines_are_line_granular() {
+        let base = 0x10_000;
+        assert!(shares(base + 32, base, 64), "overlapping");
+        assert!(shares(base + 40, base, 40), "adjacent within one line");
+        assert!(!shares(base + 64, base, 64), "adjacent at a line boundary");
+        assert!(!shares(base + 4096, base, 100), "far apart");
+        assert!(shares(base, base + 100, 128), "source above");
+        assert!(!shares(base + 32, base, 0), "nothing copied");
+        assert!(!Data::Fill(0).shares_lines(base as *mut u8, 64));
+    }
+
+    #[test]
+    fn shared_lines_pick_temporal_stores_under_our_policy_only() {
+        let all = Features {
+            clflush: true,
+            clflushopt: true,
+            clwb: true,
+            avx: true,
+            avx512f: true,
+            movdir64b: false,
+        };
+        let ours = Config::build(&all, &|_| None, &|| Ok(false));
+        assert!(non_temporal(&ours, 64, 0, false));
+        assert!(!non_temporal(&ours, 64, 0, true));
+        assert!(!non_temporal(&ours, 4095, 0, true));
+        assert!(non_temporal(&ours, 4096, 0, true));
+        assert!(non_temporal(&ours, 64, PMEM_F_MEM_NONTEMPORAL, true));
+        let env = |name: &str| (name == "PMEM_MOVNT_THRESHOLD").then(|| "256".to_string());
+        let user = Config::build(&all, &env, &|| Ok(false));
+        assert!(non_temporal(&user, 256, 0, true));
+        assert!(!non_temporal(&user, 255, 0, false));
+    }
 }

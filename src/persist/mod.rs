@@ -16,6 +16,27 @@ pub const CACHELINE: usize = 64;
 #[inline]
 #[allow(clippy::not_unsafe_ptr_arg_deref)]
 pub fn flush(addr: *const u8, len: usize) {
+    match fast_config() {
+        // SAFETY: as in `flush_lines`.
+        Some(cfg) => unsafe { flush::range_with(cfg.flush, addr, len) },
+        None => flush_slow(addr, len),
+    }
+}
+
+/// The load-time choice when no mode hooks are installed and the choice
+/// is made: the case the hot paths handle inline. Everything else goes
+/// through an out-of-line function, so the entry points keep no
+/// registers live across calls and need no stack frame.
+#[inline(always)]
+fn fast_config() -> Option<&'static crate::cpu::Config> {
+    match (mode_hook::current(), crate::cpu::config_if_made()) {
+        (None, Some(cfg)) => Some(cfg),
+        _ => None,
+    }
+}
+
+#[inline(never)]
+fn flush_slow(addr: *const u8, len: usize) {
     if let Some(h) = mode_hook::current() {
         return (h.flush)(addr, len);
     }
@@ -49,8 +70,21 @@ pub fn fence() {
 }
 
 #[inline]
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 pub fn persist(addr: *const u8, len: usize) {
-    flush(addr, len);
+    match fast_config() {
+        Some(cfg) => {
+            // SAFETY: as in `flush_lines`.
+            unsafe { flush::range_with(cfg.flush, addr, len) };
+            fence();
+        }
+        None => persist_slow(addr, len),
+    }
+}
+
+#[inline(never)]
+fn persist_slow(addr: *const u8, len: usize) {
+    flush_slow(addr, len);
     drain();
 }
 
