@@ -52,6 +52,10 @@ pub(super) trait Source: Copy {
     /// # Safety
     /// The source is readable for `size_of::<T>()` bytes.
     unsafe fn load<T: Copy>(self) -> T;
+
+    /// Asks the CPU to start fetching the source byte `off` bytes on. Never
+    /// faults, so `off` may lie past the end of the source.
+    fn prefetch(self, off: usize);
 }
 
 /// memmove's source: memory.
@@ -74,6 +78,18 @@ impl Source for Mem {
     unsafe fn load<T: Copy>(self) -> T {
         // SAFETY: the caller's contract.
         unsafe { self.0.cast::<T>().read_unaligned() }
+    }
+
+    #[inline(always)]
+    fn prefetch(self, off: usize) {
+        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_NTA};
+        let p = self.0.wrapping_add(off);
+        // SAFETY: PREFETCHNTA is only a hint: it never faults and changes no
+        // memory, whatever the address. (Safe in newer Rust, hence the allow.)
+        #[allow(unused_unsafe)]
+        unsafe {
+            _mm_prefetch::<_MM_HINT_NTA>(p.cast())
+        };
     }
 }
 
@@ -106,6 +122,9 @@ impl Source for Fill {
         // byte of them is the fill byte.
         unsafe { words.as_ptr().cast::<T>().read_unaligned() }
     }
+
+    #[inline(always)]
+    fn prefetch(self, _: usize) {}
 }
 
 /// Writes `v` to `p`, unaligned, as one store for sizes up to 16.
@@ -223,6 +242,11 @@ macro_rules! copy_routines {
         /// at the fence cost more than hidden write-backs at 4 KiB, less at 1 KiB.
         const WORDS_MAX: usize = 1024;
 
+        /// Streaming copies of at least this many lines prefetch their
+        /// source, this many lines ahead of the loads.
+        const PREFETCH_MIN_LINES: usize = 64;
+        const PREFETCH_AHEAD: usize = 16;
+
         /// This ISA's routines, indexed by `FlushKind as usize`.
         pub const ROUTINES: [Routines; FlushKind::COUNT] = [
             routines::<NoFlush>(),
@@ -317,8 +341,11 @@ macro_rules! copy_routines {
         }
 
         /// `n` whole lines to the 64-aligned `d`. Forward streaming goes
-        /// four lines per `stream_quad`; backward goes line by line from
-        /// the end, so no store lands on source bytes not yet read.
+        /// four lines per `stream_quad`, and in long copies asks for the
+        /// source `PREFETCH_AHEAD` lines early (a source in DRAM streams
+        /// 10-15% faster that way on the development machine; one in cache
+        /// is unaffected); backward goes line by line from the end, so no
+        /// store lands on source bytes not yet read.
         #[inline]
         #[target_feature(enable = $features)]
         unsafe fn lines<F: Flusher, S: Lines, const NT: bool, const FWD: bool>(
@@ -329,7 +356,13 @@ macro_rules! copy_routines {
             if FWD {
                 let mut i = 0;
                 if NT {
+                    let prefetch = n >= PREFETCH_MIN_LINES;
                     while i + 4 <= n {
+                        if prefetch {
+                            for k in 0..4 {
+                                s.prefetch((i + PREFETCH_AHEAD + k) * LINE);
+                            }
+                        }
                         // SAFETY: lines i..i + 4 are below n, in range.
                         unsafe { s.at(i * LINE).stream_quad(d.add(i * LINE)) };
                         i += 4;
