@@ -2,7 +2,6 @@
 
 use super::consts::{PMEM_F_MEM_NODRAIN, PMEM_F_MEM_VALID_FLAGS};
 use super::{fail, null_arg};
-use crate::error::Error;
 use crate::memops;
 use libc::{c_int, c_uint, c_void, size_t};
 
@@ -25,18 +24,9 @@ fn check(function: &str, dest: *mut c_void, src: *const c_void, len: size_t) -> 
 #[inline(always)]
 fn valid_flags(function: &str, flags: c_uint) -> c_uint {
     if flags & !PMEM_F_MEM_VALID_FLAGS != 0 {
-        report_flags(function, flags);
+        super::report_invalid_flags(function, flags);
     }
     flags & PMEM_F_MEM_VALID_FLAGS
-}
-
-#[cold]
-#[inline(never)]
-fn report_flags(function: &str, flags: c_uint) {
-    super::report(&Error::new(
-        libc::EINVAL,
-        format!("{function}: invalid flags 0x{flags:x}"),
-    ));
 }
 
 #[inline(always)]

@@ -39,3 +39,23 @@ pub(crate) fn fail<T>(err: Error, value: T) -> T {
 pub(crate) fn null_arg(function: &str, arg: &str) -> Error {
     Error::new(libc::EINVAL, format!("{function}: {arg} is NULL"))
 }
+
+/// Whether `addr` may be used for `len` bytes: NULL with a non-zero length
+/// is reported (EINVAL, naming `function`) where PMDK would crash.
+#[inline(always)]
+pub(crate) fn addr_ok(function: &str, addr: *const libc::c_void, len: usize) -> bool {
+    if addr.is_null() && len != 0 {
+        return fail(null_arg(function, "addr"), false);
+    }
+    true
+}
+
+/// Reports flag bits a function does not know; the caller ignores them.
+#[cold]
+#[inline(never)]
+pub(crate) fn report_invalid_flags(function: &str, flags: impl core::fmt::LowerHex) {
+    report(&Error::new(
+        libc::EINVAL,
+        format!("{function}: invalid flags 0x{flags:x}"),
+    ));
+}

@@ -1,7 +1,7 @@
 //! pmem_persist, pmem_flush, pmem_drain, pmem_msync, the deep variants and
 //! the platform queries.
 
-use super::{fail, null_arg};
+use super::{addr_ok, fail};
 use crate::persist;
 use libc::{c_int, c_void, size_t};
 
@@ -9,8 +9,8 @@ use libc::{c_int, c_void, size_t};
 /// when it returns.
 #[no_mangle]
 pub extern "C" fn pmem_persist(addr: *const c_void, len: size_t) {
-    if addr.is_null() && len != 0 {
-        return fail(null_arg("pmem_persist", "addr"), ());
+    if !addr_ok("pmem_persist", addr, len) {
+        return;
     }
     persist::persist(addr.cast(), len);
 }
@@ -18,8 +18,8 @@ pub extern "C" fn pmem_persist(addr: *const c_void, len: size_t) {
 /// Flushes `[addr, addr + len)` from the CPU caches without waiting.
 #[no_mangle]
 pub extern "C" fn pmem_flush(addr: *const c_void, len: size_t) {
-    if addr.is_null() && len != 0 {
-        return fail(null_arg("pmem_flush", "addr"), ());
+    if !addr_ok("pmem_flush", addr, len) {
+        return;
     }
     persist::flush(addr.cast(), len);
 }
@@ -59,8 +59,8 @@ pub extern "C" fn pmem_has_auto_flush() -> c_int {
 /// Flushes the range even where the platform flushes caches on power loss.
 #[no_mangle]
 pub extern "C" fn pmem_deep_flush(addr: *const c_void, len: size_t) {
-    if addr.is_null() && len != 0 {
-        return fail(null_arg("pmem_deep_flush", "addr"), ());
+    if !addr_ok("pmem_deep_flush", addr, len) {
+        return;
     }
     persist::deep_flush(addr.cast(), len);
 }

@@ -3,7 +3,7 @@
 //! is PMDK's symbol (ffi/persist.rs): a two-argument callee is correct for
 //! the original three-argument call on x86_64, and no flags are defined.
 
-use super::{fail, null_arg};
+use super::fail;
 use crate::error::Error;
 use crate::mode::{self, Mode};
 use crate::persist;
@@ -24,13 +24,10 @@ pub extern "C" fn pmem_map(fd: c_int, len: size_t) -> *mut c_void {
 #[no_mangle]
 pub extern "C" fn pmem_flush_cache(addr: *mut c_void, len: size_t, flags: c_int) {
     if flags != 0 {
-        super::report(&Error::new(
-            libc::EINVAL,
-            format!("pmem_flush_cache: invalid flags 0x{flags:x}"),
-        ));
+        super::report_invalid_flags("pmem_flush_cache", flags);
     }
-    if addr.is_null() && len != 0 {
-        return fail(null_arg("pmem_flush_cache", "addr"), ());
+    if !super::addr_ok("pmem_flush_cache", addr, len) {
+        return;
     }
     persist::flush(addr.cast(), len);
 }
