@@ -34,7 +34,23 @@ mod error;
 mod flags;
 mod options;
 
-pub use crate::error::{Error, Result};
+/// Why a call failed: the errno (as the C API would set it) and what was
+/// being done. `Display` gives both, in the shape of PMDK's messages.
+///
+/// ```
+/// use pmem::api::{Error, PmemFile};
+///
+/// // SAFETY: the path does not exist, so nothing is mapped.
+/// let e: Error = unsafe { PmemFile::open("/nonexistent/pmem-doc") }.unwrap_err();
+/// assert_eq!(e.errno(), libc::ENOENT);
+/// assert!(e.to_string().ends_with("No such file or directory"), "{e}");
+/// // A std::error::Error, so it boxes and converts like any other.
+/// let _: Box<dyn std::error::Error + Send + Sync> = e.into();
+/// ```
+#[doc(inline)]
+pub use crate::error::Error;
+/// `Result<T, Error>`.
+pub use crate::error::Result;
 pub use flags::{FileFlags, MemFlags};
 pub use options::MapOptions;
 

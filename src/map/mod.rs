@@ -1,7 +1,7 @@
 //! pmem_map_file / pmem_unmap / pmem_is_pmem, and pmem_map for the
 //! original API.
 //!
-//! - [`file`]: open, create, size, O_TMPFILE, and undo on failure;
+//! - [`file`](mod@file): open, create, size, O_TMPFILE, and undo on failure;
 //! - [`devdax`]: Device DAX size and alignment from sysfs;
 //! - [`mmap`]: aligned placement, MAP_SYNC and its fallback;
 //! - [`registry`]: the live mappings, for is_pmem and deep drain;
