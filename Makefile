@@ -8,6 +8,7 @@ PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
 DESTDIR    ?=
 
 CARGO ?= cargo
@@ -25,10 +26,12 @@ NATIVE_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 EXPORTS    := $(shell sed -n 's/^[[:space:]]*\(pmem_[a-z0-9_]*\);$$/\1/p' libpmem.map)
 HEADERS    := $(wildcard include/*.h)
 SWEEP      := $(BUILD)/pmem-sweep
+# Hand-written roff, installed as they are: docs/man/NAME.SECTION.
+MAN_PAGES  := $(wildcard docs/man/*.[1-8])
 
 comma := ,
 
-.PHONY: all rust install uninstall check check-header check-abi check-conformance check-seed check-inline check-hardening check-dax fuzz demo bench clean FORCE
+.PHONY: all rust install uninstall install-man uninstall-man check check-doc check-man check-header check-abi check-conformance check-seed check-inline check-hardening check-dax fuzz demo bench clean FORCE
 
 all: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libpmem.so $(STATIC) $(BUILD)/libpmem.pc $(SWEEP)
 
@@ -67,7 +70,7 @@ $(BUILD)/libpmem.pc: libpmem.pc.in Makefile FORCE | $(BUILD)
 $(BUILD):
 	mkdir -p $@
 
-install: all
+install: all install-man
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR)
 	install -m 755 $(SWEEP) $(DESTDIR)$(BINDIR)/
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
@@ -77,12 +80,21 @@ install: all
 	$(PC_SUBST) > $(DESTDIR)$(LIBDIR)/pkgconfig/libpmem.pc
 	install -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/
 
-uninstall:
+install-man:
+	for p in $(MAN_PAGES); do \
+		d=$(DESTDIR)$(MANDIR)/man$${p##*.}; \
+		install -d $$d && install -m 644 $$p $$d/ || exit 1; \
+	done
+
+uninstall: uninstall-man
 	rm -f $(DESTDIR)$(LIBDIR)/libpmem.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	      $(DESTDIR)$(LIBDIR)/libpmem.so $(DESTDIR)$(LIBDIR)/libpmem.a \
 	      $(DESTDIR)$(LIBDIR)/pkgconfig/libpmem.pc
 	rm -f $(DESTDIR)$(BINDIR)/pmem-sweep
 	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/,$(notdir $(HEADERS)))
+
+uninstall-man:
+	rm -f $(foreach p,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $p))/$(notdir $p))
 
 # The committed header must be exactly what cbindgen makes of src/ffi.
 check-header:
@@ -118,7 +130,16 @@ check-hardening: all
 fuzz: all
 	$(MAKE) --no-print-directory -C c_tests/hardening fuzz LIBPMEM_ROOT=$(CURDIR)
 
-check: all check-header check-abi check-conformance check-seed check-inline check-hardening
+# rustdoc of the whole workspace, warnings as errors (the doc tests run
+# under cargo test below).
+check-doc:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --workspace
+
+# The man pages render without warnings, install and uninstall.
+check-man:
+	docs/man/check.sh $(CURDIR)
+
+check: all check-header check-abi check-conformance check-seed check-inline check-hardening check-doc check-man
 	$(CARGO) test --release --workspace
 	$(MAKE) --no-print-directory -C c_tests check LIBPMEM_ROOT=$(CURDIR)
 
