@@ -132,7 +132,7 @@ flag_set! {
         /// With `CREATE`: fail if the file exists.
         const EXCL = PMEM_FILE_EXCL;
         /// With `CREATE`: size the file with ftruncate(2) (holes), not
-        /// posix_fallocate(3).
+        /// `posix_fallocate(3)`.
         const SPARSE = PMEM_FILE_SPARSE;
         /// With `CREATE`: the path names a directory, in which an unnamed
         /// temporary file is made (`O_TMPFILE`); it vanishes when unmapped.
@@ -163,9 +163,9 @@ flag_set! {
         const NONTEMPORAL = PMEM_F_MEM_NONTEMPORAL;
         /// Use ordinary (temporal) stores.
         const TEMPORAL = PMEM_F_MEM_TEMPORAL;
-        /// Write-combining stores (non-temporal on x86_64).
+        /// Write-combining stores (non-temporal on `x86_64`).
         const WC = PMEM_F_MEM_WC;
-        /// Write-back stores (temporal on x86_64).
+        /// Write-back stores (temporal on `x86_64`).
         const WB = PMEM_F_MEM_WB;
         /// Neither flush nor drain: the caller makes the range durable later
         /// with [`PmemFile::persist`](super::PmemFile::persist).

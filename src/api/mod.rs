@@ -5,8 +5,8 @@
 //! A [`PmemFile`] dereferences to `[u8]`: read and write it as a slice, then
 //! make the bytes durable with [`PmemFile::persist`]. On persistent memory
 //! that flushes CPU cache lines; on any other file it calls msync(2), as
-//! PMDK asks of its users (`pmem_is_pmem(3)`: "if not pmem, use
-//! pmem_msync"). The mapping goes away when the value is dropped.
+//! PMDK asks of its users (`pmem_is_pmem(3)`: if the range is not pmem,
+//! use `pmem_msync`). The mapping goes away when the value is dropped.
 //!
 //! ```
 //! use pmem::api::PmemFile;
@@ -66,7 +66,7 @@ use std::path::Path;
 /// that is out of bounds is an [`Error`] with `EINVAL`, never a panic.
 ///
 /// Durability follows where the file lives ([`is_pmem`](Self::is_pmem)):
-/// on persistent memory (a DAX file mapped with MAP_SYNC, a Device DAX, or
+/// on persistent memory (a DAX file mapped with `MAP_SYNC`, a Device DAX, or
 /// `PMEM_IS_PMEM_FORCE=1`) stores are flushed from the CPU caches; on any
 /// other file the pages holding the range are written back with msync(2).
 /// The library's persistence mode (`PMEM_PERSIST_MODE`) applies to both.
@@ -120,6 +120,9 @@ impl PmemFile {
     /// As for [`MapOptions::map`]: nothing else may modify or truncate the
     /// file while the `PmemFile` lives.
     ///
+    /// # Errors
+    /// As for [`MapOptions::map`].
+    ///
     /// ```
     /// use pmem::api::PmemFile;
     /// # struct Tmp(std::path::PathBuf);
@@ -148,6 +151,9 @@ impl PmemFile {
     /// # Safety
     /// As for [`MapOptions::map`]: nothing else may modify or truncate the
     /// file while the `PmemFile` lives.
+    ///
+    /// # Errors
+    /// As for [`MapOptions::map`].
     ///
     /// ```
     /// use pmem::api::PmemFile;
@@ -214,6 +220,10 @@ impl PmemFile {
 
     /// Makes the bytes in `range` durable: cache-line flushes and a drain
     /// on persistent memory, msync(2) of their pages otherwise.
+    ///
+    /// # Errors
+    /// `EINVAL` when a range is not within the mapping (nothing is written
+    /// then); outside persistent memory, the errno of a failed msync(2).
     pub fn persist(&self, range: impl RangeBounds<usize>) -> Result<()> {
         let r = self.range(range)?;
         if self.is_pmem {
@@ -228,6 +238,10 @@ impl PmemFile {
     /// back. On persistent memory this flushes cache lines without waiting
     /// (call [`drain`](Self::drain) once after a batch of flushes); on other
     /// files it is msync(2), already durable when it returns.
+    ///
+    /// # Errors
+    /// `EINVAL` when a range is not within the mapping (nothing is written
+    /// then); outside persistent memory, the errno of a failed msync(2).
     pub fn flush(&self, range: impl RangeBounds<usize>) -> Result<()> {
         let r = self.range(range)?;
         if self.is_pmem {
@@ -245,18 +259,30 @@ impl PmemFile {
     }
 
     /// Copies `data` to `offset` and makes it durable (`pmem_memcpy_persist`).
+    ///
+    /// # Errors
+    /// `EINVAL` when a range is not within the mapping (nothing is written
+    /// then); outside persistent memory, the errno of a failed msync(2).
     pub fn write_persist(&mut self, offset: usize, data: &[u8]) -> Result<()> {
         self.memcpy(offset, data, MemFlags::empty())
     }
 
     /// Sets the bytes in `range` to `value` and makes them durable
     /// (`pmem_memset_persist`).
+    ///
+    /// # Errors
+    /// `EINVAL` when a range is not within the mapping (nothing is written
+    /// then); outside persistent memory, the errno of a failed msync(2).
     pub fn fill_persist(&mut self, range: impl RangeBounds<usize>, value: u8) -> Result<()> {
         self.memset(range, value, MemFlags::empty())
     }
 
     /// Copies the bytes in `src` to `dest` (the ranges may overlap, as in
     /// `slice::copy_within`) and makes them durable (`pmem_memmove_persist`).
+    ///
+    /// # Errors
+    /// `EINVAL` when a range is not within the mapping (nothing is written
+    /// then); outside persistent memory, the errno of a failed msync(2).
     pub fn copy_within_persist(&mut self, src: impl RangeBounds<usize>, dest: usize) -> Result<()> {
         self.memmove(src, dest, MemFlags::empty())
     }
@@ -264,6 +290,10 @@ impl PmemFile {
     /// Copies `data` to `offset` as `pmem_memcpy(3)` with `flags` does.
     /// Outside persistent memory the store-kind flags do not apply and the
     /// range is msync'ed unless `flags` has [`MemFlags::NOFLUSH`].
+    ///
+    /// # Errors
+    /// `EINVAL` when a range is not within the mapping (nothing is written
+    /// then); outside persistent memory, the errno of a failed msync(2).
     pub fn memcpy(&mut self, offset: usize, data: &[u8], flags: MemFlags) -> Result<()> {
         let dest = self.range_at(offset, data.len())?;
         self.store(dest, flags, |dst, len, bits| {
@@ -275,6 +305,10 @@ impl PmemFile {
 
     /// Sets the bytes in `range` to `value` as `pmem_memset(3)` with `flags`
     /// does; flags outside persistent memory as for [`memcpy`](Self::memcpy).
+    ///
+    /// # Errors
+    /// `EINVAL` when a range is not within the mapping (nothing is written
+    /// then); outside persistent memory, the errno of a failed msync(2).
     pub fn memset(
         &mut self,
         range: impl RangeBounds<usize>,
@@ -292,6 +326,10 @@ impl PmemFile {
     /// Copies the bytes in `src` to `dest`, overlapping or not, as
     /// `pmem_memmove(3)` with `flags` does; flags outside persistent memory
     /// as for [`memcpy`](Self::memcpy).
+    ///
+    /// # Errors
+    /// `EINVAL` when a range is not within the mapping (nothing is written
+    /// then); outside persistent memory, the errno of a failed msync(2).
     pub fn memmove(
         &mut self,
         src: impl RangeBounds<usize>,

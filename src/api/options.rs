@@ -52,6 +52,7 @@ impl Default for MapOptions {
 impl MapOptions {
     /// Map an existing file whole: length 0, no flags, mode `0o666` (used
     /// only when a file is created, and reduced by the umask).
+    #[must_use]
     pub fn new() -> Self {
         MapOptions {
             len: 0,
@@ -90,6 +91,13 @@ impl MapOptions {
     /// modifies those bytes, and no one truncates the file: a change would
     /// break the slices' aliasing guarantees, and access past a truncation
     /// raises SIGBUS. This is the contract of memmap2's `MmapMut::map_mut`.
+    ///
+    /// # Errors
+    /// Those of `pmem_map_file(3)`, with the errno it would set: `EINVAL`
+    /// for inconsistent options (a length without [`FileFlags::CREATE`],
+    /// `CREATE` with length 0) or a path with a NUL byte, `ENOENT`,
+    /// `EEXIST` (with [`FileFlags::EXCL`]), `EACCES`, `ENOSPC` and the
+    /// other errors of open(2), `posix_fallocate(3)` and mmap(2).
     pub unsafe fn map(&self, path: impl AsRef<Path>) -> Result<PmemFile> {
         let path = CString::new(path.as_ref().as_os_str().as_bytes())
             .map_err(|_| Error::new(libc::EINVAL, "path contains a NUL byte"))?;
