@@ -4,8 +4,9 @@
 //! never msyncs.
 //!
 //! msync calls are counted by an LD_PRELOAD shim that this test compiles
-//! with `cc`. The test runs itself again in a fresh process under the shim,
-//! once per case, since the library reads its environment once per process.
+//! with `cc`. Each test runs itself again in a fresh process per case (under
+//! the shim, or in fit mode), since the library reads its environment once
+//! per process.
 
 use pmem::api::{MemFlags, PmemFile};
 use std::path::{Path, PathBuf};
@@ -59,28 +60,81 @@ fn persists_through_msync_unless_pmem() {
     if let Ok(path) = std::env::var(CHILD_ENV) {
         return child(&path, Path::new(&std::env::var(DIR_ENV).unwrap()));
     }
-    let dir = TempDir::new();
+    let dir = TempDir::new("msync");
     let Some(shim) = build_shim(&dir.0) else {
         return;
     };
     for (force, path) in [("0", "msync"), ("1", "flush")] {
-        let out = Command::new(std::env::current_exe().unwrap())
-            .args([TEST_NAME, "--exact", "--nocapture", "--test-threads=1"])
-            .env("LD_PRELOAD", &shim)
-            .env("PMEM_IS_PMEM_FORCE", force)
-            .env(CHILD_ENV, path)
-            .env(DIR_ENV, &dir.0)
-            .env_remove("PMEM_PERSIST_MODE")
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success() && stdout.contains("test result: ok. 1 passed"),
-            "the {path} case failed ({}):\n{stdout}\n{stderr}",
-            out.status
-        );
+        let env = [
+            ("LD_PRELOAD", shim.as_os_str()),
+            ("PMEM_IS_PMEM_FORCE", force.as_ref()),
+        ];
+        run_child(TEST_NAME, path, &dir.0, &env);
     }
+}
+
+/// In fit mode a file receives only what was made durable, so the file
+/// shows which path was taken: the 64-byte lines persisted on pmem, whole
+/// pages (msync's unit) elsewhere.
+#[test]
+fn fit_mode_shows_lines_on_pmem_and_pages_elsewhere() {
+    const NAME: &str = "fit_mode_shows_lines_on_pmem_and_pages_elsewhere";
+    if let Ok(force) = std::env::var(CHILD_ENV) {
+        return fit_child(force == "1", Path::new(&std::env::var(DIR_ENV).unwrap()));
+    }
+    let dir = TempDir::new("fit");
+    for force in ["0", "1"] {
+        let env = [
+            ("PMEM_PERSIST_MODE", "fit".as_ref()),
+            ("PMEM_IS_PMEM_FORCE", force.as_ref()),
+        ];
+        run_child(NAME, force, &dir.0, &env);
+    }
+}
+
+/// Runs test `name` alone in a new process of this binary with `env`, as
+/// child `case`, and fails unless it ran and passed.
+fn run_child(name: &str, case: &str, dir: &Path, env: &[(&str, &std::ffi::OsStr)]) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env_remove("PMEM_PERSIST_MODE")
+        .env_remove("PMEM_IS_PMEM_FORCE")
+        .envs(env.iter().copied())
+        .env(CHILD_ENV, case)
+        .env(DIR_ENV, dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains("test result: ok. 1 passed"),
+        "{name}: case {case} failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+}
+
+fn fit_child(on_pmem: bool, dir: &Path) {
+    let file = dir.join(format!("fit-{on_pmem}"));
+    // SAFETY: the file is this test's own.
+    let mut f = unsafe { PmemFile::create(&file, 3 * 4096) }.unwrap();
+    assert_eq!(f.is_pmem(), on_pmem);
+    // Stores that are never persisted themselves: one in another line of
+    // the page persisted next, one in a page never persisted.
+    f[200..209].copy_from_slice(b"same page");
+    f[8192..8202].copy_from_slice(b"other page");
+    f.write_persist(0, b"kept").unwrap();
+    f.fill_persist(4096..4100, b'p').unwrap();
+    drop(f);
+    let bytes = std::fs::read(&file).unwrap();
+    assert_eq!(&bytes[..4], b"kept");
+    assert_eq!(&bytes[4096..4100], b"pppp");
+    let same_page: &[u8] = if on_pmem { &[0; 9] } else { b"same page" };
+    assert_eq!(
+        &bytes[200..209],
+        same_page,
+        "bytes persisted along with line 0"
+    );
+    assert_eq!(&bytes[8192..8202], &[0; 10], "a page never persisted");
 }
 
 type CallsFn = extern "C" fn() -> u64;
@@ -223,8 +277,8 @@ fn build_shim(dir: &Path) -> Option<PathBuf> {
 struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new() -> TempDir {
-        let dir = std::env::temp_dir().join(format!("pmem-api-msync-{}", std::process::id()));
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("pmem-api-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
     }
