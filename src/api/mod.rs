@@ -501,6 +501,18 @@ mod tests {
     }
 
     #[test]
+    fn empty_ranges_in_bounds_succeed() {
+        let dir = TempDir::new("empty");
+        let mut f = create(&dir, 8192);
+        f.persist(8192..).unwrap();
+        f.flush(..0).unwrap();
+        f.fill_persist(4096..4096, 1).unwrap();
+        f.write_persist(8192, b"").unwrap();
+        f.copy_within_persist(0..0, 8192).unwrap();
+        assert!(f.iter().all(|&b| b == 0));
+    }
+
+    #[test]
     fn out_of_range_writes_change_nothing() {
         let dir = TempDir::new("oob");
         let mut f = create(&dir, 4096);
