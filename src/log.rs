@@ -6,11 +6,12 @@
 //! threshold to `PMEM_LOG_FILE` when it is set, else to syslog(3); messages
 //! that also pass the auxiliary threshold go to stderr as well.
 
+use crate::error::MsgBuf;
 use core::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
 use libc::{c_char, c_int, c_uint};
 use std::ffi::CString;
 use std::io::Write;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 /// PMDK's `enum pmem_log_level`, most severe first.
 #[repr(C)]
@@ -86,8 +87,8 @@ static THRESHOLD: AtomicI32 = AtomicI32::new(Level::PMEM_LOG_LEVEL_WARNING as i3
 static THRESHOLD_AUX: AtomicI32 = AtomicI32::new(Level::PMEM_LOG_LEVEL_HARK as i32);
 /// The user's function, or null for the built-in one.
 static USER_FUNCTION: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
-/// `PMEM_LOG_FILE`, opened at load when set.
-static LOG_FILE: OnceLock<Mutex<std::fs::File>> = OnceLock::new();
+/// `PMEM_LOG_FILE`, opened at load when set and closed at unload.
+static LOG_FILE: Mutex<Option<std::fs::File>> = Mutex::new(None);
 
 fn threshold_cell(t: pmem_log_threshold) -> &'static AtomicI32 {
     match t {
@@ -116,21 +117,33 @@ pub fn enabled(level: Level) -> bool {
     (level as i32) <= THRESHOLD.load(Ordering::Relaxed)
 }
 
-/// Logs `msg` at `level`, naming the Rust source location it came from.
-pub fn log(level: Level, file: &str, line: u32, function: &str, msg: &str) {
+/// Logs `args` at `level`, naming the Rust source location it came from.
+///
+/// A user function gets the text from buffers on this stack, so nothing
+/// allocated is live while it runs (it may longjmp out). It is not called
+/// again while it runs on this thread: a failing libpmem call made from
+/// inside it still sets errno and `pmem_errormsg()`, but is not logged.
+pub fn log(level: Level, file: &str, line: u32, function: &str, args: core::fmt::Arguments<'_>) {
     if !enabled(level) {
         return;
     }
     let user = USER_FUNCTION.load(Ordering::Acquire);
     if user.is_null() {
-        default_function(level, file, line, function, msg);
+        default_function(level, file, line, function, &MsgBuf::format(args));
         return;
     }
     // SAFETY: USER_FUNCTION only ever holds null or a LogFn (set_function).
     let f: LogFn = unsafe { core::mem::transmute::<*mut (), LogFn>(user) };
-    let c = |s: &str| CString::new(s.replace('\0', " ")).unwrap_or_default();
-    let (file, function, msg) = (c(file), c(function), c(msg));
-    // SAFETY: the strings outlive the call; the caller vouched for f.
+    let msg = MsgBuf::format(args);
+    let (file, function) = (
+        MsgBuf::format(format_args!("{file}")),
+        MsgBuf::format(format_args!("{function}")),
+    );
+    let Some(frame) = enter_callback(&msg) else {
+        return;
+    };
+    // SAFETY: the strings live on this stack for the whole call; the
+    // caller of pmem_log_set_function vouched for f.
     unsafe {
         f(
             level as c_int,
@@ -139,36 +152,76 @@ pub fn log(level: Level, file: &str, line: u32, function: &str, msg: &str) {
             function.as_ptr(),
             msg.as_ptr(),
         )
+    };
+    leave_callback(frame);
+}
+
+/// Marks this thread as running the user callback; None if it already is
+/// (a log call from inside the callback). `frame` is an address in the
+/// caller's stack frame: a callback that longjmped out never cleared the
+/// mark, so a mark left by a frame at or below ours (the stack grows down)
+/// is stale and overwritten rather than taken for nesting.
+fn enter_callback(frame: &MsgBuf) -> Option<usize> {
+    let here = frame as *const MsgBuf as usize;
+    let state = crate::error::state_mut()?;
+    if state.callback_frame != 0 && here < state.callback_frame {
+        return None;
+    }
+    state.callback_frame = here;
+    Some(here)
+}
+
+fn leave_callback(frame: usize) {
+    if let Some(state) = crate::error::state_mut() {
+        if state.callback_frame == frame {
+            state.callback_frame = 0;
+        }
     }
 }
 
-fn default_function(level: Level, file: &str, line: u32, function: &str, msg: &str) {
+fn default_function(level: Level, file: &str, line: u32, function: &str, msg: &MsgBuf) {
     let text = format!(
         "libpmem [{}] {}:{} {}: {}",
         level.name(),
         file,
         line,
         function,
-        msg
+        msg.as_str()
     );
-    if let Some(f) = LOG_FILE.get() {
-        if let Ok(mut f) = f.lock() {
-            let _ = writeln!(f, "{text}");
+    let written_to_file = match LOG_FILE.lock() {
+        Ok(mut guard) => match guard.as_mut() {
+            Some(f) => {
+                let _ = writeln!(f, "{text}");
+                true
+            }
+            None => false,
+        },
+        Err(_) => false,
+    };
+    if !written_to_file {
+        if let Ok(c) = CString::new(text.as_str()) {
+            let prio = match level {
+                Level::PMEM_LOG_LEVEL_HARK | Level::PMEM_LOG_LEVEL_NOTICE => libc::LOG_NOTICE,
+                Level::PMEM_LOG_LEVEL_FATAL => libc::LOG_CRIT,
+                Level::PMEM_LOG_LEVEL_ERROR => libc::LOG_ERR,
+                Level::PMEM_LOG_LEVEL_WARNING => libc::LOG_WARNING,
+                Level::PMEM_LOG_LEVEL_INFO => libc::LOG_INFO,
+                Level::PMEM_LOG_LEVEL_DEBUG => libc::LOG_DEBUG,
+            };
+            // SAFETY: "%s" with one NUL-terminated argument.
+            unsafe { libc::syslog(prio, c"%s".as_ptr(), c.as_ptr()) };
         }
-    } else if let Ok(c) = CString::new(text.replace('\0', " ")) {
-        let prio = match level {
-            Level::PMEM_LOG_LEVEL_HARK | Level::PMEM_LOG_LEVEL_NOTICE => libc::LOG_NOTICE,
-            Level::PMEM_LOG_LEVEL_FATAL => libc::LOG_CRIT,
-            Level::PMEM_LOG_LEVEL_ERROR => libc::LOG_ERR,
-            Level::PMEM_LOG_LEVEL_WARNING => libc::LOG_WARNING,
-            Level::PMEM_LOG_LEVEL_INFO => libc::LOG_INFO,
-            Level::PMEM_LOG_LEVEL_DEBUG => libc::LOG_DEBUG,
-        };
-        // SAFETY: "%s" with one NUL-terminated argument.
-        unsafe { libc::syslog(prio, c"%s".as_ptr(), c.as_ptr()) };
     }
     if (level as i32) <= THRESHOLD_AUX.load(Ordering::Relaxed) {
         eprintln!("{text}");
+    }
+}
+
+/// Closes `PMEM_LOG_FILE` (at library unload): a dlopen/dlclose loop must
+/// not leave one descriptor behind per cycle.
+pub fn close_log_file() {
+    if let Ok(mut guard) = LOG_FILE.lock() {
+        guard.take();
     }
 }
 
@@ -187,7 +240,9 @@ pub fn init_from_env() {
             .open(&path);
         match opened {
             Ok(f) => {
-                let _ = LOG_FILE.set(Mutex::new(f));
+                if let Ok(mut guard) = LOG_FILE.lock() {
+                    *guard = Some(f);
+                }
             }
             Err(e) => crate::log_warning!("cannot open PMEM_LOG_FILE={:?}: {}", path, e),
         }
@@ -212,7 +267,7 @@ macro_rules! log_at {
     ($level:expr, $($arg:tt)*) => {{
         let level = $level;
         if $crate::log::enabled(level) {
-            $crate::log::log(level, file!(), line!(), $crate::__function_name!(), &format!($($arg)*));
+            $crate::log::log(level, file!(), line!(), $crate::__function_name!(), format_args!($($arg)*));
         }
     }};
 }

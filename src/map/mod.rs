@@ -69,6 +69,27 @@ pub fn map_file(path: &CStr, len: usize, flags: i32, mode: libc::mode_t) -> Resu
     if flags & FILE_TMPFILE != 0 && !create {
         return Err(einval("PMEM_FILE_TMPFILE without PMEM_FILE_CREATE"));
     }
+    // A new file is linked under its name only at the end; should another
+    // process create the name first, its file is what gets mapped.
+    for _ in 0..NAME_TAKEN_TRIES {
+        if let Some(m) = map_regular(path, len, flags, mode)? {
+            return Ok(m);
+        }
+    }
+    Err(Error::new(
+        libc::EEXIST,
+        format!("{path:?} keeps being created by someone else"),
+    ))
+}
+
+/// How often map_file starts over when the name it was about to create
+/// appeared meanwhile.
+const NAME_TAKEN_TRIES: usize = 8;
+
+/// One attempt of map_file on a regular file (or directory for
+/// PMEM_FILE_TMPFILE); None when the name was taken meanwhile.
+fn map_regular(path: &CStr, len: usize, flags: i32, mode: libc::mode_t) -> Result<Option<Mapped>> {
+    let create = flags & FILE_CREATE != 0;
     let excl = flags & FILE_EXCL != 0;
     let mut file = if flags & FILE_TMPFILE != 0 {
         PreparedFile::tmpfile(path, excl)?
@@ -85,8 +106,10 @@ pub fn map_file(path: &CStr, len: usize, flags: i32, mode: libc::mode_t) -> Resu
         usize::try_from(st.st_size).map_err(|_| einval("negative file size"))?
     };
     let pending = map_pending(file.fd(), len, Backing::MapSync { dev: st.st_dev }, 0)?;
-    file.commit()?;
-    Ok(pending.register())
+    match file.commit()? {
+        file::Committed::Done => Ok(Some(pending.register())),
+        file::Committed::NameTaken => Ok(None),
+    }
 }
 
 /// Device DAX: always the whole device (`len` must be 0 or its size).
