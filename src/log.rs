@@ -3,11 +3,12 @@
 //! variables read once at load.
 //!
 //! The built-in function writes each message that passes the main
-//! threshold to `PMEM_LOG_FILE` when it is set, else to syslog(3); messages
-//! that also pass the auxiliary threshold go to stderr as well.
+//! threshold to `PMEM_LOG_FILE` when it is set, else to syslog(3) when a
+//! syslog daemon listens; messages that also pass the auxiliary threshold
+//! go to stderr as well.
 
 use crate::error::MsgBuf;
-use core::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicPtr, Ordering};
 use libc::{c_char, c_int, c_uint};
 use std::ffi::CString;
 use std::io::Write;
@@ -180,6 +181,16 @@ fn leave_callback(frame: usize) {
 }
 
 fn default_function(level: Level, file: &str, line: u32, function: &str, msg: &MsgBuf) {
+    let to_stderr = (level as i32) <= THRESHOLD_AUX.load(Ordering::Relaxed);
+    let Ok(mut log_file) = LOG_FILE.lock() else {
+        return;
+    };
+    // Nobody listening: no formatting, no syslog connection attempt (glibc
+    // retries the connection on every call while /dev/log is missing).
+    let to_syslog = log_file.is_none() && syslog_listening();
+    if log_file.is_none() && !to_syslog && !to_stderr {
+        return;
+    }
     let text = format!(
         "libpmem [{}] {}:{} {}: {}",
         level.name(),
@@ -188,17 +199,11 @@ fn default_function(level: Level, file: &str, line: u32, function: &str, msg: &M
         function,
         msg.as_str()
     );
-    let written_to_file = match LOG_FILE.lock() {
-        Ok(mut guard) => match guard.as_mut() {
-            Some(f) => {
-                let _ = writeln!(f, "{text}");
-                true
-            }
-            None => false,
-        },
-        Err(_) => false,
-    };
-    if !written_to_file {
+    if let Some(f) = log_file.as_mut() {
+        let _ = writeln!(f, "{text}");
+    }
+    drop(log_file);
+    if to_syslog {
         if let Ok(c) = CString::new(text.as_str()) {
             let prio = match level {
                 Level::PMEM_LOG_LEVEL_HARK | Level::PMEM_LOG_LEVEL_NOTICE => libc::LOG_NOTICE,
@@ -212,9 +217,41 @@ fn default_function(level: Level, file: &str, line: u32, function: &str, msg: &M
             unsafe { libc::syslog(prio, c"%s".as_ptr(), c.as_ptr()) };
         }
     }
-    if (level as i32) <= THRESHOLD_AUX.load(Ordering::Relaxed) {
+    if to_stderr {
         eprintln!("{text}");
     }
+}
+
+/// Whether a syslog daemon can receive messages (its socket /dev/log
+/// exists), looked at again at most once a second so a daemon started
+/// later is noticed without a system call per message.
+fn syslog_listening() -> bool {
+    static CHECKED_AT: AtomicI64 = AtomicI64::new(i64::MIN);
+    static LISTENING: AtomicBool = AtomicBool::new(false);
+    let now = coarse_seconds();
+    let last = CHECKED_AT.load(Ordering::Relaxed);
+    if now != last
+        && CHECKED_AT
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        let socket = std::fs::metadata("/dev/log")
+            .is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()));
+        LISTENING.store(socket, Ordering::Relaxed);
+        return socket;
+    }
+    LISTENING.load(Ordering::Relaxed)
+}
+
+/// Seconds of CLOCK_MONOTONIC_COARSE (read from the vDSO, no system call).
+fn coarse_seconds() -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is writable; the clock id is valid on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    ts.tv_sec
 }
 
 /// Closes `PMEM_LOG_FILE` (at library unload): a dlopen/dlclose loop must

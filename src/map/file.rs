@@ -243,9 +243,7 @@ fn unnamed_sibling(path: &CStr, mode: libc::mode_t) -> Option<Result<OwnedFd>> {
         return None;
     }
     // linkat needs /proc/self/fd to name the unnamed file.
-    if lstat(c"/proc/self/fd").is_none() {
-        return None;
-    }
+    lstat(c"/proc/self/fd")?;
     let dir = match bytes.iter().rposition(|&b| b == b'/') {
         Some(0) => c"/".to_owned(),
         Some(i) => CString::new(&bytes[..i]).ok()?,
