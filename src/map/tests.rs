@@ -380,6 +380,33 @@ fn nothing_is_lost_when_the_file_system_is_full() {
     }
 }
 
+#[test]
+fn a_name_taken_meanwhile_is_not_replaced() {
+    let s = Scratch::new("taken");
+    let p = s.path("f");
+    let c = CString::new(p.as_os_str().as_bytes()).unwrap();
+    for excl in [false, true] {
+        let mut f = file::PreparedFile::open_or_create(&c, excl, 0o600).unwrap();
+        // Unnamed until the commit: the name is still free.
+        assert!(!p.exists());
+        f.set_len(4096, false).unwrap();
+        fs::write(&p, b"theirs").unwrap();
+        let r = f.commit();
+        if excl {
+            assert_eq!(r.unwrap_err().errno(), libc::EEXIST);
+        } else {
+            assert_eq!(r.unwrap(), file::Committed::NameTaken);
+        }
+        assert_eq!(fs::read(&p).unwrap(), b"theirs");
+        fs::remove_file(&p).unwrap();
+    }
+    // Uncontested: the name appears at the commit, with the file's size.
+    let mut f = file::PreparedFile::open_or_create(&c, true, 0o600).unwrap();
+    f.set_len(8192, false).unwrap();
+    assert_eq!(f.commit().unwrap(), file::Committed::Done);
+    assert_eq!(fs::metadata(&p).unwrap().len(), 8192);
+}
+
 /// What a failed call may leave of an existing file: every byte and every
 /// allocated block it had, and at most a zero-filled tail from a grow
 /// (which is not undone: someone may have written there meanwhile).
