@@ -90,6 +90,8 @@ static THRESHOLD_AUX: AtomicI32 = AtomicI32::new(Level::PMEM_LOG_LEVEL_HARK as i
 static USER_FUNCTION: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
 /// `PMEM_LOG_FILE`, opened at load when set and closed at unload.
 static LOG_FILE: Mutex<Option<std::fs::File>> = Mutex::new(None);
+/// Whether `PMEM_LOG_FILE` was opened (it stays the sink even once closed).
+static LOG_FILE_CHOSEN: AtomicBool = AtomicBool::new(false);
 
 fn threshold_cell(t: pmem_log_threshold) -> &'static AtomicI32 {
     match t {
@@ -187,7 +189,10 @@ fn default_function(level: Level, file: &str, line: u32, function: &str, msg: &M
     };
     // Nobody listening: no formatting, no syslog connection attempt (glibc
     // retries the connection on every call while /dev/log is missing).
-    let to_syslog = log_file.is_none() && syslog_listening();
+    // After unload closed PMEM_LOG_FILE, late messages are dropped rather
+    // than sent to syslog, which the user did not choose.
+    let file_chosen = LOG_FILE_CHOSEN.load(Ordering::Relaxed);
+    let to_syslog = !file_chosen && syslog_listening();
     if log_file.is_none() && !to_syslog && !to_stderr {
         return;
     }
@@ -279,6 +284,7 @@ pub fn init_from_env() {
             Ok(f) => {
                 if let Ok(mut guard) = LOG_FILE.lock() {
                     *guard = Some(f);
+                    LOG_FILE_CHOSEN.store(true, Ordering::Relaxed);
                 }
             }
             Err(e) => crate::log_warning!("cannot open PMEM_LOG_FILE={:?}: {}", path, e),

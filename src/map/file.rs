@@ -32,6 +32,40 @@ pub fn fstat(fd: i32) -> Result<libc::stat> {
     Ok(st)
 }
 
+/// What mapping a file needs to know of it, from one statx(2).
+#[derive(Debug, Clone, Copy)]
+pub struct FileInfo {
+    pub size: u64,
+    pub dev: libc::dev_t,
+    /// False only when the kernel says the file is not DAX, so MAP_SYNC
+    /// would be refused (a failed mmap attempt costs more than the statx).
+    pub may_be_dax: bool,
+}
+
+pub fn file_info(fd: i32) -> Result<FileInfo> {
+    // SAFETY: plain data, filled by statx.
+    let mut stx: libc::statx = unsafe { core::mem::zeroed() };
+    // SAFETY: "" with AT_EMPTY_PATH names fd itself; stx is writable.
+    let rc = unsafe {
+        libc::statx(
+            fd,
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
+            libc::STATX_SIZE,
+            &mut stx,
+        )
+    };
+    if rc != 0 {
+        return Err(Error::last_os("statx"));
+    }
+    let dax = libc::STATX_ATTR_DAX as u64;
+    Ok(FileInfo {
+        size: stx.stx_size,
+        dev: libc::makedev(stx.stx_dev_major, stx.stx_dev_minor),
+        may_be_dax: stx.stx_attributes_mask & dax == 0 || stx.stx_attributes & dax != 0,
+    })
+}
+
 /// open(2), returning an owned descriptor.
 pub fn open(path: &CStr, flags: i32, mode: libc::mode_t) -> Result<OwnedFd> {
     // SAFETY: path is NUL-terminated.
@@ -96,6 +130,11 @@ impl PreparedFile {
     /// Opens `path`, or prepares a new file with `mode` to appear under
     /// that name at commit if it is missing (always with `excl`).
     pub fn open_or_create(path: &CStr, excl: bool, mode: libc::mode_t) -> Result<PreparedFile> {
+        // open(O_CREAT|O_EXCL) reports an existing name before anything
+        // else (a read-only directory, say): so do we.
+        if excl && lstat(path).is_some() {
+            return Err(Error::new(libc::EEXIST, format!("open {path:?}")));
+        }
         if !excl {
             match open(path, libc::O_RDWR, 0) {
                 Ok(fd) => return Ok(PreparedFile::new(fd)),
@@ -149,6 +188,10 @@ impl PreparedFile {
 
     pub fn stat(&self) -> Result<libc::stat> {
         fstat(self.fd())
+    }
+
+    pub fn info(&self) -> Result<FileInfo> {
+        file_info(self.fd())
     }
 
     /// Sizes the file to `len` (PMEM_FILE_CREATE): extends with ftruncate,

@@ -22,6 +22,8 @@ const GIB: usize = 1 << 30;
 pub enum Share {
     /// MAP_SHARED, trying MAP_SYNC first.
     Shared,
+    /// MAP_SHARED of a file known not to be DAX: MAP_SYNC is not tried.
+    SharedNoSync,
     /// MAP_PRIVATE (the fit persistence mode shadows the file itself).
     Private,
 }
@@ -77,6 +79,7 @@ fn map_at(at: usize, fd: i32, len: usize, share: Share) -> Result<Mapping> {
     let attempt = |flags: i32| raw_mmap(at, len, flags, fd);
     let (addr, synced) = match share {
         Share::Private => (attempt(libc::MAP_PRIVATE)?, false),
+        Share::SharedNoSync => (attempt(libc::MAP_SHARED)?, false),
         Share::Shared => match attempt(SYNC_FLAGS) {
             Ok(a) => (a, true),
             // Not a DAX file (EOPNOTSUPP), or a kernel without MAP_SYNC (EINVAL).
