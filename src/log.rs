@@ -3,14 +3,16 @@
 //! variables read once at load.
 //!
 //! The built-in function writes each message that passes the main
-//! threshold to `PMEM_LOG_FILE` when it is set, else to syslog(3); messages
-//! that also pass the auxiliary threshold go to stderr as well.
+//! threshold to `PMEM_LOG_FILE` when it is set, else to syslog(3) when a
+//! syslog daemon listens; messages that also pass the auxiliary threshold
+//! go to stderr as well.
 
-use core::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
+use crate::error::MsgBuf;
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicPtr, Ordering};
 use libc::{c_char, c_int, c_uint};
 use std::ffi::CString;
 use std::io::Write;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 /// PMDK's `enum pmem_log_level`, most severe first.
 #[repr(C)]
@@ -86,8 +88,10 @@ static THRESHOLD: AtomicI32 = AtomicI32::new(Level::PMEM_LOG_LEVEL_WARNING as i3
 static THRESHOLD_AUX: AtomicI32 = AtomicI32::new(Level::PMEM_LOG_LEVEL_HARK as i32);
 /// The user's function, or null for the built-in one.
 static USER_FUNCTION: AtomicPtr<()> = AtomicPtr::new(core::ptr::null_mut());
-/// `PMEM_LOG_FILE`, opened at load when set.
-static LOG_FILE: OnceLock<Mutex<std::fs::File>> = OnceLock::new();
+/// `PMEM_LOG_FILE`, opened at load when set and closed at unload.
+static LOG_FILE: Mutex<Option<std::fs::File>> = Mutex::new(None);
+/// Whether `PMEM_LOG_FILE` was opened (it stays the sink even once closed).
+static LOG_FILE_CHOSEN: AtomicBool = AtomicBool::new(false);
 
 fn threshold_cell(t: pmem_log_threshold) -> &'static AtomicI32 {
     match t {
@@ -116,21 +120,33 @@ pub fn enabled(level: Level) -> bool {
     (level as i32) <= THRESHOLD.load(Ordering::Relaxed)
 }
 
-/// Logs `msg` at `level`, naming the Rust source location it came from.
-pub fn log(level: Level, file: &str, line: u32, function: &str, msg: &str) {
+/// Logs `args` at `level`, naming the Rust source location it came from.
+///
+/// A user function gets the text from buffers on this stack, so nothing
+/// allocated is live while it runs (it may longjmp out). It is not called
+/// again while it runs on this thread: a failing libpmem call made from
+/// inside it still sets errno and `pmem_errormsg()`, but is not logged.
+pub fn log(level: Level, file: &str, line: u32, function: &str, args: core::fmt::Arguments<'_>) {
     if !enabled(level) {
         return;
     }
     let user = USER_FUNCTION.load(Ordering::Acquire);
     if user.is_null() {
-        default_function(level, file, line, function, msg);
+        default_function(level, file, line, function, &MsgBuf::format(args));
         return;
     }
     // SAFETY: USER_FUNCTION only ever holds null or a LogFn (set_function).
     let f: LogFn = unsafe { core::mem::transmute::<*mut (), LogFn>(user) };
-    let c = |s: &str| CString::new(s.replace('\0', " ")).unwrap_or_default();
-    let (file, function, msg) = (c(file), c(function), c(msg));
-    // SAFETY: the strings outlive the call; the caller vouched for f.
+    let msg = MsgBuf::format(args);
+    let (file, function) = (
+        MsgBuf::format(format_args!("{file}")),
+        MsgBuf::format(format_args!("{function}")),
+    );
+    let Some(frame) = enter_callback(&msg) else {
+        return;
+    };
+    // SAFETY: the strings live on this stack for the whole call; the
+    // caller of pmem_log_set_function vouched for f.
     unsafe {
         f(
             level as c_int,
@@ -139,36 +155,115 @@ pub fn log(level: Level, file: &str, line: u32, function: &str, msg: &str) {
             function.as_ptr(),
             msg.as_ptr(),
         )
+    };
+    leave_callback(frame);
+}
+
+/// Marks this thread as running the user callback; None if it already is
+/// (a log call from inside the callback). `frame` is an address in the
+/// caller's stack frame: a callback that longjmped out never cleared the
+/// mark, so a mark left by a frame at or below ours (the stack grows down)
+/// is stale and overwritten rather than taken for nesting.
+fn enter_callback(frame: &MsgBuf) -> Option<usize> {
+    let here = frame as *const MsgBuf as usize;
+    let state = crate::error::state_mut()?;
+    if state.callback_frame != 0 && here < state.callback_frame {
+        return None;
+    }
+    state.callback_frame = here;
+    Some(here)
+}
+
+fn leave_callback(frame: usize) {
+    if let Some(state) = crate::error::state_mut() {
+        if state.callback_frame == frame {
+            state.callback_frame = 0;
+        }
     }
 }
 
-fn default_function(level: Level, file: &str, line: u32, function: &str, msg: &str) {
+fn default_function(level: Level, file: &str, line: u32, function: &str, msg: &MsgBuf) {
+    let to_stderr = (level as i32) <= THRESHOLD_AUX.load(Ordering::Relaxed);
+    let Ok(mut log_file) = LOG_FILE.lock() else {
+        return;
+    };
+    // Nobody listening: no formatting, no syslog connection attempt (glibc
+    // retries the connection on every call while /dev/log is missing).
+    // After unload closed PMEM_LOG_FILE, late messages are dropped rather
+    // than sent to syslog, which the user did not choose.
+    let file_chosen = LOG_FILE_CHOSEN.load(Ordering::Relaxed);
+    let to_syslog = !file_chosen && syslog_listening();
+    if log_file.is_none() && !to_syslog && !to_stderr {
+        return;
+    }
     let text = format!(
         "libpmem [{}] {}:{} {}: {}",
         level.name(),
         file,
         line,
         function,
-        msg
+        msg.as_str()
     );
-    if let Some(f) = LOG_FILE.get() {
-        if let Ok(mut f) = f.lock() {
-            let _ = writeln!(f, "{text}");
-        }
-    } else if let Ok(c) = CString::new(text.replace('\0', " ")) {
-        let prio = match level {
-            Level::PMEM_LOG_LEVEL_HARK | Level::PMEM_LOG_LEVEL_NOTICE => libc::LOG_NOTICE,
-            Level::PMEM_LOG_LEVEL_FATAL => libc::LOG_CRIT,
-            Level::PMEM_LOG_LEVEL_ERROR => libc::LOG_ERR,
-            Level::PMEM_LOG_LEVEL_WARNING => libc::LOG_WARNING,
-            Level::PMEM_LOG_LEVEL_INFO => libc::LOG_INFO,
-            Level::PMEM_LOG_LEVEL_DEBUG => libc::LOG_DEBUG,
-        };
-        // SAFETY: "%s" with one NUL-terminated argument.
-        unsafe { libc::syslog(prio, c"%s".as_ptr(), c.as_ptr()) };
+    if let Some(f) = log_file.as_mut() {
+        let _ = writeln!(f, "{text}");
     }
-    if (level as i32) <= THRESHOLD_AUX.load(Ordering::Relaxed) {
+    drop(log_file);
+    if to_syslog {
+        if let Ok(c) = CString::new(text.as_str()) {
+            let prio = match level {
+                Level::PMEM_LOG_LEVEL_HARK | Level::PMEM_LOG_LEVEL_NOTICE => libc::LOG_NOTICE,
+                Level::PMEM_LOG_LEVEL_FATAL => libc::LOG_CRIT,
+                Level::PMEM_LOG_LEVEL_ERROR => libc::LOG_ERR,
+                Level::PMEM_LOG_LEVEL_WARNING => libc::LOG_WARNING,
+                Level::PMEM_LOG_LEVEL_INFO => libc::LOG_INFO,
+                Level::PMEM_LOG_LEVEL_DEBUG => libc::LOG_DEBUG,
+            };
+            // SAFETY: "%s" with one NUL-terminated argument.
+            unsafe { libc::syslog(prio, c"%s".as_ptr(), c.as_ptr()) };
+        }
+    }
+    if to_stderr {
         eprintln!("{text}");
+    }
+}
+
+/// Whether a syslog daemon can receive messages (its socket /dev/log
+/// exists), looked at again at most once a second so a daemon started
+/// later is noticed without a system call per message.
+fn syslog_listening() -> bool {
+    static CHECKED_AT: AtomicI64 = AtomicI64::new(i64::MIN);
+    static LISTENING: AtomicBool = AtomicBool::new(false);
+    let now = coarse_seconds();
+    let last = CHECKED_AT.load(Ordering::Relaxed);
+    if now != last
+        && CHECKED_AT
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        let socket = std::fs::metadata("/dev/log")
+            .is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()));
+        LISTENING.store(socket, Ordering::Relaxed);
+        return socket;
+    }
+    LISTENING.load(Ordering::Relaxed)
+}
+
+/// Seconds of CLOCK_MONOTONIC_COARSE (read from the vDSO, no system call).
+fn coarse_seconds() -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is writable; the clock id is valid on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    ts.tv_sec
+}
+
+/// Closes `PMEM_LOG_FILE` (at library unload): a dlopen/dlclose loop must
+/// not leave one descriptor behind per cycle.
+pub fn close_log_file() {
+    if let Ok(mut guard) = LOG_FILE.lock() {
+        guard.take();
     }
 }
 
@@ -187,7 +282,10 @@ pub fn init_from_env() {
             .open(&path);
         match opened {
             Ok(f) => {
-                let _ = LOG_FILE.set(Mutex::new(f));
+                if let Ok(mut guard) = LOG_FILE.lock() {
+                    *guard = Some(f);
+                    LOG_FILE_CHOSEN.store(true, Ordering::Relaxed);
+                }
             }
             Err(e) => crate::log_warning!("cannot open PMEM_LOG_FILE={:?}: {}", path, e),
         }
@@ -212,7 +310,7 @@ macro_rules! log_at {
     ($level:expr, $($arg:tt)*) => {{
         let level = $level;
         if $crate::log::enabled(level) {
-            $crate::log::log(level, file!(), line!(), $crate::__function_name!(), &format!($($arg)*));
+            $crate::log::log(level, file!(), line!(), $crate::__function_name!(), format_args!($($arg)*));
         }
     }};
 }

@@ -449,12 +449,75 @@ queries(void)
 	RC("msync unmapped", pmem_msync(p, len));
 	RC("deep_drain unmapped", pmem_deep_drain(p, len));
 	printf("is_pmem unmapped = %d\n", pmem_is_pmem(p, len));
+	RC("deep_drain unmapped SIZE_MAX", pmem_deep_drain(p, SIZE_MAX));
+	RC("deep_drain unmapped SIZE_MAX-1", pmem_deep_drain(p, SIZE_MAX - 1));
+	RC("deep_drain unmapped to the top", pmem_deep_drain(p, UINTPTR_MAX - (uintptr_t)p));
+	RC("deep_persist unmapped SIZE_MAX", pmem_deep_persist(p, SIZE_MAX));
 
 	errno = 0;
 	int af = pmem_has_auto_flush();
 	printf("has_auto_flush = %d%s%s\n", af, af < 0 ? " errno=" : "",
 		af < 0 ? errname(errno) : "");
 	printf("has_hw_drain = %d\n", pmem_has_hw_drain());
+}
+
+/* Swaps two mappings of `len` bytes as PMDK's memcpy/memmove tests do: each
+ * is unmapped and mapped again at the other's address, given as a hint. */
+static void
+swap_mappings(char **file_map, char **anon, size_t len, int fd)
+{
+	char *f = *file_map, *a = *anon;
+	munmap(a, len);
+	*file_map = mmap(a, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	munmap(f, len);
+	*anon = mmap(f, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+}
+
+/* PMDK's tests map a file, an anonymous range of the same size just above
+ * it (by hint), then swap the two, and need both orders to come out; that
+ * depends on where pmem_map_file places its mapping. */
+static void
+placement(void)
+{
+	size_t sizes[] = {4096, 64 * KiB, 2 * MiB, 2 * MiB + 4096, 4 * MiB, 8 * MiB};
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "f%zu", i);
+		const char *path = at("order", name);
+		size_t len;
+		char *dest = pmem_map_file(path, sizes[i], C, 0600, &len, NULL);
+		int fd = open(path, O_RDWR);
+		if (dest == NULL || fd < 0) {
+			printf("memory order %zu: setup failed\n", sizes[i]);
+			continue;
+		}
+		char *src = mmap(dest + len, len, PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (src <= dest)
+			swap_mappings(&dest, &src, len, fd);
+		int above = src > dest;
+		swap_mappings(&dest, &src, len, fd);
+		int below = dest > src;
+		printf("memory order %zu: src above=%d then below=%d\n", sizes[i], above, below);
+		munmap(dest, len);
+		munmap(src, len);
+		close(fd);
+	}
+}
+
+/* unknown pmem_mem* flags: the call succeeds and leaves errno alone */
+static void
+unknown_flags(void)
+{
+	char a[64] = {0}, b[64] = {1};
+	errno = 12345;
+	pmem_memcpy(a, b, sizeof(a), 0x80000000u | PMEM_F_MEM_NOFLUSH);
+	printf("memcpy unknown flags: errno %s, copied=%d\n",
+		errno == 12345 ? "untouched" : errname(errno), a[0] == 1);
+	errno = 12345;
+	pmem_memset(a, 7, sizeof(a), 0x40000000u);
+	printf("memset unknown flags: errno %s, set=%d\n",
+		errno == 12345 ? "untouched" : errname(errno), a[0] == 7);
 }
 
 static void
@@ -488,6 +551,8 @@ main(int argc, char *argv[])
 	out_of_space(argc > 2 ? argv[2] : NULL);
 	unmapping();
 	queries();
+	placement();
+	unknown_flags();
 	versions();
 	return 0;
 }

@@ -20,11 +20,11 @@ fn check(function: &str, dest: *mut c_void, src: *const c_void, len: size_t) -> 
     true
 }
 
-/// Unknown flag bits are reported and ignored, as PMDK's debug build does.
+/// Unknown flag bits are ignored (see [`super::ignore_invalid_flags`]).
 #[inline(always)]
 fn valid_flags(function: &str, flags: c_uint) -> c_uint {
     if flags & !PMEM_F_MEM_VALID_FLAGS != 0 {
-        super::report_invalid_flags(function, flags);
+        super::ignore_invalid_flags(function, flags);
     }
     flags & PMEM_F_MEM_VALID_FLAGS
 }

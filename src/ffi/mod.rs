@@ -13,15 +13,37 @@ mod persist;
 mod seed;
 mod version;
 
-use crate::error::{set_errno, set_last_message, Error};
+use crate::error::{set_errno, set_last_message, Error, MsgBuf};
+use crate::log::Level;
+use core::sync::atomic::{AtomicBool, Ordering};
 
-/// Reports `err` to a C caller: the log, `pmem_errormsg()`, then `errno`
-/// (last, so nothing on the way can clobber it).
-pub(crate) fn report(err: &Error) {
-    let text = err.to_string();
-    crate::log_error!("{text}");
-    set_last_message(&text);
-    set_errno(err.errno());
+/// Reports `err` to a C caller: `pmem_errormsg()` first (so a log callback
+/// already sees it), then the log, then `errno` (last, so nothing on the
+/// way can clobber it). `err` is dropped before the log callback runs, so
+/// a callback that longjmps out leaks nothing.
+pub(crate) fn report(err: Error) {
+    let errno = err.errno();
+    let text = MsgBuf::format(format_args!("{err}"));
+    drop(err);
+    report_text(&text, Level::PMEM_LOG_LEVEL_ERROR);
+    set_errno(errno);
+}
+
+/// Sets `pmem_errormsg()` to `text` and logs it at `level`. A failing
+/// libpmem call made from inside the log callback leaves its own message;
+/// ours is put back afterwards, as it is the failure being returned.
+pub(crate) fn report_text(text: &MsgBuf, level: Level) {
+    set_last_message(text.as_str());
+    if crate::log::enabled(level) {
+        crate::log::log(
+            level,
+            file!(),
+            line!(),
+            "report",
+            format_args!("{}", text.as_str()),
+        );
+        set_last_message(text.as_str());
+    }
 }
 
 /// Reports `err` and returns `value`, for one-line failure returns.
@@ -29,7 +51,7 @@ pub(crate) fn report(err: &Error) {
 #[cold]
 #[inline(never)]
 pub(crate) fn fail<T>(err: Error, value: T) -> T {
-    report(&err);
+    report(err);
     value
 }
 
@@ -50,12 +72,18 @@ pub(crate) fn addr_ok(function: &str, addr: *const libc::c_void, len: usize) -> 
     true
 }
 
-/// Reports flag bits a function does not know; the caller ignores them.
+/// Flag bits a function does not know are ignored, as PMDK's release
+/// build ignores them: errno and `pmem_errormsg()` stay untouched (the call
+/// succeeds), and only the first such call in the process is logged, so a
+/// hot loop passing them stays fast.
 #[cold]
 #[inline(never)]
-pub(crate) fn report_invalid_flags(function: &str, flags: impl core::fmt::LowerHex) {
-    report(&Error::new(
-        libc::EINVAL,
-        format!("{function}: invalid flags 0x{flags:x}"),
-    ));
+pub(crate) fn ignore_invalid_flags(function: &str, flags: impl core::fmt::LowerHex) {
+    static LOGGED: AtomicBool = AtomicBool::new(false);
+    if LOGGED.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    let saved = crate::error::last_errno();
+    crate::log_warning!("{function}: ignoring invalid flags 0x{flags:x} (logged once)");
+    set_errno(saved);
 }

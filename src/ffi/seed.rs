@@ -20,11 +20,11 @@ pub extern "C" fn pmem_map(fd: c_int, len: size_t) -> *mut c_void {
 }
 
 /// Flushes `[addr, addr + len)` as the active mode does (pmem_flush).
-/// No flags are defined: others are reported and ignored.
+/// No flags are defined: others are ignored (logged once per process).
 #[no_mangle]
 pub extern "C" fn pmem_flush_cache(addr: *mut c_void, len: size_t, flags: c_int) {
     if flags != 0 {
-        super::report_invalid_flags("pmem_flush_cache", flags);
+        super::ignore_invalid_flags("pmem_flush_cache", flags);
     }
     if !super::addr_ok("pmem_flush_cache", addr, len) {
         return;
@@ -59,6 +59,6 @@ pub extern "C" fn pmem_fit_mode() {
 
 fn switch(function: &str, to: Mode) {
     if let Err(e) = mode::set(to) {
-        super::report(&Error::new(e.errno(), format!("{function}: {}", e.what())));
+        super::report(Error::new(e.errno(), format!("{function}: {}", e.what())));
     }
 }

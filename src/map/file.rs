@@ -1,15 +1,11 @@
 //! Opening, creating and sizing the file behind pmem_map_file, undoably.
 //!
-//! A [`PreparedFile`] remembers what it changed: a file it created is
-//! removed, and an existing file gets its size and block allocation back,
-//! unless [`PreparedFile::commit`] is reached. Shrinking an existing file is
-//! the one change that cannot be undone, so it is deferred to the commit,
-//! after everything else has succeeded.
+//! A failed call may only undo what nobody else can have written to: see
+//! [`PreparedFile`].
 
 use crate::error::{Error, Result};
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 
 /// stat(2) of `path`; None when it does not exist.
 pub fn stat_path(path: &CStr) -> Result<Option<libc::stat>> {
@@ -36,6 +32,40 @@ pub fn fstat(fd: i32) -> Result<libc::stat> {
     Ok(st)
 }
 
+/// What mapping a file needs to know of it, from one statx(2).
+#[derive(Debug, Clone, Copy)]
+pub struct FileInfo {
+    pub size: u64,
+    pub dev: libc::dev_t,
+    /// False only when the kernel says the file is not DAX, so MAP_SYNC
+    /// would be refused (a failed mmap attempt costs more than the statx).
+    pub may_be_dax: bool,
+}
+
+pub fn file_info(fd: i32) -> Result<FileInfo> {
+    // SAFETY: plain data, filled by statx.
+    let mut stx: libc::statx = unsafe { core::mem::zeroed() };
+    // SAFETY: "" with AT_EMPTY_PATH names fd itself; stx is writable.
+    let rc = unsafe {
+        libc::statx(
+            fd,
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
+            libc::STATX_SIZE,
+            &mut stx,
+        )
+    };
+    if rc != 0 {
+        return Err(Error::last_os("statx"));
+    }
+    let dax = libc::STATX_ATTR_DAX as u64;
+    Ok(FileInfo {
+        size: stx.stx_size,
+        dev: libc::makedev(stx.stx_dev_major, stx.stx_dev_minor),
+        may_be_dax: stx.stx_attributes_mask & dax == 0 || stx.stx_attributes & dax != 0,
+    })
+}
+
 /// open(2), returning an owned descriptor.
 pub fn open(path: &CStr, flags: i32, mode: libc::mode_t) -> Result<OwnedFd> {
     // SAFETY: path is NUL-terminated.
@@ -47,33 +77,47 @@ pub fn open(path: &CStr, flags: i32, mode: libc::mode_t) -> Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// The size and holes an existing file had before we touched it.
-#[derive(Debug)]
-struct Original {
-    size: u64,
-    /// Holes in the part we asked to be allocated: punched again on undo.
-    holes: Vec<(u64, u64)>,
-}
-
-/// A file being made ready for mapping; undone on drop unless committed.
+/// A file being made ready for mapping.
+///
+/// What a failed call undoes is decided by what nobody else can have seen:
+/// - a new file is made unnamed (O_TMPFILE) and only linked under its name
+///   by [`PreparedFile::commit`]; before that no other process or thread
+///   can open it, so dropping it (closing the descriptor) loses nobody's
+///   data;
+/// - an existing file is never shrunk, truncated back or punched on
+///   failure: someone may have written to it meanwhile, even into the part
+///   this call allocated. A failed grow leaves it larger (PMDK does the
+///   same); a requested shrink waits for the commit, after everything else
+///   has succeeded.
+///
+/// docs/mapping.md ("What a failed call may undo") has the full reasoning.
 #[derive(Debug)]
 pub struct PreparedFile {
     fd: OwnedFd,
-    /// A file this call created: (name to remove, its dev and inode).
-    created: Option<(CString, u64, u64)>,
-    /// Unnamed (O_TMPFILE or already unlinked): nothing to remove.
-    unnamed: bool,
-    original: Option<Original>,
+    /// Nobody else can have opened it: O_TMPFILE, or created and unlinked
+    /// at once. It may be allocated without fear of racing a writer.
+    private: bool,
+    /// The name to link an unnamed new file to at commit, and whether that
+    /// name must still be free (PMEM_FILE_EXCL).
+    link_to: Option<(CString, bool)>,
     shrink_to: Option<u64>,
+}
+
+/// What [`PreparedFile::commit`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Committed {
+    Done,
+    /// Another process created the name while this call prepared an
+    /// unnamed file (no PMEM_FILE_EXCL): map that file instead.
+    NameTaken,
 }
 
 impl PreparedFile {
     fn new(fd: OwnedFd) -> PreparedFile {
         PreparedFile {
             fd,
-            created: None,
-            unnamed: false,
-            original: None,
+            private: false,
+            link_to: None,
             shrink_to: None,
         }
     }
@@ -83,54 +127,42 @@ impl PreparedFile {
         Ok(PreparedFile::new(open(path, libc::O_RDWR | extra, 0)?))
     }
 
-    /// Opens `path`, creating it with `mode` if missing, and remembers
-    /// whether it did (open(O_CREAT) alone cannot tell).
+    /// Opens `path`, or prepares a new file with `mode` to appear under
+    /// that name at commit if it is missing (always with `excl`).
     pub fn open_or_create(path: &CStr, excl: bool, mode: libc::mode_t) -> Result<PreparedFile> {
-        let create = libc::O_RDWR | libc::O_CREAT | libc::O_EXCL;
-        if excl {
-            let fd = open(path, create, mode)?;
-            return PreparedFile::created(fd, path.to_owned());
+        // open(O_CREAT|O_EXCL) reports an existing name before anything
+        // else (a read-only directory, say): so do we.
+        if excl && lstat(path).is_some() {
+            return Err(Error::new(libc::EEXIST, format!("open {path:?}")));
         }
-        for _ in 0..8 {
+        if !excl {
             match open(path, libc::O_RDWR, 0) {
                 Ok(fd) => return Ok(PreparedFile::new(fd)),
                 Err(e) if e.errno() != libc::ENOENT => return Err(e),
                 Err(_) => {}
             }
-            match open(path, create, mode) {
-                Ok(fd) => return PreparedFile::created(fd, path.to_owned()),
-                Err(e) if e.errno() != libc::EEXIST => return Err(e),
-                Err(_) if is_symlink(path) => {
-                    // A dangling symlink: O_CREAT creates its target, as in
-                    // PMDK; that target is what an undo must remove.
-                    let fd = open(path, libc::O_RDWR | libc::O_CREAT, mode)?;
-                    let target = fd_path(fd.as_raw_fd())?;
-                    return PreparedFile::created(fd, target);
-                }
-                // Created by someone else meanwhile: open it as existing.
-                Err(_) => {}
-            }
         }
-        Err(Error::new(
-            libc::EEXIST,
-            format!("{path:?} keeps appearing and disappearing"),
-        ))
-    }
-
-    fn created(fd: OwnedFd, name: CString) -> Result<PreparedFile> {
-        let st = fstat(fd.as_raw_fd());
-        let mut f = PreparedFile::new(fd);
-        match st {
-            Ok(st) => {
-                f.created = Some((name, st.st_dev, st.st_ino));
+        match unnamed_sibling(path, mode) {
+            Some(Ok(fd)) => {
+                if excl && lstat(path).is_some() {
+                    return Err(Error::new(libc::EEXIST, format!("open {path:?}")));
+                }
+                let mut f = PreparedFile::unnamed(fd);
+                f.link_to = Some((path.to_owned(), excl));
                 Ok(f)
             }
-            Err(e) => {
-                f.created = Some((name, 0, 0));
-                f.remove_created(true);
-                Err(e)
-            }
+            Some(Err(e)) => Err(e),
+            None => PreparedFile::create_named(path, excl, mode),
         }
+    }
+
+    /// The fallback where a new file cannot be made unnamed first (no
+    /// O_TMPFILE or /proc, a dangling symlink, an odd path): open(O_CREAT)
+    /// by name, as PMDK does. Another process could open that name at once,
+    /// so a failed call leaves the file rather than remove it.
+    fn create_named(path: &CStr, excl: bool, mode: libc::mode_t) -> Result<PreparedFile> {
+        let flags = libc::O_RDWR | libc::O_CREAT | if excl { libc::O_EXCL } else { 0 };
+        Ok(PreparedFile::new(open(path, flags, mode)?))
     }
 
     /// An unnamed file in directory `dir` (mode 0600): O_TMPFILE, or where
@@ -139,17 +171,14 @@ impl PreparedFile {
         let flags = libc::O_TMPFILE | libc::O_RDWR | if excl { libc::O_EXCL } else { 0 };
         match open(dir, flags, 0o600) {
             Ok(fd) => Ok(PreparedFile::unnamed(fd)),
-            // EISDIR: a kernel that predates O_TMPFILE.
-            Err(e) if e.errno() == libc::EOPNOTSUPP || e.errno() == libc::EISDIR => {
-                created_and_unlinked(dir).map(PreparedFile::unnamed)
-            }
+            Err(e) if no_tmpfile(&e) => created_and_unlinked(dir).map(PreparedFile::unnamed),
             Err(e) => Err(e),
         }
     }
 
     fn unnamed(fd: OwnedFd) -> PreparedFile {
         let mut f = PreparedFile::new(fd);
-        f.unnamed = true;
+        f.private = true;
         f
     }
 
@@ -161,22 +190,15 @@ impl PreparedFile {
         fstat(self.fd())
     }
 
+    pub fn info(&self) -> Result<FileInfo> {
+        file_info(self.fd())
+    }
+
     /// Sizes the file to `len` (PMEM_FILE_CREATE): extends with ftruncate,
-    /// then allocates every block with posix_fallocate unless `sparse`.
-    /// Shrinking waits for [`PreparedFile::commit`].
+    /// then allocates every block unless `sparse`. Shrinking waits for
+    /// [`PreparedFile::commit`].
     pub fn set_len(&mut self, len: u64, sparse: bool) -> Result<()> {
         let current = self.stat()?.st_size as u64;
-        if self.created.is_none() && !self.unnamed {
-            let holes = if sparse {
-                Vec::new()
-            } else {
-                holes_in(self.fd(), len.min(current))
-            };
-            self.original = Some(Original {
-                size: current,
-                holes,
-            });
-        }
         if len >= current {
             // SAFETY: fd is open; the length fits off_t (checked by callers).
             if unsafe { libc::ftruncate(self.fd(), len as libc::off_t) } != 0 {
@@ -185,69 +207,102 @@ impl PreparedFile {
         } else {
             self.shrink_to = Some(len);
         }
-        if !sparse {
-            // SAFETY: fd is open; posix_fallocate returns the error itself.
-            let rc = unsafe { libc::posix_fallocate(self.fd(), 0, len as libc::off_t) };
-            if rc != 0 {
-                return Err(Error::new(rc, "posix_fallocate"));
-            }
+        if sparse {
+            return Ok(());
+        }
+        self.allocate(len)
+    }
+
+    /// Allocates blocks for `[0, len)` with fallocate(2), which never
+    /// changes a byte. Where the file system lacks it, glibc's
+    /// posix_fallocate emulation writes a zero into every block that reads
+    /// as zero, racing any other writer; that is used only on a file
+    /// nobody else can have open. An existing file there stays sparse.
+    fn allocate(&self, len: u64) -> Result<()> {
+        // SAFETY: fd is open; mode 0 only allocates.
+        if unsafe { libc::fallocate(self.fd(), 0, 0, len as libc::off_t) } == 0 {
+            return Ok(());
+        }
+        let e = Error::last_os("fallocate");
+        if e.errno() != libc::EOPNOTSUPP {
+            return Err(e);
+        }
+        if !self.private {
+            crate::log_notice!("fallocate unsupported: the existing file is left sparse");
+            return Ok(());
+        }
+        // SAFETY: fd is open; posix_fallocate returns the error itself.
+        let rc = unsafe { libc::posix_fallocate(self.fd(), 0, len as libc::off_t) };
+        if rc != 0 {
+            return Err(Error::new(rc, "posix_fallocate"));
         }
         Ok(())
     }
 
-    /// Makes the changes permanent (applying a deferred shrink).
-    pub fn commit(mut self) -> Result<()> {
+    /// Makes the changes permanent: applies a deferred shrink, or links a
+    /// new unnamed file under its name.
+    pub fn commit(self) -> Result<Committed> {
         if let Some(len) = self.shrink_to {
             // SAFETY: fd is open.
             if unsafe { libc::ftruncate(self.fd(), len as libc::off_t) } != 0 {
                 return Err(Error::last_os("ftruncate"));
             }
         }
-        self.created = None;
-        self.original = None;
-        Ok(())
-    }
-
-    fn remove_created(&mut self, unchecked: bool) {
-        let Some((name, dev, ino)) = self.created.take() else {
-            return;
+        let Some((name, excl)) = &self.link_to else {
+            return Ok(Committed::Done);
         };
-        // Remove the name only if it still names our file.
-        let ours =
-            unchecked || matches!(lstat(&name), Some(st) if st.st_dev == dev && st.st_ino == ino);
-        if ours {
-            // SAFETY: name is NUL-terminated.
-            unsafe { libc::unlink(name.as_ptr()) };
-        }
-    }
-
-    fn restore_original(&mut self) {
-        let Some(orig) = self.original.take() else {
-            return;
+        let proc_path = CString::new(format!("/proc/self/fd/{}", self.fd()))
+            .map_err(|_| Error::new(libc::EINVAL, "fd path"))?;
+        // SAFETY: both paths are NUL-terminated; linkat never replaces an
+        // existing name (EEXIST instead).
+        let rc = unsafe {
+            libc::linkat(
+                libc::AT_FDCWD,
+                proc_path.as_ptr(),
+                libc::AT_FDCWD,
+                name.as_ptr(),
+                libc::AT_SYMLINK_FOLLOW,
+            )
         };
-        // SAFETY: fd is open; shrinking back to the old size only drops
-        // what this call added.
-        unsafe { libc::ftruncate(self.fd(), orig.size as libc::off_t) };
-        for (off, len) in orig.holes {
-            // SAFETY: fd is open; punching a range that was a hole keeps its
-            // content (zeros) and the size.
-            unsafe {
-                libc::fallocate(
-                    self.fd(),
-                    libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
-                    off as libc::off_t,
-                    len as libc::off_t,
-                )
-            };
+        if rc == 0 {
+            return Ok(Committed::Done);
         }
+        let e = Error::last_os(format!("link {name:?}"));
+        if e.errno() == libc::EEXIST && !excl {
+            return Ok(Committed::NameTaken);
+        }
+        Err(e)
     }
 }
 
-impl Drop for PreparedFile {
-    fn drop(&mut self) {
-        self.remove_created(false);
-        self.restore_original();
+/// An unnamed file, with `mode`, in the directory `path` would be created
+/// in, ready to be linked as `path`; None when that cannot be done here
+/// (so the caller creates by name).
+fn unnamed_sibling(path: &CStr, mode: libc::mode_t) -> Option<Result<OwnedFd>> {
+    let bytes = path.to_bytes();
+    // "" and "dir/" fail in open(O_CREAT) with the errors PMDK reports; a
+    // dangling symlink is followed by O_CREAT to create its target.
+    if bytes.is_empty() || bytes.ends_with(b"/") || is_symlink(path) {
+        return None;
     }
+    // linkat needs /proc/self/fd to name the unnamed file.
+    lstat(c"/proc/self/fd")?;
+    let dir = match bytes.iter().rposition(|&b| b == b'/') {
+        Some(0) => c"/".to_owned(),
+        Some(i) => CString::new(&bytes[..i]).ok()?,
+        None => c".".to_owned(),
+    };
+    match open(&dir, libc::O_TMPFILE | libc::O_RDWR, mode) {
+        Ok(fd) => Some(Ok(fd)),
+        Err(e) if no_tmpfile(&e) => None,
+        Err(e) => Some(Err(e)),
+    }
+}
+
+/// The errors of a file system or kernel without O_TMPFILE (EISDIR: a
+/// kernel that predates it).
+fn no_tmpfile(e: &Error) -> bool {
+    e.errno() == libc::EOPNOTSUPP || e.errno() == libc::EISDIR
 }
 
 fn lstat(path: &CStr) -> Option<libc::stat> {
@@ -259,36 +314,6 @@ fn lstat(path: &CStr) -> Option<libc::stat> {
 
 fn is_symlink(path: &CStr) -> bool {
     lstat(path).is_some_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFLNK)
-}
-
-/// The path an open descriptor refers to.
-fn fd_path(fd: i32) -> Result<CString> {
-    let target = std::fs::read_link(format!("/proc/self/fd/{fd}"))
-        .map_err(|e| Error::new(e.raw_os_error().unwrap_or(libc::EIO), "readlink"))?;
-    CString::new(target.as_os_str().as_bytes())
-        .map_err(|_| Error::new(libc::EINVAL, "path with NUL"))
-}
-
-/// The holes of `fd` below `limit`, as (offset, length). A file system
-/// that cannot report holes reports none, which only makes an undo leave
-/// formerly sparse parts allocated.
-fn holes_in(fd: i32, limit: u64) -> Vec<(u64, u64)> {
-    let seek = |off: u64, whence: i32| {
-        // SAFETY: lseek on an open fd has no memory effects.
-        let r = unsafe { libc::lseek(fd, off as libc::off_t, whence) };
-        (r >= 0).then_some(r as u64)
-    };
-    let mut holes = Vec::new();
-    let mut off = 0;
-    while off < limit {
-        let Some(hole) = seek(off, libc::SEEK_HOLE).filter(|&h| h < limit) else {
-            break;
-        };
-        let end = seek(hole, libc::SEEK_DATA).map_or(limit, |d| d.min(limit));
-        holes.push((hole, end - hole));
-        off = end;
-    }
-    holes
 }
 
 /// mkstemp in `dir` then unlink, with signals blocked in between so an

@@ -22,6 +22,8 @@ const GIB: usize = 1 << 30;
 pub enum Share {
     /// MAP_SHARED, trying MAP_SYNC first.
     Shared,
+    /// MAP_SHARED of a file known not to be DAX: MAP_SYNC is not tried.
+    SharedNoSync,
     /// MAP_PRIVATE (the fit persistence mode shadows the file itself).
     Private,
 }
@@ -34,16 +36,14 @@ pub struct Mapping {
     pub synced: bool,
 }
 
-/// The start alignment a mapping of `len` bytes gets, so the kernel can use
-/// the largest page size that fits: 1 GiB from 1 GiB, 2 MiB from 2 MiB,
-/// else the page size.
+/// The start alignment a mapping of `len` bytes gets, PMDK's rule: 2 MiB,
+/// or 1 GiB from 2 GiB on, so the kernel can use large pages where the
+/// backing allows (`page` is the floor on systems with larger pages).
 pub fn alignment_for(len: usize, page: usize) -> usize {
-    if len >= GIB {
+    if len >= 2 * GIB {
         GIB
-    } else if len >= MIB2 {
-        MIB2
     } else {
-        page
+        MIB2.max(page)
     }
 }
 
@@ -56,10 +56,6 @@ pub fn map(fd: i32, len: usize, share: Share, min_align: usize) -> Result<Mappin
     let page = crate::persist::page_size();
     let map_len = round_up(len, page).ok_or_else(too_big)?;
     let align = alignment_for(len, page).max(min_align);
-    if align == page && hint().is_none() {
-        // Any page will do: the kernel picks, and nothing can collide.
-        return map_at(0, fd, len, share);
-    }
     for _ in 0..PLACEMENT_TRIES {
         let at = free_range(map_len, align)?;
         let m = map_at(at, fd, len, share)?;
@@ -83,6 +79,7 @@ fn map_at(at: usize, fd: i32, len: usize, share: Share) -> Result<Mapping> {
     let attempt = |flags: i32| raw_mmap(at, len, flags, fd);
     let (addr, synced) = match share {
         Share::Private => (attempt(libc::MAP_PRIVATE)?, false),
+        Share::SharedNoSync => (attempt(libc::MAP_SHARED)?, false),
         Share::Shared => match attempt(SYNC_FLAGS) {
             Ok(a) => (a, true),
             // Not a DAX file (EOPNOTSUPP), or a kernel without MAP_SYNC (EINVAL).
@@ -141,8 +138,12 @@ fn free_range(map_len: usize, align: usize) -> Result<usize> {
     if let Some(at) = hint().and_then(|h| at_hint(h, map_len, align)) {
         return Ok(at);
     }
-    let page = crate::persist::page_size();
-    let len = map_len.checked_add(align - page).ok_or_else(too_big)?;
+    // PMDK's rule: reserve `align` more than needed, even for page
+    // alignment, and map at the first aligned address. The mapping then
+    // never ends right against the next one: at least a page above it stays
+    // free, which programs that map something just after a pmem mapping
+    // (PMDK's own memcpy and memmove tests) rely on.
+    let len = map_len.checked_add(align).ok_or_else(too_big)?;
     let base = reserve(0, len, 0)?;
     raw_munmap(base, len);
     round_up(base, align).ok_or_else(too_big)
@@ -244,11 +245,11 @@ mod tests {
     #[test]
     fn alignment_follows_length() {
         let p = 4096;
-        assert_eq!(alignment_for(1, p), p);
-        assert_eq!(alignment_for(MIB2 - 1, p), p);
-        assert_eq!(alignment_for(MIB2, p), MIB2);
-        assert_eq!(alignment_for(GIB - 1, p), MIB2);
-        assert_eq!(alignment_for(GIB, p), GIB);
+        assert_eq!(alignment_for(1, p), MIB2);
+        assert_eq!(alignment_for(4 * MIB2, p), MIB2);
+        assert_eq!(alignment_for(2 * GIB - 1, p), MIB2);
+        assert_eq!(alignment_for(2 * GIB, p), GIB);
+        assert_eq!(alignment_for(1, 4 * MIB2), 4 * MIB2);
     }
 
     #[test]
@@ -288,10 +289,10 @@ mod tests {
         f.set_len(GIB as u64).unwrap();
         use std::os::fd::AsRawFd;
         for (len, min_align, want) in [
-            (GIB, 0, GIB),
+            (GIB, 0, MIB2),
             (3 * MIB2, 0, MIB2),
-            (4096, 0, 4096),
-            (4096, MIB2, MIB2),
+            (4096, 0, MIB2),
+            (4096, GIB, GIB),
         ] {
             let m = map(f.as_raw_fd(), len, Share::Shared, min_align).unwrap();
             assert_eq!(m.addr % want, 0, "len {len}");

@@ -69,6 +69,27 @@ pub fn map_file(path: &CStr, len: usize, flags: i32, mode: libc::mode_t) -> Resu
     if flags & FILE_TMPFILE != 0 && !create {
         return Err(einval("PMEM_FILE_TMPFILE without PMEM_FILE_CREATE"));
     }
+    // A new file is linked under its name only at the end; should another
+    // process create the name first, its file is what gets mapped.
+    for _ in 0..NAME_TAKEN_TRIES {
+        if let Some(m) = map_regular(path, len, flags, mode)? {
+            return Ok(m);
+        }
+    }
+    Err(Error::new(
+        libc::EEXIST,
+        format!("{path:?} keeps being created by someone else"),
+    ))
+}
+
+/// How often map_file starts over when the name it was about to create
+/// appeared meanwhile.
+const NAME_TAKEN_TRIES: usize = 8;
+
+/// One attempt of map_file on a regular file (or directory for
+/// PMEM_FILE_TMPFILE); None when the name was taken meanwhile.
+fn map_regular(path: &CStr, len: usize, flags: i32, mode: libc::mode_t) -> Result<Option<Mapped>> {
+    let create = flags & FILE_CREATE != 0;
     let excl = flags & FILE_EXCL != 0;
     let mut file = if flags & FILE_TMPFILE != 0 {
         PreparedFile::tmpfile(path, excl)?
@@ -77,16 +98,19 @@ pub fn map_file(path: &CStr, len: usize, flags: i32, mode: libc::mode_t) -> Resu
     } else {
         PreparedFile::open_existing(path, if excl { libc::O_EXCL } else { 0 })?
     };
-    let st = file.stat()?;
+    let info = file.info()?;
     let len = if create {
         file.set_len(len as u64, flags & FILE_SPARSE != 0)?;
         len
     } else {
-        usize::try_from(st.st_size).map_err(|_| einval("negative file size"))?
+        usize::try_from(info.size).map_err(|_| einval("file too large to map"))?
     };
-    let pending = map_pending(file.fd(), len, Backing::MapSync { dev: st.st_dev }, 0)?;
-    file.commit()?;
-    Ok(pending.register())
+    let dax = Backing::MapSync { dev: info.dev };
+    let pending = map_pending(file.fd(), len, dax, 0, info.may_be_dax)?;
+    match file.commit()? {
+        file::Committed::Done => Ok(Some(pending.register())),
+        file::Committed::NameTaken => Ok(None),
+    }
 }
 
 /// Device DAX: always the whole device (`len` must be 0 or its size).
@@ -105,7 +129,7 @@ fn map_devdax(path: &CStr, st: &libc::stat, len: usize, flags: i32) -> Result<Ma
     }
     let file = PreparedFile::open_existing(path, 0)?;
     let backing = Backing::DevDax { rdev: dev.rdev };
-    Ok(map_pending(file.fd(), dev.size, backing, dev.align)?.register())
+    Ok(map_pending(file.fd(), dev.size, backing, dev.align, true)?.register())
 }
 
 /// The original API's pmem_map(fd, len): all of `len`, shared, registered.
@@ -119,7 +143,7 @@ pub fn map_fd(fd: i32, len: usize) -> Result<Mapped> {
     } else {
         (Backing::MapSync { dev: st.st_dev }, 0)
     };
-    Ok(map_pending(fd, len, backing, align)?.register())
+    Ok(map_pending(fd, len, backing, align, true)?.register())
 }
 
 /// A mapping not yet registered: unmapped again if dropped.
@@ -132,13 +156,22 @@ struct Pending {
 
 /// Maps `fd` and runs the persistence mode's on_map. `dax` is the backing
 /// to record if the mapping is DAX (Device DAX always is; a file is when
-/// MAP_SYNC was accepted).
-fn map_pending(fd: i32, len: usize, dax: Backing, min_align: usize) -> Result<Pending> {
+/// MAP_SYNC was accepted). `may_sync` is false for a file the kernel says
+/// is not DAX: MAP_SYNC is then not tried.
+fn map_pending(
+    fd: i32,
+    len: usize,
+    dax: Backing,
+    min_align: usize,
+    may_sync: bool,
+) -> Result<Pending> {
     let hooks = mode_hook::current().filter(|h| h.private_mappings);
     let share = if hooks.is_some() {
         mmap::Share::Private
-    } else {
+    } else if may_sync {
         mmap::Share::Shared
+    } else {
+        mmap::Share::SharedNoSync
     };
     let m = mmap::map(fd, len, share, min_align)?;
     let backing = match dax {

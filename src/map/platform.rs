@@ -100,7 +100,14 @@ pub fn deep_drain_in(sys: &Sysfs, addr: *const u8, len: usize) -> Result<()> {
         return Ok(());
     }
     let start = addr as usize;
-    let end = start.saturating_add(len);
+    // A range past the end of the address space matches no mapping: PMDK
+    // hands it to msync(2) whole, which returns 0 when the page-rounded
+    // length wraps to 0 (len SIZE_MAX) and ENOMEM otherwise. Same here.
+    let Some(end) = start.checked_add(len) else {
+        let page_start = start & !(crate::persist::page_size() - 1);
+        let wrapped = len.wrapping_add(start - page_start);
+        return crate::persist::msync_pages(page_start as *const u8, wrapped);
+    };
     let mut at = start;
     for rec in super::overlapping(start, len) {
         if rec.start > at {

@@ -358,16 +358,12 @@ fn nothing_is_lost_when_the_file_system_is_full() {
             libc::ENOSPC,
             "{len} {flags:#x}"
         );
-        assert_eq!(snapshot(&f), before, "{len} {flags:#x}");
+        kept_everything(&f, &before, &format!("{len} {flags:#x}"));
+        set_len(&f, 256 << 10);
     }
     let m = map(&cases[3].0, cases[3].1, cases[3].2, 0o600).unwrap();
     unmap_all(m);
-    fs::OpenOptions::new()
-        .write(true)
-        .open(&f)
-        .unwrap()
-        .set_len(256 << 10)
-        .unwrap();
+    set_len(&f, 256 << 10);
     assert_eq!(snapshot(&f).content, before.content);
     for flags in [C, C | X, C | T, C | T | X] {
         let p = if flags & T != 0 {
@@ -382,6 +378,54 @@ fn nothing_is_lost_when_the_file_system_is_full() {
         );
         assert_eq!(s.entries(), entries, "{flags:#x}");
     }
+}
+
+#[test]
+fn a_name_taken_meanwhile_is_not_replaced() {
+    let s = Scratch::new("taken");
+    let p = s.path("f");
+    let c = CString::new(p.as_os_str().as_bytes()).unwrap();
+    for excl in [false, true] {
+        let mut f = file::PreparedFile::open_or_create(&c, excl, 0o600).unwrap();
+        // Unnamed until the commit: the name is still free.
+        assert!(!p.exists());
+        f.set_len(4096, false).unwrap();
+        fs::write(&p, b"theirs").unwrap();
+        let r = f.commit();
+        if excl {
+            assert_eq!(r.unwrap_err().errno(), libc::EEXIST);
+        } else {
+            assert_eq!(r.unwrap(), file::Committed::NameTaken);
+        }
+        assert_eq!(fs::read(&p).unwrap(), b"theirs");
+        fs::remove_file(&p).unwrap();
+    }
+    // Uncontested: the name appears at the commit, with the file's size.
+    let mut f = file::PreparedFile::open_or_create(&c, true, 0o600).unwrap();
+    f.set_len(8192, false).unwrap();
+    assert_eq!(f.commit().unwrap(), file::Committed::Done);
+    assert_eq!(fs::metadata(&p).unwrap().len(), 8192);
+}
+
+/// What a failed call may leave of an existing file: every byte and every
+/// allocated block it had, and at most a zero-filled tail from a grow
+/// (which is not undone: someone may have written there meanwhile).
+fn kept_everything(f: &Path, before: &Snapshot, what: &str) {
+    let after = snapshot(f);
+    let n = before.content.len();
+    assert!(after.content.len() >= n, "{what}: shrunk");
+    assert!(
+        after.content[..n] == before.content[..],
+        "{what}: content changed"
+    );
+    assert!(after.content[n..].iter().all(|&b| b == 0), "{what}: tail");
+    assert_eq!(after.mode, before.mode, "{what}");
+    assert!(after.blocks >= before.blocks, "{what}: blocks released");
+}
+
+fn set_len(f: &Path, len: u64) {
+    let file = fs::OpenOptions::new().write(true).open(f).unwrap();
+    file.set_len(len).unwrap();
 }
 
 /// Runs `child` in a copy of this test binary with RLIMIT_FSIZE at 64 KiB

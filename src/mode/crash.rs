@@ -11,14 +11,14 @@ use super::load_warning;
 use core::sync::atomic::{AtomicU64, Ordering};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 /// Points begun, and points whose lines were all written.
 static STARTED: AtomicU64 = AtomicU64::new(0);
 static PASSED: AtomicU64 = AtomicU64::new(0);
 /// The point to die at; 0: never.
 static CRASH_AT: AtomicU64 = AtomicU64::new(0);
-static REPORT: OnceLock<Mutex<File>> = OnceLock::new();
+static REPORT: Mutex<Option<File>> = Mutex::new(None);
 
 /// Reads `PMEM_FIT_CRASH_AT` and `PMEM_FIT_REPORT`; called once at load.
 pub fn init_from_env() {
@@ -33,11 +33,21 @@ pub fn init_from_env() {
     if let Some(path) = std::env::var_os("PMEM_FIT_REPORT") {
         match File::create(&path) {
             Ok(f) => {
-                let _ = REPORT.set(Mutex::new(f));
+                if let Ok(mut guard) = REPORT.lock() {
+                    *guard = Some(f);
+                }
                 write_report();
             }
             Err(e) => load_warning(&format!("cannot create PMEM_FIT_REPORT={path:?}: {e}")),
         }
+    }
+}
+
+/// Closes `PMEM_FIT_REPORT` (at library unload), so dlopen/dlclose cycles
+/// do not leak its descriptor.
+pub fn close_report() {
+    if let Ok(mut guard) = REPORT.lock() {
+        guard.take();
     }
 }
 
@@ -63,8 +73,8 @@ pub fn points_passed() -> u64 {
 }
 
 fn write_report() {
-    let Some(report) = REPORT.get() else { return };
-    let Ok(f) = report.lock() else { return };
+    let Ok(guard) = REPORT.lock() else { return };
+    let Some(f) = guard.as_ref() else { return };
     // Read under the lock so the file never goes back to a smaller count;
     // the count only grows, so overwriting from offset 0 leaves no stale digits.
     let text = format!("{}\n", PASSED.load(Ordering::Acquire));
