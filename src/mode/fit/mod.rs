@@ -9,17 +9,23 @@
 //! fit mapping costs up to twice the memory of the pages it dirties.
 //!
 //! Thread-safe: flushes share a read lock on the registry; mapping and
-//! unmapping take the write lock. Each mapping keeps a dup of its fd, closed
-//! when the last piece of the mapping is unmapped.
+//! unmapping take the write lock. Each file keeps one dup of its fd, shared
+//! by all its mappings and closed when the last piece of them is unmapped.
+//! The registry follows the kernel's mappings and adopts foreign shared
+//! file mappings: see [`follow`].
 
+mod file;
+mod follow;
 mod pieces;
+mod procmaps;
 
 use super::{crash, log_failure};
 use crate::error::{Error, Result};
 use crate::persist::{mode_hook::ModeHooks, msync_pages, page_size, CACHELINE};
 use core::sync::atomic::{AtomicUsize, Ordering};
+use file::FitFile;
 use pieces::{Piece, Pieces};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::sync::{Arc, RwLock};
 
 pub static HOOKS: ModeHooks = ModeHooks {
@@ -32,7 +38,7 @@ pub static HOOKS: ModeHooks = ModeHooks {
     on_unmap: forget,
 };
 
-type File = Arc<OwnedFd>;
+type File = Arc<FitFile>;
 
 static REGISTRY: RwLock<Pieces<File>> = RwLock::new(Pieces::new());
 /// Pieces in REGISTRY, so other modes skip the lock when there are none.
@@ -71,15 +77,13 @@ pub fn route_pages(addr: *const u8, len: usize, rest: Rest) -> Result<()> {
 /// files, rounded out to `granularity`, as one persistence point; hands the
 /// parts outside to `rest`.
 fn route(addr: *const u8, len: usize, granularity: usize, rest: Rest) -> Result<()> {
-    if live_mappings() == 0 || len == 0 {
+    if len == 0 {
         return rest(addr, len);
     }
     let (lo, hi) = (addr as usize, (addr as usize).saturating_add(len));
-    let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
-    if reg.overlapping(lo, hi).next().is_none() {
-        drop(reg);
+    let Some(reg) = follow::pieces(lo, hi) else {
         return rest(addr, len);
-    }
+    };
     crash::begin_point();
     let mut result = Ok(());
     let mut keep = |r: Result<()>| {
@@ -107,6 +111,9 @@ fn route(addr: *const u8, len: usize, granularity: usize, rest: Rest) -> Result<
 
 /// pwrite(2)s `[from, to)` of the private mapping `p` to its file.
 fn write_back(p: &Piece<File>, from: usize, to: usize) -> Result<()> {
+    let to = from
+        + p.file
+            .before_eof(p.offset + (from - p.start) as u64, to - from)?;
     let mut at = from;
     while at < to {
         let offset = p.offset + (at - p.start) as u64;
@@ -147,27 +154,100 @@ fn register(fd: i32, addr: *mut u8, len: usize) -> Result<()> {
             "fit mode: the file must be open read/write, not append-only",
         ));
     }
-    // SAFETY: duplicates an open descriptor; the copy is ours alone.
-    let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
-    if dup < 0 {
-        return Err(Error::last_os("fit mode: dup"));
-    }
-    // SAFETY: `dup` is a fresh descriptor nothing else owns.
-    let file = Arc::new(unsafe { OwnedFd::from_raw_fd(dup) });
+    let st = file::stat_fd(fd)?;
     let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
+    let file = match follow::file_of(&reg, st.st_dev, st.st_ino) {
+        Some(f) => f,
+        None => Arc::new(FitFile::dup(fd, &st)?),
+    };
+    refuse_twice(&mut reg, &file, 0, len)?;
     reg.insert(addr as usize, len, file);
     LIVE.store(reg.len(), Ordering::Release);
+    drop(reg);
+    watch_fork();
     Ok(())
 }
 
-/// on_unmap (every mode's): forgets `[addr, addr + len)`.
+/// Fails if file range `[offset, offset + len)` of `file` is already in a
+/// live fit mapping: two private copies of one file range cannot see each
+/// other's stores, as two shared mappings do. Pieces the kernel no longer
+/// maps are forgotten first.
+fn refuse_twice(reg: &mut Pieces<File>, file: &File, offset: u64, len: usize) -> Result<()> {
+    let end = offset.saturating_add(len as u64);
+    let same: Vec<(usize, usize)> = reg
+        .iter()
+        .filter(|p| {
+            Arc::ptr_eq(&p.file, file) && p.offset < end && offset < p.offset + p.len as u64
+        })
+        .map(|p| (p.start, p.end()))
+        .collect();
+    for (lo, hi) in same {
+        let live = procmaps::covering_or_next(lo)?
+            .is_some_and(|v| v.start <= lo && v.end >= hi && !v.shared && file.is(v.dev, v.ino));
+        if !live {
+            reg.remove(lo, hi);
+            continue;
+        }
+        let e = Error::new(
+            libc::EBUSY,
+            format!(
+                "fit mode: this file range is already mapped at {lo:#x}; two private \
+                 copies of it could not see each other's stores (unmap it first)"
+            ),
+        );
+        crate::log_error!("{e}");
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Marks a child forked while fit mappings are live (see [`follow`]).
+fn watch_fork() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: registers a handler that only stores to an atomic.
+    ONCE.call_once(|| unsafe {
+        libc::pthread_atfork(None, None, Some(follow::forked));
+    });
+}
+
+/// on_unmap (every mode's): forgets `[addr, addr + len)`, rounded out to
+/// whole pages as munmap(2) unmaps them.
 pub fn forget(addr: *mut u8, len: usize) {
     if live_mappings() == 0 {
         return;
     }
+    let hi = (addr as usize)
+        .saturating_add(len)
+        .checked_next_multiple_of(page_size())
+        .unwrap_or(usize::MAX);
     let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
-    reg.remove(addr as usize, (addr as usize).saturating_add(len));
+    reg.remove(addr as usize, hi);
     LIVE.store(reg.len(), Ordering::Release);
+}
+
+/// pmem_deep_drain's work: fit mappings get no write, since a deep drain
+/// flushes no cache line (their flushes reached the file when made); the
+/// parts outside them go to `rest`.
+pub fn deep_drain(addr: *const u8, len: usize, rest: Rest) -> Result<()> {
+    let (lo, hi) = (addr as usize, (addr as usize).saturating_add(len));
+    let Some(reg) = follow::pieces(lo, hi) else {
+        return rest(addr, len);
+    };
+    let mut gaps = Vec::new();
+    let mut cur = lo;
+    for p in reg.overlapping(lo, hi) {
+        if p.start > cur {
+            gaps.push((cur, p.start));
+        }
+        cur = hi.min(p.end());
+    }
+    if cur < hi {
+        gaps.push((cur, hi));
+    }
+    drop(reg);
+    crate::persist::fence();
+    gaps.into_iter()
+        .try_for_each(|(from, to)| rest(from as *const u8, to - from))
 }
 
 /// on_map of the modes that map shared: nothing to record.
@@ -217,10 +297,12 @@ mod tests {
         route_lines((base + page - 10) as *const u8, 20, record_rest).unwrap();
         let mut want = vec![0u8; len];
         want[page - 64..page + 64].fill(0xaa);
-        assert_eq!(file_bytes(fd, len), want);
+        assert!(file_bytes(fd, len) == want, "file differs");
 
-        // Forget the middle page: a flush across it writes both ends and
+        // Unmap the middle page: a flush across it writes both ends and
         // hands the middle to `rest`.
+        // SAFETY: the page belongs to the mapping made above.
+        unsafe { libc::munmap((base + page) as *mut libc::c_void, page) };
         forget((base + page) as *mut u8, page);
         route_lines(
             (base + page - 96) as *const u8,
@@ -230,7 +312,7 @@ mod tests {
         .unwrap();
         want[page - 128..page].fill(0xaa);
         want[2 * page..2 * page + 128].fill(0xaa);
-        assert_eq!(file_bytes(fd, len), want);
+        assert!(file_bytes(fd, len) == want, "file differs");
         assert_eq!(*REST.lock().unwrap(), vec![(base + page, page)]);
         assert_eq!(crash::points_passed() - before, 2);
 
