@@ -182,6 +182,7 @@ fn adopt(reg: &mut Pieces<File>, v: &Vma) -> Result<()> {
         None => Arc::new(open_mapped(v, &path)?),
     };
     let len = v.end - v.start;
+    reg.remove(v.start, v.end);
     super::refuse_twice(reg, &file, v.offset, len)?;
     // SAFETY: replaces the shared mapping [start, end) of this very file
     // range with a private one of it; the kernel reads the private pages from

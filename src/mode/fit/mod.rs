@@ -160,6 +160,9 @@ fn register(fd: i32, addr: *mut u8, len: usize) -> Result<()> {
         Some(f) => f,
         None => Arc::new(FitFile::dup(fd, &st)?),
     };
+    // The kernel just placed this mapping here: whatever the registry still
+    // had at these addresses is stale.
+    reg.remove(addr as usize, addr as usize + len);
     refuse_twice(&mut reg, &file, 0, len)?;
     reg.insert(addr as usize, len, file);
     LIVE.store(reg.len(), Ordering::Release);

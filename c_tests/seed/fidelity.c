@@ -1,0 +1,228 @@
+/*
+ * fidelity -- fit mode follows what the kernel really maps, not only the
+ * library's own calls, and writes only what real persistent memory would.
+ * Each case failed before: a plain munmap or a partial pmem_unmap left
+ * stale ranges that wrote foreign memory into the file, mremap lost the
+ * persists, the same file mapped twice gave two private copies, a forked
+ * child's persists went unremarked, deep flushes wrote whole pages, a
+ * persist past end-of-file grew the file, foreign shared mappings were not
+ * crash-tested at all. Run with PMEM_PERSIST_MODE=fit. usage: fidelity DIR
+ */
+#define _GNU_SOURCE
+#include <libpmem.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define LEN 8192
+static const char *dir;
+static int failures;
+
+#define EXPECT(c, ...) do { if (!(c)) { \
+	fprintf(stderr, "fidelity: FAIL at line %d: ", __LINE__); \
+	fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); failures++; } } while (0)
+
+static const char *path(const char *name)
+{
+	static char buf[4096];
+	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
+	return buf;
+}
+
+static char *map(const char *name)
+{
+	size_t len;
+	char *p = pmem_map_file(path(name), LEN, PMEM_FILE_CREATE, 0644, &len, NULL);
+	if (p == NULL) {
+		fprintf(stderr, "fidelity: pmem_map_file %s: %s\n", name, pmem_errormsg());
+		exit(1);
+	}
+	return p;
+}
+
+/* The file's bytes [off, off + n). */
+static void file_at(const char *name, off_t off, char *buf, size_t n)
+{
+	int fd = open(path(name), O_RDONLY);
+	memset(buf, 0, n);
+	if (fd < 0 || pread(fd, buf, n, off) < 0)
+		perror(name), exit(1);
+	close(fd);
+}
+
+static int file_has(const char *name, const char *s)
+{
+	static char buf[LEN];
+	file_at(name, 0, buf, LEN);
+	return memmem(buf, LEN, s, strlen(s)) != NULL;
+}
+
+/* Anonymous memory placed exactly at `at`, as the kernel would reuse it. */
+static char *anon_at(void *at, size_t len)
+{
+	char *q = mmap(at, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (q != at)
+		fprintf(stderr, "fidelity: cannot map at %p\n", at), exit(1);
+	return q;
+}
+
+static void stale_after_munmap(void)
+{
+	char *p = map("a");
+	munmap(p, LEN);
+	char *q = anon_at(p, LEN);
+	strcpy(q, "unrelated-buffer");
+	pmem_persist(q, 64);
+	EXPECT(!file_has("a", "unrelated-buffer"), "anonymous memory written into a munmapped file");
+	munmap(q, LEN);
+}
+
+static void partial_unmap_rounds_to_pages(void)
+{
+	char *p = map("b");
+	EXPECT(pmem_unmap(p, 100) == 0, "pmem_unmap(p, 100): %s", pmem_errormsg());
+	char *q = anon_at(p, 4096);
+	strcpy(q + 128, "unrelated");
+	pmem_persist(q + 128, 16);
+	EXPECT(!file_has("b", "unrelated"), "anonymous memory written where pmem_unmap unmapped a page");
+	strcpy(p + 4096, "second page");
+	pmem_persist(p + 4096, 16);
+	EXPECT(file_has("b", "second page"), "the rest of the mapping stopped reaching its file");
+	munmap(q, 4096);
+	pmem_unmap(p + 4096, 4096);
+}
+
+static void mremap_is_followed(void)
+{
+	char *p = map("c");
+	char *to = mmap(NULL, LEN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *q = mremap(p, LEN, LEN, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+	EXPECT(q == to, "mremap: %s", strerror(errno));
+	strcpy(q + 64, "moved");
+	pmem_persist(q + 64, 8);
+	EXPECT(file_has("c", "moved"), "a persist after mremap never reached the file");
+	char *s = anon_at(p, LEN);
+	strcpy(s, "stale");
+	pmem_persist(s, 8);
+	EXPECT(!file_has("c", "stale"), "memory at the old address written into the file");
+	munmap(s, LEN);
+	pmem_unmap(q, LEN);
+}
+
+static void same_file_twice_refused(void)
+{
+	char *p = map("d");
+	size_t len;
+	errno = 0;
+	char *q = pmem_map_file(path("d"), 0, 0, 0, &len, NULL);
+	EXPECT(q == NULL && errno == EBUSY, "a second mapping of one file: %p, errno %d", (void *)q, errno);
+	EXPECT(strstr(pmem_errormsg(), "already mapped") != NULL, "message: %s", pmem_errormsg());
+	pmem_unmap(p, LEN);
+	q = map("d"); /* after pmem_unmap, and after a plain munmap */
+	munmap(q, LEN);
+	q = map("d");
+	pmem_unmap(q, LEN);
+}
+
+static void forked_child_is_reported(void)
+{
+	char *p = map("e");
+	int fds[2];
+	if (pipe(fds) != 0)
+		perror("pipe"), exit(1);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 2);
+		strcpy(p, "child");
+		pmem_persist(p, 8);
+		_exit(0);
+	}
+	close(fds[1]);
+	char msg[1024] = "";
+	size_t got = 0;
+	ssize_t n;
+	while (got < sizeof(msg) - 1 && (n = read(fds[0], msg + got, sizeof(msg) - 1 - got)) > 0)
+		got += (size_t)n;
+	msg[got] = '\0';
+	close(fds[0]);
+	waitpid(pid, NULL, 0);
+	EXPECT(strstr(msg, "forked child") != NULL, "the child's persist was not reported: '%s'", msg);
+	EXPECT(file_has("e", "child"), "the child's persist did not reach the file");
+	pmem_unmap(p, LEN);
+}
+
+static void deep_flushes_write_lines_only(void)
+{
+	char *p = map("f");
+	strcpy(p, "never flushed");
+	strcpy(p + 64, "deep");
+	EXPECT(pmem_deep_persist(p + 64, 8) == 0, "pmem_deep_persist: %s", pmem_errormsg());
+	EXPECT(pmem_deep_drain(p, LEN) == 0, "pmem_deep_drain: %s", pmem_errormsg());
+	EXPECT(file_has("f", "deep"), "pmem_deep_persist did not write its line");
+	EXPECT(!file_has("f", "never flushed"), "a deep flush wrote a line never flushed");
+	pmem_unmap(p, LEN);
+}
+
+static void no_growth_past_eof(void)
+{
+	int fd = open(path("g"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || write(fd, "0123456789", 10) != 10)
+		perror("g"), exit(1);
+	size_t len;
+	char *p = pmem_map_file(path("g"), 0, 0, 0, &len, NULL);
+	EXPECT(p != NULL && len == 10, "map a 10-byte file: %s", pmem_errormsg());
+	memset(p, 'x', 100);
+	pmem_persist(p, 100);
+	struct stat st;
+	fstat(fd, &st);
+	EXPECT(st.st_size == 10, "persisting past end-of-file grew the file to %lld", (long long)st.st_size);
+	EXPECT(file_has("g", "xxxxxxxxxx"), "the bytes before end-of-file were not written");
+	pmem_unmap(p, len);
+	close(fd);
+}
+
+static void foreign_mapping_is_adopted(void)
+{
+	int fd = open(path("h"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || ftruncate(fd, LEN) != 0)
+		perror("h"), exit(1);
+	char *p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	strcpy(p, "before"); /* a shared mapping's store: already in the file */
+	strcpy(p + 128, "flushed");
+	pmem_persist(p + 128, 8);
+	strcpy(p + 256, "unflushed");
+	strcpy(p + 4096 + 64, "other page");
+	pmem_persist(p + 4096 + 64, 16);
+	EXPECT(strcmp(p, "before") == 0, "adoption changed the mapping's contents");
+	EXPECT(file_has("h", "flushed") && file_has("h", "other page"), "persists did not reach the file");
+	EXPECT(!file_has("h", "unflushed"), "a store after adoption reached the file unflushed");
+	munmap(p, LEN);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2)
+		return fprintf(stderr, "usage: fidelity DIR\n"), 2;
+	dir = argv[1];
+	stale_after_munmap();
+	partial_unmap_rounds_to_pages();
+	mremap_is_followed();
+	same_file_twice_refused();
+	forked_child_is_reported();
+	deep_flushes_write_lines_only();
+	no_growth_past_eof();
+	foreign_mapping_is_adopted();
+	if (failures)
+		return fprintf(stderr, "fidelity: %d failures\n", failures), 1;
+	printf("fidelity: all cases passed\n");
+	return 0;
+}
