@@ -3,13 +3,14 @@
 //! ioctl on /proc/self/maps; older kernels fall back to reading the text.
 
 use crate::error::{Error, Result};
+use core::sync::atomic::AtomicBool;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, Once};
 
 /// One virtual memory area.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,15 +66,17 @@ const VMA_WRITE: u64 = 0x02;
 const VMA_EXEC: u64 = 0x04;
 const VMA_SHARED: u64 = 0x08;
 
-/// /proc/self/maps, opened once per process (a descriptor opened before a
-/// fork would describe the parent); None once PROCMAP_QUERY proved missing.
-struct Source {
-    pid: i32,
-    file: Option<File>,
-}
+/// /proc/self/maps, opened once per process: a descriptor opened before a
+/// fork would describe the parent, so a child reopens it.
+static SOURCE: Mutex<Option<File>> = Mutex::new(None);
+/// Set in a child by the fork handler (no syscall on the flush path).
+static REOPEN: AtomicBool = AtomicBool::new(false);
+/// Set once PROCMAP_QUERY proved missing (a kernel before 6.11).
+static NO_QUERY: AtomicBool = AtomicBool::new(false);
 
-static SOURCE: Mutex<Source> = Mutex::new(Source { pid: 0, file: None });
-static NO_QUERY: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+extern "C" fn reopen_in_child() {
+    REOPEN.store(true, core::sync::atomic::Ordering::Relaxed);
+}
 
 /// The area holding `addr`, or else the first one above it; None when
 /// nothing is mapped at or above `addr`.
@@ -104,19 +107,22 @@ pub fn named(addr: usize) -> Result<Option<(Vma, PathBuf)>> {
 }
 
 fn query(addr: usize, name: Option<&mut [u8]>) -> Result<Option<(Vma, PathBuf)>> {
+    static HANDLER: Once = Once::new();
+    // SAFETY: registers a handler that only stores to an atomic.
+    HANDLER.call_once(|| unsafe {
+        libc::pthread_atfork(None, None, Some(reopen_in_child));
+    });
     let mut src = SOURCE.lock().unwrap_or_else(|e| e.into_inner());
-    // SAFETY: getpid has no preconditions.
-    let pid = unsafe { libc::getpid() };
-    if src.file.is_none() || src.pid != pid {
+    if src.is_none() || REOPEN.swap(false, core::sync::atomic::Ordering::Relaxed) {
         let f = File::open("/proc/self/maps").map_err(|e| {
             Error::new(
                 e.raw_os_error().unwrap_or(libc::EIO),
                 "open /proc/self/maps",
             )
         })?;
-        *src = Source { pid, file: Some(f) };
+        *src = Some(f);
     }
-    let fd = src.file.as_ref().map_or(-1, |f| f.as_raw_fd());
+    let fd = src.as_ref().map_or(-1, |f| f.as_raw_fd());
     let mut q = ProcmapQuery {
         size: core::mem::size_of::<ProcmapQuery>() as u64,
         query_flags: COVERING_OR_NEXT,
