@@ -2,12 +2,14 @@
 //! inode), shared by every mapping of it, so mapping many ranges costs one
 //! descriptor per file, not per mapping.
 
+use super::shadow::Shadow;
 use crate::error::{Error, Result};
 use core::sync::atomic::{AtomicU64, Ordering};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::OnceLock;
 
 #[derive(Debug)]
 pub struct FitFile {
@@ -16,6 +18,9 @@ pub struct FitFile {
     pub ino: u64,
     /// The size last seen, so most writes need no fstat to stay inside it.
     size: AtomicU64,
+    /// What the library's own mappings of the file show (adopted ones map
+    /// the file itself).
+    pub shadow: OnceLock<Shadow>,
 }
 
 impl AsRawFd for FitFile {
@@ -77,11 +82,30 @@ impl FitFile {
             dev: st.st_dev,
             ino: st.st_ino,
             size: AtomicU64::new(st.st_size as u64),
+            shadow: OnceLock::new(),
         }
     }
 
     pub fn is(&self, dev: u64, ino: u64) -> bool {
         self.dev == dev && self.ino == ino
+    }
+
+    /// Whether `(dev, ino)` is this file's shadow.
+    pub fn shadowed_by(&self, dev: u64, ino: u64) -> bool {
+        self.shadow.get().is_some_and(|s| s.is(dev, ino))
+    }
+
+    /// The shadow, made on first use `len` bytes long (or the file's size,
+    /// if larger), both rounded up to pages.
+    pub fn shadow(&self, len: usize) -> Result<&Shadow> {
+        if let Some(s) = self.shadow.get() {
+            return Ok(s);
+        }
+        let size = stat_fd(self.as_raw_fd())?.st_size as usize;
+        let len = len.max(size).next_multiple_of(crate::persist::page_size());
+        let made = Shadow::copy_of(self.as_raw_fd(), len)?;
+        // Callers hold the registry's write lock, so nobody raced us here.
+        Ok(self.shadow.get_or_init(|| made))
     }
 
     /// How many of the `len` bytes at file `offset` lie before end-of-file:

@@ -75,14 +75,20 @@ pub fn pieces(lo: usize, hi: usize) -> Option<Guard> {
 
 fn found(reg: Guard, lo: usize, hi: usize) -> Option<Guard> {
     reg.overlapping(lo, hi).next()?;
+    Some(reg)
+}
+
+/// In a forked child, a flush of an adopted (private) mapping: say once
+/// that the parent cannot see these stores.
+fn report_fork() {
     if FORKED.load(Ordering::Relaxed) && !FORK_REPORTED.swap(true, Ordering::Relaxed) {
         loud(&Error::new(
             libc::EPERM,
-            "fit mode: flushing a fit mapping in a forked child: fit mappings are private \
-             copies, so the parent never sees this process's stores (a shared mapping would)",
+            "fit mode: flushing an adopted mapping in a forked child: adopted mappings \
+             are private copies, so the parent never sees this process's stores \
+             (a shared mapping would)",
         ));
     }
-    Some(reg)
 }
 
 /// The first disagreement between the registry and the kernel over `[lo, hi)`.
@@ -101,10 +107,15 @@ fn disagreement(reg: &Pieces<File>, lo: usize, hi: usize, adopt: bool) -> Result
         let mut covered = from;
         for p in reg.overlapping(from, to) {
             let a = p.start.max(from);
-            let agrees = !v.shared
-                && p.file.is(v.dev, v.ino)
-                && v.offset_of(a) == p.offset + (a - p.start) as u64;
-            if !agrees {
+            let view = if v.shared {
+                p.file.shadowed_by(v.dev, v.ino)
+            } else {
+                p.file.is(v.dev, v.ino)
+            };
+            if view && !v.shared {
+                report_fork();
+            }
+            if !view || v.offset_of(a) != p.offset + (a - p.start) as u64 {
                 return Ok(Some(Fix::Forget(a, p.end().min(v.end))));
             }
             if p.start > covered {
@@ -113,7 +124,7 @@ fn disagreement(reg: &Pieces<File>, lo: usize, hi: usize, adopt: bool) -> Result
             covered = p.end();
         }
         if covered < to && v.ino != 0 {
-            if !v.shared && file_of(reg, v.dev, v.ino).is_some() {
+            if view_of(reg, &v).is_some() {
                 return Ok(Some(Fix::Follow(v)));
             }
             if v.shared && adopt && !refused(v.dev, v.ino) {
@@ -123,6 +134,19 @@ fn disagreement(reg: &Pieces<File>, lo: usize, hi: usize, adopt: bool) -> Result
         at = to;
     }
     Ok(None)
+}
+
+/// The fit file whose mapping (private) or shadow (shared) `v` is.
+fn view_of(reg: &Pieces<File>, v: &Vma) -> Option<File> {
+    reg.iter()
+        .find(|p| {
+            if v.shared {
+                p.file.shadowed_by(v.dev, v.ino)
+            } else {
+                p.file.is(v.dev, v.ino)
+            }
+        })
+        .map(|p| p.file.clone())
 }
 
 /// The file of a live fit piece, if `(dev, ino)` has one.
@@ -150,7 +174,7 @@ fn apply(fix: Fix) {
             reg.remove(lo, hi);
         }
         Fix::Follow(v) => {
-            if let Some(file) = file_of(&reg, v.dev, v.ino) {
+            if let Some(file) = view_of(&reg, &v) {
                 reg.insert_at(v.start, v.end - v.start, v.offset, file);
             }
         }
@@ -160,7 +184,9 @@ fn apply(fix: Fix) {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .push((v.dev, v.ino));
-                loud(&e);
+                if e.errno() != libc::ENODEV {
+                    loud(&e);
+                }
             }
         }
     }
@@ -177,13 +203,16 @@ fn adopt(reg: &mut Pieces<File>, v: &Vma) -> Result<()> {
     if now != *v {
         return Ok(());
     }
+    if is_anonymous(&path) {
+        return Err(Error::new(libc::ENODEV, "shared anonymous memory: no file"));
+    }
     let file = match file_of(reg, v.dev, v.ino) {
         Some(f) => f,
         None => Arc::new(open_mapped(v, &path)?),
     };
     let len = v.end - v.start;
     reg.remove(v.start, v.end);
-    super::refuse_twice(reg, &file, v.offset, len)?;
+    super::refuse_twice(reg, &file, v.offset, len, false)?;
     // SAFETY: replaces the shared mapping [start, end) of this very file
     // range with a private one of it; the kernel reads the private pages from
     // the page cache the shared ones wrote to, so the program sees the same
@@ -215,6 +244,13 @@ fn adopt(reg: &mut Pieces<File>, v: &Vma) -> Result<()> {
         v.offset
     );
     Ok(())
+}
+
+/// Shared memory with no file behind it (MAP_SHARED|MAP_ANONYMOUS, System V
+/// shared memory, a memfd): nothing to crash-test, nothing to adopt.
+fn is_anonymous(path: &std::path::Path) -> bool {
+    let name = path.to_string_lossy();
+    name.starts_with("/dev/zero") || name.starts_with("/SYSV") || name.starts_with("/memfd:")
 }
 
 /// The file a foreign mapping maps, opened read/write: by the name the

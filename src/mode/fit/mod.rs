@@ -18,6 +18,7 @@ mod file;
 mod follow;
 mod pieces;
 mod procmaps;
+mod shadow;
 
 use super::{crash, log_failure};
 use crate::error::{Error, Result};
@@ -163,7 +164,8 @@ fn register(fd: i32, addr: *mut u8, len: usize) -> Result<()> {
     // The kernel just placed this mapping here: whatever the registry still
     // had at these addresses is stale.
     reg.remove(addr as usize, addr as usize + len);
-    refuse_twice(&mut reg, &file, 0, len)?;
+    refuse_twice(&mut reg, &file, 0, len, true)?;
+    file.shadow(len)?.alias_at(addr as usize, len)?;
     reg.insert(addr as usize, len, file);
     LIVE.store(reg.len(), Ordering::Release);
     drop(reg);
@@ -172,10 +174,17 @@ fn register(fd: i32, addr: *mut u8, len: usize) -> Result<()> {
 }
 
 /// Fails if file range `[offset, offset + len)` of `file` is already in a
-/// live fit mapping: two private copies of one file range cannot see each
-/// other's stores, as two shared mappings do. Pieces the kernel no longer
-/// maps are forgotten first.
-fn refuse_twice(reg: &mut Pieces<File>, file: &File, offset: u64, len: usize) -> Result<()> {
+/// live fit mapping that cannot share stores with a new one: an adopted
+/// mapping is a private copy, and so is a new adopted one (`to_shadow`
+/// false). Mappings of the shadow share. Pieces the kernel no longer maps
+/// are forgotten first.
+fn refuse_twice(
+    reg: &mut Pieces<File>,
+    file: &File,
+    offset: u64,
+    len: usize,
+    to_shadow: bool,
+) -> Result<()> {
     let end = offset.saturating_add(len as u64);
     let same: Vec<(usize, usize)> = reg
         .iter()
@@ -185,17 +194,25 @@ fn refuse_twice(reg: &mut Pieces<File>, file: &File, offset: u64, len: usize) ->
         .map(|p| (p.start, p.end()))
         .collect();
     for (lo, hi) in same {
-        let live = procmaps::covering_or_next(lo)?
-            .is_some_and(|v| v.start <= lo && v.end >= hi && !v.shared && file.is(v.dev, v.ino));
-        if !live {
+        let Some(v) = procmaps::covering_or_next(lo)?.filter(|v| v.start <= lo && v.end >= hi)
+        else {
             reg.remove(lo, hi);
+            continue;
+        };
+        let private = !v.shared && file.is(v.dev, v.ino);
+        let shadow = v.shared && file.shadowed_by(v.dev, v.ino);
+        if !private && !shadow {
+            reg.remove(lo, hi);
+            continue;
+        }
+        if shadow && to_shadow {
             continue;
         }
         let e = Error::new(
             libc::EBUSY,
             format!(
-                "fit mode: this file range is already mapped at {lo:#x}; two private \
-                 copies of it could not see each other's stores (unmap it first)"
+                "fit mode: this file range is already mapped at {lo:#x}, and an adopted \
+                 mapping is a private copy that could not see the other's stores"
             ),
         );
         crate::log_error!("{e}");
@@ -226,6 +243,9 @@ pub fn forget(addr: *mut u8, len: usize) {
     let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
     reg.remove(addr as usize, hi);
     LIVE.store(reg.len(), Ordering::Release);
+    if reg.len() == 0 {
+        procmaps::release();
+    }
 }
 
 /// pmem_deep_drain's work: fit mappings get no write, since a deep drain
