@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -240,6 +242,65 @@ static void foreign_mapping_is_adopted(void)
 	munmap(p, LEN);
 }
 
+/* Threads flushing a foreign mapping at once: one adoption, every line lands. */
+#define THREADS 4
+static char *shared_map;
+
+static void *flush_lines(void *arg)
+{
+	long t = (long)arg;
+	for (int i = 0; i < 32; i++) {
+		char *line = shared_map + ((size_t)i * THREADS + (size_t)t) * 64;
+		snprintf(line, 64, "t%ld-%d", t, i);
+		pmem_persist(line, 64);
+	}
+	return NULL;
+}
+
+static void threads_adopt_once(void)
+{
+	int fd = open(path("k"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || ftruncate(fd, LEN) != 0)
+		perror("k"), exit(1);
+	shared_map = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	pthread_t th[THREADS];
+	for (long t = 0; t < THREADS; t++)
+		pthread_create(&th[t], NULL, flush_lines, (void *)t);
+	for (int t = 0; t < THREADS; t++)
+		pthread_join(th[t], NULL);
+	char want[64];
+	for (int t = 0; t < THREADS; t++)
+		for (int i = 0; i < 32; i++) {
+			snprintf(want, sizeof(want), "t%d-%d", t, i);
+			EXPECT(file_has("k", want), "line %s of a thread did not reach the file", want);
+			EXPECT(strcmp(shared_map + ((size_t)i * THREADS + (size_t)t) * 64, want) == 0,
+			       "line %s changed in memory", want);
+		}
+	strcpy(shared_map + LEN - 64, "unflushed");
+	EXPECT(!file_has("k", "unflushed"), "the mapping was not adopted");
+	munmap(shared_map, LEN);
+}
+
+/* One descriptor per file, not per mapping: 100 mappings of one file fit
+ * in 64 descriptors. Last: it lowers the process's limit. */
+static void one_fd_per_file(void)
+{
+	struct rlimit rl = { 64, 64 };
+	EXPECT(setrlimit(RLIMIT_NOFILE, &rl) == 0, "setrlimit: %s", strerror(errno));
+	char *m[100];
+	int n = 0;
+	for (; n < 100; n++) {
+		size_t len;
+		m[n] = pmem_map_file(path("j"), LEN, PMEM_FILE_CREATE, 0644, &len, NULL);
+		if (m[n] == NULL)
+			break;
+	}
+	EXPECT(n == 100, "mapping %d of one file failed: %s", n + 1, pmem_errormsg());
+	for (int i = 0; i < n; i++)
+		pmem_unmap(m[i], LEN);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2)
@@ -254,6 +315,8 @@ int main(int argc, char **argv)
 	deep_flushes_write_lines_only();
 	no_growth_past_eof();
 	foreign_mapping_is_adopted();
+	threads_adopt_once();
+	one_fd_per_file();
 	if (failures)
 		return fprintf(stderr, "fidelity: %d failures\n", failures), 1;
 	printf("fidelity: all cases passed\n");
