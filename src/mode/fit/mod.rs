@@ -1,18 +1,25 @@
-//! fit mode (fault-injection test): every file mapped while it is on is
-//! mapped private copy-on-write, and a flush writes exactly the whole 64-byte
-//! lines it covers from the private mapping to the file (pwrite(2) at flush
-//! time; msync writes whole pages). Whatever is never flushed never reaches
-//! the file, as after a power failure on real persistent memory.
+//! fit mode (fault-injection test): the program's mappings of a file show a
+//! copy of it the file only catches up with line by line: a flush writes
+//! exactly the whole 64-byte lines it covers from the mapping to the file
+//! (pwrite(2) at flush time; msync writes whole pages). Whatever is never
+//! flushed never reaches the file, as after a power failure on real
+//! persistent memory.
 //!
-//! Memory cost: each page the program stores to becomes a private anonymous
-//! copy, on top of the file's page-cache page the flushes write into, so a
-//! fit mapping costs up to twice the memory of the pages it dirties.
+//! - Mappings the library makes are aliases of one shared shadow per file
+//!   ([`shadow`]), so they behave as shared mappings among themselves, across
+//!   fork and under MADV_DONTNEED.
+//! - Foreign shared file mappings (libpmemobj's pool) are adopted at their
+//!   first flush: remapped private in place ([`follow`]).
+//! - The registry is checked against the kernel's mappings before each write
+//!   ([`procmaps`]), so plain munmap, mremap and mappings placed over stale
+//!   ranges are followed.
+//!
+//! Memory cost: the shadow holds the file's non-zero pages and every page
+//! stored to, on top of the file's page cache the flushes write into.
 //!
 //! Thread-safe: flushes share a read lock on the registry; mapping and
 //! unmapping take the write lock. Each file keeps one dup of its fd, shared
 //! by all its mappings and closed when the last piece of them is unmapped.
-//! The registry follows the kernel's mappings and adopts foreign shared
-//! file mappings: see [`follow`].
 
 mod file;
 mod follow;
@@ -165,7 +172,11 @@ fn register(fd: i32, addr: *mut u8, len: usize) -> Result<()> {
     // had at these addresses is stale.
     reg.remove(addr as usize, addr as usize + len);
     refuse_twice(&mut reg, &file, 0, len, true)?;
-    file.shadow(len)?.alias_at(addr as usize, len)?;
+    // A regular file's mappings share its shadow; a device (Device DAX)
+    // keeps the kernel's private mapping, which pread cannot copy from.
+    if st.st_mode & libc::S_IFMT == libc::S_IFREG {
+        file.shadow(len)?.alias_at(addr as usize, len)?;
+    }
     reg.insert(addr as usize, len, file);
     LIVE.store(reg.len(), Ordering::Release);
     drop(reg);
