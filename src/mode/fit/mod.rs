@@ -52,6 +52,11 @@ static REGISTRY: RwLock<Pieces<File>> = RwLock::new(Pieces::new());
 /// Pieces in REGISTRY, so other modes skip the lock when there are none.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 
+/// Called when fit mode is switched on: opens what its flushes need.
+pub fn prepare() {
+    procmaps::prepare();
+}
+
 /// How many fit mapping pieces are live.
 pub fn live_mappings() -> usize {
     LIVE.load(Ordering::Acquire)
@@ -254,9 +259,6 @@ pub fn forget(addr: *mut u8, len: usize) {
     let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
     reg.remove(addr as usize, hi);
     LIVE.store(reg.len(), Ordering::Release);
-    if reg.len() == 0 {
-        procmaps::release();
-    }
 }
 
 /// pmem_deep_drain's work: fit mappings get no write, since a deep drain

@@ -137,9 +137,6 @@ fn query(addr: usize, name: Option<&mut [u8]>) -> Result<Option<(Vma, PathBuf)>>
     // SAFETY: `q` is a properly sized procmap_query; the name buffer, if
     // any, is writable for vma_name_size bytes and outlives the call.
     let r = unsafe { libc::ioctl(fd, PROCMAP_QUERY as _, &mut q as *mut ProcmapQuery) };
-    if super::live_mappings() == 0 {
-        *src = None; // hold no descriptor while fit mode maps nothing
-    }
     if r != 0 {
         let e = Error::last_os("PROCMAP_QUERY on /proc/self/maps");
         return if e.errno() == libc::ENOENT {
@@ -176,9 +173,10 @@ fn query(addr: usize, name: Option<&mut [u8]>) -> Result<Option<(Vma, PathBuf)>>
     Ok(Some((vma, path)))
 }
 
-/// Closes the descriptor kept for queries (the last fit mapping is gone).
-pub fn release() {
-    *SOURCE.lock().unwrap_or_else(|e| e.into_inner()) = None;
+/// Opens the descriptor queries use now, so that a program counting its
+/// descriptors sees it from the moment fit mode is on.
+pub fn prepare() {
+    let _ = covering_or_next(0);
 }
 
 fn read_text() -> Result<Vec<u8>> {
