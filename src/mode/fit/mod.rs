@@ -324,10 +324,11 @@ mod tests {
             let prot = libc::PROT_READ | libc::PROT_WRITE;
             let p = libc::mmap(core::ptr::null_mut(), len, prot, libc::MAP_PRIVATE, fd, 0);
             assert_ne!(p, libc::MAP_FAILED);
-            core::ptr::write_bytes(p.cast::<u8>(), 0xaa, len);
             (fd, p as usize)
         };
         register(fd, base as *mut u8, len).unwrap();
+        // SAFETY: the mapping made above, now the file's shadow.
+        unsafe { core::ptr::write_bytes(base as *mut u8, 0xaa, len) };
         let before = crash::points_passed();
 
         route_lines((base + page - 10) as *const u8, 20, record_rest).unwrap();

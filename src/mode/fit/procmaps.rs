@@ -175,7 +175,12 @@ fn query(addr: usize, name: Option<&mut [u8]>) -> Result<Option<(Vma, PathBuf)>>
 
 /// Opens the descriptor queries use now, so that a program counting its
 /// descriptors sees it from the moment fit mode is on.
+/// `PMEM_FIT_MAPS_TEXT=1` makes every query read the text, as on a kernel
+/// without PROCMAP_QUERY, so that path can be tested anywhere.
 pub fn prepare() {
+    if std::env::var_os("PMEM_FIT_MAPS_TEXT").is_some_and(|v| v == "1") {
+        NO_QUERY.store(true, core::sync::atomic::Ordering::Relaxed);
+    }
     let _ = covering_or_next(0);
 }
 
