@@ -2,11 +2,13 @@
 //! shared file mappings.
 //!
 //! Before a flush writes anything, the areas under it are looked up (one
-//! PROCMAP_QUERY ioctl per area): a piece whose area is gone or no longer a
-//! private mapping of its file at its offset (a plain munmap, a mapping
-//! placed over it, mremap) is forgotten, so nothing foreign is ever written
-//! into the file; a private mapping of a fit file at an address the registry
-//! does not know (mremap moved or grew it) is followed; and in fit mode a
+//! PROCMAP_QUERY ioctl per area): a piece whose area is gone or no longer
+//! its view of its file at its offset (the file's shadow for the library's
+//! own mappings, a private mapping of the file for adopted ones) is
+//! forgotten (a plain munmap, a mapping placed over it), so nothing foreign
+//! is ever written into the file; a view of a fit file at an address the
+//! registry does not know (mremap moved or grew it) is followed; and in fit
+//! mode a
 //! shared mapping of a regular file the library did not make (libpmemobj's
 //! pool, a program's own mmap) is adopted in place: the same file range is
 //! mapped MAP_PRIVATE|MAP_FIXED over it, its contents unchanged, and it is a
@@ -16,15 +18,13 @@
 //! copy after it; none is lost.
 
 use super::file::FitFile;
+use super::pieces::Pieces;
 use super::procmaps::{self, Vma};
 use super::{live_mappings, File, LIVE, REGISTRY};
 use crate::error::{Error, Result};
 use crate::mode::{current, Mode};
 use core::sync::atomic::{AtomicBool, Ordering};
-use pieces::Pieces;
 use std::sync::{Arc, Mutex, RwLockReadGuard};
-
-use super::pieces;
 
 type Guard = RwLockReadGuard<'static, Pieces<File>>;
 
