@@ -84,9 +84,9 @@ fn report_fork() {
     if FORKED.load(Ordering::Relaxed) && !FORK_REPORTED.swap(true, Ordering::Relaxed) {
         loud(&Error::new(
             libc::EPERM,
-            "fit mode: flushing an adopted mapping in a forked child: adopted mappings \
-             are private copies, so the parent never sees this process's stores \
-             (a shared mapping would)",
+            "fit mode: flushing a private fit mapping (an adopted one, or any made \
+             under valgrind) in a forked child: the parent never sees this process's \
+             stores (a shared mapping would)",
         ));
     }
 }

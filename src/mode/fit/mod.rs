@@ -180,7 +180,17 @@ fn register(fd: i32, addr: *mut u8, len: usize) -> Result<()> {
     // A regular file's mappings share its shadow; a device (Device DAX)
     // keeps the kernel's private mapping, which pread cannot copy from.
     if st.st_mode & libc::S_IFMT == libc::S_IFREG {
-        file.shadow(len)?.alias_at(addr as usize, len)?;
+        match file
+            .shadow(len)
+            .and_then(|s| s.alias_at(addr as usize, len))
+        {
+            // valgrind does not implement mremap's old size 0: keep the
+            // private mapping, with an adopted mapping's limits.
+            Err(e) if e.errno() == libc::EINVAL => crate::log_warning!(
+                "{e}; this fit mapping stays a private copy (see Limits in docs/modes.md)"
+            ),
+            r => r?,
+        }
     }
     reg.insert(addr as usize, len, file);
     LIVE.store(reg.len(), Ordering::Release);
@@ -227,8 +237,9 @@ fn refuse_twice(
         let e = Error::new(
             libc::EBUSY,
             format!(
-                "fit mode: this file range is already mapped at {lo:#x}, and an adopted \
-                 mapping is a private copy that could not see the other's stores"
+                "fit mode: this file range is already mapped at {lo:#x}, and a private \
+                 copy (an adopted mapping, or any made under valgrind) could not see \
+                 the other's stores"
             ),
         );
         crate::log_error!("{e}");
