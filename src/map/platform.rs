@@ -128,7 +128,8 @@ pub fn deep_drain_in(sys: &Sysfs, addr: *const u8, len: usize) -> Result<()> {
 }
 
 fn msync_piece(from: usize, to: usize) -> Result<()> {
-    crate::persist::msync(from as *const u8, to - from)
+    // A deep drain flushes no cache line: fit mappings get no write at all.
+    crate::mode::fit::deep_drain(from as *const u8, to - from, crate::persist::msync)
 }
 
 /// The deep_flush attribute of the region that holds a DAX mapping, found

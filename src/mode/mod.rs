@@ -90,6 +90,9 @@ pub fn set(mode: Mode) -> Result<()> {
             "cannot leave fit mode while fit mappings are live",
         ));
     }
+    if mode == Mode::Fit {
+        fit::prepare();
+    }
     mode_hook::install(mode.hooks());
     CURRENT.store(mode as u8, Ordering::Release);
     Ok(())

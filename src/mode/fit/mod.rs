@@ -1,25 +1,39 @@
-//! fit mode (fault-injection test): every file mapped while it is on is
-//! mapped private copy-on-write, and a flush writes exactly the whole 64-byte
-//! lines it covers from the private mapping to the file (pwrite(2) at flush
-//! time; msync writes whole pages). Whatever is never flushed never reaches
-//! the file, as after a power failure on real persistent memory.
+//! fit mode (fault-injection test): the program's mappings of a file show a
+//! copy of it the file only catches up with line by line: a flush writes
+//! exactly the whole 64-byte lines it covers from the mapping to the file
+//! (pwrite(2) at flush time; msync writes whole pages). Whatever is never
+//! flushed never reaches the file, as after a power failure on real
+//! persistent memory.
 //!
-//! Memory cost: each page the program stores to becomes a private anonymous
-//! copy, on top of the file's page-cache page the flushes write into, so a
-//! fit mapping costs up to twice the memory of the pages it dirties.
+//! - Mappings the library makes are aliases of one shared shadow per file
+//!   ([`shadow`]), so they behave as shared mappings among themselves, across
+//!   fork and under MADV_DONTNEED.
+//! - Foreign shared file mappings (libpmemobj's pool) are adopted at their
+//!   first flush: remapped private in place ([`follow`]).
+//! - The registry is checked against the kernel's mappings before each write
+//!   ([`procmaps`]), so plain munmap, mremap and mappings placed over stale
+//!   ranges are followed.
+//!
+//! Memory cost: the shadow holds the file's non-zero pages and every page
+//! stored to, on top of the file's page cache the flushes write into.
 //!
 //! Thread-safe: flushes share a read lock on the registry; mapping and
-//! unmapping take the write lock. Each mapping keeps a dup of its fd, closed
-//! when the last piece of the mapping is unmapped.
+//! unmapping take the write lock. Each file keeps one dup of its fd, shared
+//! by all its mappings and closed when the last piece of them is unmapped.
 
+mod file;
+mod follow;
 mod pieces;
+mod procmaps;
+mod shadow;
 
 use super::{crash, log_failure};
 use crate::error::{Error, Result};
 use crate::persist::{mode_hook::ModeHooks, msync_pages, page_size, CACHELINE};
 use core::sync::atomic::{AtomicUsize, Ordering};
+use file::FitFile;
 use pieces::{Piece, Pieces};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::sync::{Arc, RwLock};
 
 pub static HOOKS: ModeHooks = ModeHooks {
@@ -32,11 +46,16 @@ pub static HOOKS: ModeHooks = ModeHooks {
     on_unmap: forget,
 };
 
-type File = Arc<OwnedFd>;
+type File = Arc<FitFile>;
 
 static REGISTRY: RwLock<Pieces<File>> = RwLock::new(Pieces::new());
 /// Pieces in REGISTRY, so other modes skip the lock when there are none.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Called when fit mode is switched on: opens what its flushes need.
+pub fn prepare() {
+    procmaps::prepare();
+}
 
 /// How many fit mapping pieces are live.
 pub fn live_mappings() -> usize {
@@ -71,15 +90,13 @@ pub fn route_pages(addr: *const u8, len: usize, rest: Rest) -> Result<()> {
 /// files, rounded out to `granularity`, as one persistence point; hands the
 /// parts outside to `rest`.
 fn route(addr: *const u8, len: usize, granularity: usize, rest: Rest) -> Result<()> {
-    if live_mappings() == 0 || len == 0 {
+    if len == 0 {
         return rest(addr, len);
     }
     let (lo, hi) = (addr as usize, (addr as usize).saturating_add(len));
-    let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
-    if reg.overlapping(lo, hi).next().is_none() {
-        drop(reg);
+    let Some(reg) = follow::pieces(lo, hi) else {
         return rest(addr, len);
-    }
+    };
     crash::begin_point();
     let mut result = Ok(());
     let mut keep = |r: Result<()>| {
@@ -107,6 +124,9 @@ fn route(addr: *const u8, len: usize, granularity: usize, rest: Rest) -> Result<
 
 /// pwrite(2)s `[from, to)` of the private mapping `p` to its file.
 fn write_back(p: &Piece<File>, from: usize, to: usize) -> Result<()> {
+    let to = from
+        + p.file
+            .before_eof(p.offset + (from - p.start) as u64, to - from)?;
     let mut at = from;
     while at < to {
         let offset = p.offset + (at - p.start) as u64;
@@ -147,27 +167,134 @@ fn register(fd: i32, addr: *mut u8, len: usize) -> Result<()> {
             "fit mode: the file must be open read/write, not append-only",
         ));
     }
-    // SAFETY: duplicates an open descriptor; the copy is ours alone.
-    let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
-    if dup < 0 {
-        return Err(Error::last_os("fit mode: dup"));
-    }
-    // SAFETY: `dup` is a fresh descriptor nothing else owns.
-    let file = Arc::new(unsafe { OwnedFd::from_raw_fd(dup) });
+    let st = file::stat_fd(fd)?;
     let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
+    let file = match follow::file_of(&reg, st.st_dev, st.st_ino) {
+        Some(f) => f,
+        None => Arc::new(FitFile::dup(fd, &st)?),
+    };
+    // The kernel just placed this mapping here: whatever the registry still
+    // had at these addresses is stale.
+    reg.remove(addr as usize, addr as usize + len);
+    refuse_twice(&mut reg, &file, 0, len, true)?;
+    // A regular file's mappings share its shadow; a device (Device DAX)
+    // keeps the kernel's private mapping, which pread cannot copy from.
+    if st.st_mode & libc::S_IFMT == libc::S_IFREG {
+        match file
+            .shadow(len)
+            .and_then(|s| s.alias_at(addr as usize, len))
+        {
+            // valgrind does not implement mremap's old size 0: keep the
+            // private mapping, with an adopted mapping's limits.
+            Err(e) if e.errno() == libc::EINVAL => crate::log_warning!(
+                "{e}; this fit mapping stays a private copy (see Limits in docs/modes.md)"
+            ),
+            r => r?,
+        }
+    }
     reg.insert(addr as usize, len, file);
     LIVE.store(reg.len(), Ordering::Release);
+    drop(reg);
+    watch_fork();
     Ok(())
 }
 
-/// on_unmap (every mode's): forgets `[addr, addr + len)`.
+/// Fails if file range `[offset, offset + len)` of `file` is already in a
+/// live fit mapping that cannot share stores with a new one: an adopted
+/// mapping is a private copy, and so is a new adopted one (`to_shadow`
+/// false). Mappings of the shadow share. Pieces the kernel no longer maps
+/// are forgotten first.
+fn refuse_twice(
+    reg: &mut Pieces<File>,
+    file: &File,
+    offset: u64,
+    len: usize,
+    to_shadow: bool,
+) -> Result<()> {
+    let end = offset.saturating_add(len as u64);
+    let same: Vec<(usize, usize)> = reg
+        .iter()
+        .filter(|p| {
+            Arc::ptr_eq(&p.file, file) && p.offset < end && offset < p.offset + p.len as u64
+        })
+        .map(|p| (p.start, p.end()))
+        .collect();
+    for (lo, hi) in same {
+        let Some(v) = procmaps::covering_or_next(lo)?.filter(|v| v.start <= lo && v.end >= hi)
+        else {
+            reg.remove(lo, hi);
+            continue;
+        };
+        let private = !v.shared && file.is(v.dev, v.ino);
+        let shadow = v.shared && file.shadowed_by(v.dev, v.ino);
+        if !private && !shadow {
+            reg.remove(lo, hi);
+            continue;
+        }
+        if shadow && to_shadow {
+            continue;
+        }
+        let e = Error::new(
+            libc::EBUSY,
+            format!(
+                "fit mode: this file range is already mapped at {lo:#x}, and a private \
+                 copy (an adopted mapping, or any made under valgrind) could not see \
+                 the other's stores"
+            ),
+        );
+        crate::log_error!("{e}");
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Marks a child forked while fit mappings are live (see [`follow`]).
+fn watch_fork() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: registers a handler that only stores to an atomic.
+    ONCE.call_once(|| unsafe {
+        libc::pthread_atfork(None, None, Some(follow::forked));
+    });
+}
+
+/// on_unmap (every mode's): forgets `[addr, addr + len)`, rounded out to
+/// whole pages as munmap(2) unmaps them.
 pub fn forget(addr: *mut u8, len: usize) {
     if live_mappings() == 0 {
         return;
     }
+    let hi = (addr as usize)
+        .saturating_add(len)
+        .checked_next_multiple_of(page_size())
+        .unwrap_or(usize::MAX);
     let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
-    reg.remove(addr as usize, (addr as usize).saturating_add(len));
+    reg.remove(addr as usize, hi);
     LIVE.store(reg.len(), Ordering::Release);
+}
+
+/// pmem_deep_drain's work: fit mappings get no write, since a deep drain
+/// flushes no cache line (their flushes reached the file when made); the
+/// parts outside them go to `rest`.
+pub fn deep_drain(addr: *const u8, len: usize, rest: Rest) -> Result<()> {
+    let (lo, hi) = (addr as usize, (addr as usize).saturating_add(len));
+    let Some(reg) = follow::pieces(lo, hi) else {
+        return rest(addr, len);
+    };
+    let mut gaps = Vec::new();
+    let mut cur = lo;
+    for p in reg.overlapping(lo, hi) {
+        if p.start > cur {
+            gaps.push((cur, p.start));
+        }
+        cur = hi.min(p.end());
+    }
+    if cur < hi {
+        gaps.push((cur, hi));
+    }
+    drop(reg);
+    crate::persist::fence();
+    gaps.into_iter()
+        .try_for_each(|(from, to)| rest(from as *const u8, to - from))
 }
 
 /// on_map of the modes that map shared: nothing to record.
@@ -208,19 +335,22 @@ mod tests {
             let prot = libc::PROT_READ | libc::PROT_WRITE;
             let p = libc::mmap(core::ptr::null_mut(), len, prot, libc::MAP_PRIVATE, fd, 0);
             assert_ne!(p, libc::MAP_FAILED);
-            core::ptr::write_bytes(p.cast::<u8>(), 0xaa, len);
             (fd, p as usize)
         };
         register(fd, base as *mut u8, len).unwrap();
+        // SAFETY: the mapping made above, now the file's shadow.
+        unsafe { core::ptr::write_bytes(base as *mut u8, 0xaa, len) };
         let before = crash::points_passed();
 
         route_lines((base + page - 10) as *const u8, 20, record_rest).unwrap();
         let mut want = vec![0u8; len];
         want[page - 64..page + 64].fill(0xaa);
-        assert_eq!(file_bytes(fd, len), want);
+        assert!(file_bytes(fd, len) == want, "file differs");
 
-        // Forget the middle page: a flush across it writes both ends and
+        // Unmap the middle page: a flush across it writes both ends and
         // hands the middle to `rest`.
+        // SAFETY: the page belongs to the mapping made above.
+        unsafe { libc::munmap((base + page) as *mut libc::c_void, page) };
         forget((base + page) as *mut u8, page);
         route_lines(
             (base + page - 96) as *const u8,
@@ -230,7 +360,7 @@ mod tests {
         .unwrap();
         want[page - 128..page].fill(0xaa);
         want[2 * page..2 * page + 128].fill(0xaa);
-        assert_eq!(file_bytes(fd, len), want);
+        assert!(file_bytes(fd, len) == want, "file differs");
         assert_eq!(*REST.lock().unwrap(), vec![(base + page, page)]);
         assert_eq!(crash::points_passed() - before, 2);
 

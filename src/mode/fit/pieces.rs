@@ -40,14 +40,25 @@ impl<F: Clone> Pieces<F> {
     /// Adds a mapping of `file` (from offset 0) at `[start, start + len)`,
     /// replacing whatever stale pieces the range still had.
     pub fn insert(&mut self, start: usize, len: usize, file: F) {
+        self.insert_at(start, len, 0, file);
+    }
+
+    /// Adds a mapping of `file` from file offset `offset` at
+    /// `[start, start + len)`, replacing whatever the range still had.
+    pub fn insert_at(&mut self, start: usize, len: usize, offset: u64, file: F) {
         self.remove(start, start + len);
         let piece = Piece {
             start,
             len,
-            offset: 0,
+            offset,
             file,
         };
         self.by_start.insert(start, piece);
+    }
+
+    /// Every piece, in address order.
+    pub fn iter(&self) -> impl Iterator<Item = &Piece<F>> {
+        self.by_start.values()
     }
 
     /// Forgets `[lo, hi)`: pieces inside go, pieces across an end are cut.

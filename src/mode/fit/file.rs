@@ -1,0 +1,123 @@
+//! The file beneath fit mappings: one descriptor per file (by device and
+//! inode), shared by every mapping of it, so mapping many ranges costs one
+//! descriptor per file, not per mapping.
+
+use super::shadow::Shadow;
+use crate::error::{Error, Result};
+use core::sync::atomic::{AtomicU64, Ordering};
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::OnceLock;
+
+#[derive(Debug)]
+pub struct FitFile {
+    fd: OwnedFd,
+    pub dev: u64,
+    pub ino: u64,
+    /// The size last seen, so most writes need no fstat to stay inside it.
+    size: AtomicU64,
+    /// What the library's own mappings of the file show (adopted ones map
+    /// the file itself).
+    pub shadow: OnceLock<Shadow>,
+}
+
+impl AsRawFd for FitFile {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+/// fstat(2) of a descriptor.
+pub fn stat_fd(fd: RawFd) -> Result<libc::stat> {
+    // SAFETY: fstat fills the zeroed struct; an invalid fd only fails.
+    unsafe {
+        let mut st: libc::stat = core::mem::zeroed();
+        if libc::fstat(fd, &mut st) != 0 {
+            return Err(Error::last_os("fit mode: fstat"));
+        }
+        Ok(st)
+    }
+}
+
+impl FitFile {
+    /// A private duplicate of `fd`, whose status `st` the caller checked.
+    pub fn dup(fd: RawFd, st: &libc::stat) -> Result<FitFile> {
+        // SAFETY: duplicates an open descriptor; the copy is ours alone.
+        let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+        if dup < 0 {
+            return Err(Error::last_os("fit mode: dup"));
+        }
+        // SAFETY: `dup` is a fresh descriptor nothing else owns.
+        Ok(Self::from_owned(unsafe { OwnedFd::from_raw_fd(dup) }, st))
+    }
+
+    /// Opens `path` read/write, only if it still is the file (`dev`, `ino`)
+    /// a foreign mapping maps.
+    pub fn open_checked(path: &Path, dev: u64, ino: u64) -> Result<FitFile> {
+        let what = || format!("fit mode: cannot open {} read/write", path.display());
+        let c = CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| Error::new(libc::EINVAL, what()))?;
+        // SAFETY: a NUL-terminated path; the result is checked.
+        let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+        if fd < 0 {
+            return Err(Error::last_os(what()));
+        }
+        // SAFETY: `fd` is a fresh descriptor nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let st = stat_fd(fd.as_raw_fd())?;
+        if st.st_dev != dev || st.st_ino != ino || st.st_mode & libc::S_IFMT != libc::S_IFREG {
+            return Err(Error::new(
+                libc::ESTALE,
+                format!("fit mode: {} is no longer the mapped file", path.display()),
+            ));
+        }
+        Ok(Self::from_owned(fd, &st))
+    }
+
+    fn from_owned(fd: OwnedFd, st: &libc::stat) -> FitFile {
+        FitFile {
+            fd,
+            dev: st.st_dev,
+            ino: st.st_ino,
+            size: AtomicU64::new(st.st_size as u64),
+            shadow: OnceLock::new(),
+        }
+    }
+
+    pub fn is(&self, dev: u64, ino: u64) -> bool {
+        self.dev == dev && self.ino == ino
+    }
+
+    /// Whether `(dev, ino)` is this file's shadow.
+    pub fn shadowed_by(&self, dev: u64, ino: u64) -> bool {
+        self.shadow.get().is_some_and(|s| s.is(dev, ino))
+    }
+
+    /// The shadow, made on first use `len` bytes long (or the file's size,
+    /// if larger), both rounded up to pages.
+    pub fn shadow(&self, len: usize) -> Result<&Shadow> {
+        if let Some(s) = self.shadow.get() {
+            return Ok(s);
+        }
+        let size = stat_fd(self.as_raw_fd())?.st_size as usize;
+        let len = len.max(size).next_multiple_of(crate::persist::page_size());
+        let made = Shadow::copy_of(self.as_raw_fd(), len)?;
+        // Callers hold the registry's write lock, so nobody raced us here.
+        Ok(self.shadow.get_or_init(|| made))
+    }
+
+    /// How many of the `len` bytes at file `offset` lie before end-of-file:
+    /// a shared mapping's stores past it never reach the file, and writing
+    /// them would grow it.
+    pub fn before_eof(&self, offset: u64, len: usize) -> Result<usize> {
+        let end = offset.saturating_add(len as u64);
+        let mut size = self.size.load(Ordering::Relaxed);
+        if end > size {
+            size = stat_fd(self.as_raw_fd())?.st_size as u64;
+            self.size.store(size, Ordering::Relaxed);
+        }
+        Ok((size.min(end).saturating_sub(offset)) as usize)
+    }
+}
