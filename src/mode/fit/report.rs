@@ -1,0 +1,182 @@
+//! The missing-flush report: with `PMEM_FIT_REPORT` set (and no crash
+//! planned) the engine follows every line it writes back and, at
+//! pmem_unmap, at exit (and with `PMEM_FIT_DRAIN_SCAN=1` at every drain),
+//! appends to the report the lines whose private copy still differs from the
+//! file: stores never flushed. It also counts *wasted* flushes, of lines the
+//! file already held.
+//!
+//! Records (JSON lines, see docs/modes.md):
+//! `{"event":"unflushed","at":"exit","file":..,"offset":..,"len":..,"since":S,"until":U}`
+//! says the bytes were stored after point S wrote them last (0: never) and
+//! still not flushed when U points had passed; `"wasted"` names the lines
+//! flushed most often for nothing; `"summary"` has the totals.
+
+use super::lines::Line;
+use super::state::{dirty_lines, path_of};
+use super::{File, Pieces, REGISTRY};
+use crate::mode::crash::{self, json_str};
+use crate::persist::CACHELINE;
+use core::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::Mutex;
+
+/// A file, by device and inode: the same whichever descriptor maps it.
+pub type FileId = (u64, u64);
+
+#[derive(Default)]
+struct LineInfo {
+    /// The last point that wrote the line to the file (0: none).
+    last_written: u64,
+    /// The drain scan that first saw it differ since then (0: none).
+    seen: u64,
+    wasted: u64,
+}
+
+#[derive(Default)]
+struct Book {
+    lines: HashMap<(FileId, u64), LineInfo>,
+    paths: HashMap<FileId, String>,
+}
+
+static BOOK: Mutex<Option<Book>> = Mutex::new(None);
+static FLUSHED: AtomicU64 = AtomicU64::new(0);
+static WASTED: AtomicU64 = AtomicU64::new(0);
+static UNFLUSHED: AtomicU64 = AtomicU64::new(0);
+
+fn book() -> std::sync::MutexGuard<'static, Option<Book>> {
+    BOOK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Turns the report on: at exit (or unload) the exit scan runs.
+pub fn install() {
+    *book() = Some(Book::default());
+    crash::before_close(at_exit);
+    extern "C" fn on_exit() {
+        crash::close_report();
+    }
+    // SAFETY: registers a function of this library; atexit from a shared
+    // library is bound to it, so dlclose runs it before unloading.
+    if unsafe { libc::atexit(on_exit) } != 0 {
+        crate::log_error!("fit report: atexit failed; no exit scan");
+    }
+}
+
+/// The file an fd names, if fstat works.
+pub fn file_id(fd: RawFd) -> Option<FileId> {
+    // SAFETY: fstat fills a zeroed stat it is given.
+    unsafe {
+        let mut st: libc::stat = core::mem::zeroed();
+        (libc::fstat(fd, &mut st) == 0).then_some((st.st_dev, st.st_ino))
+    }
+}
+
+/// Books one line of a flush: written if it differed, else wasted.
+pub fn note_flush(id: FileId, fd: RawFd, line: &Line) {
+    let mut guard = book();
+    let Some(b) = guard.as_mut() else { return };
+    if !b.paths.contains_key(&id) {
+        let path = path_of(&mut HashMap::new(), fd);
+        b.paths.insert(id, path);
+    }
+    let info = b.lines.entry((id, line.offset)).or_default();
+    if line.differs {
+        info.last_written = crash::points_passed() + 1;
+        info.seen = 0;
+        FLUSHED.fetch_add(1, Ordering::Relaxed);
+    } else {
+        info.wasted += 1;
+        WASTED.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// pmem_unmap is about to unmap `[addr, addr + len)`.
+pub fn before_unmap(addr: usize, len: usize) {
+    if crash::inspecting() {
+        let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+        scan(&reg, addr, addr.saturating_add(len), "unmap", false);
+    }
+}
+
+/// A drain, with `PMEM_FIT_DRAIN_SCAN=1`: lines newly seen unflushed.
+pub fn at_drain() {
+    if crash::drain_scan() {
+        let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+        scan(&reg, 0, usize::MAX, "drain", true);
+    }
+}
+
+fn at_exit() {
+    if !crash::inspecting() {
+        return;
+    }
+    let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+    scan(&reg, 0, usize::MAX, "exit", false);
+    drop(reg);
+    let pid = std::process::id();
+    if let Some(b) = book().as_ref() {
+        let mut top: Vec<_> = b.lines.iter().filter(|(_, i)| i.wasted > 0).collect();
+        top.sort_by_key(|(k, i)| (std::cmp::Reverse(i.wasted), *k));
+        for ((id, offset), i) in top.into_iter().take(10) {
+            crash::record(&format!(
+                "{{\"event\":\"wasted\",\"pid\":{pid},\"file\":{},\"offset\":{offset},\"times\":{}}}",
+                json_str(b.paths.get(id).map_or("?", |s| s)),
+                i.wasted
+            ));
+        }
+    }
+    crash::record(&format!(
+        "{{\"event\":\"summary\",\"pid\":{pid},\"points\":{},\"flushed_lines\":{},\
+         \"wasted_lines\":{},\"unflushed_lines\":{}}}",
+        crash::points_passed(),
+        FLUSHED.load(Ordering::Relaxed),
+        WASTED.load(Ordering::Relaxed),
+        UNFLUSHED.load(Ordering::Relaxed),
+    ));
+}
+
+/// Reports the lines of `[lo, hi)` that differ from their files, runs of
+/// neighbours with the same history as one record. `fresh`: only lines not
+/// reported since their last write-back (drain scans).
+fn scan(reg: &Pieces<File>, lo: usize, hi: usize, at: &str, fresh: bool) {
+    let until = crash::points_passed();
+    let mut paths = HashMap::new();
+    let mut guard = book();
+    let Some(b) = guard.as_mut() else { return };
+    for p in reg.overlapping(lo, hi) {
+        let fd = p.file.as_raw_fd();
+        let Some(id) = file_id(fd) else { continue };
+        let path = path_of(&mut paths, fd);
+        let (from, to) = (lo.max(p.start), hi.min(p.end()));
+        // Runs: (offset, len, since, seen).
+        let mut runs: Vec<(u64, usize, u64, u64)> = Vec::new();
+        let r = dirty_lines(p, from, to, |l| {
+            let info = b.lines.entry((id, l.offset)).or_default();
+            if fresh && info.seen != 0 {
+                return;
+            }
+            if info.seen == 0 {
+                info.seen = until;
+            }
+            let (since, seen) = (info.last_written, info.seen);
+            match runs.last_mut() {
+                Some(r) if r.0 + r.1 as u64 == l.offset && (r.2, r.3) == (since, seen) => {
+                    r.1 += l.len
+                }
+                _ => runs.push((l.offset, l.len, since, seen)),
+            }
+            UNFLUSHED.fetch_add(1, Ordering::Relaxed);
+        });
+        crate::mode::log_failure(r);
+        for (offset, len, since, seen) in runs {
+            crash::record(&format!(
+                "{{\"event\":\"unflushed\",\"pid\":{},\"at\":\"{at}\",\"file\":{},\
+                 \"offset\":{offset},\"len\":{len},\"lines\":{},\"since\":{since},\
+                 \"seen\":{seen},\"until\":{until}}}",
+                std::process::id(),
+                json_str(&path),
+                len.div_ceil(CACHELINE),
+            ));
+        }
+    }
+}
