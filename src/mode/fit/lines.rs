@@ -117,7 +117,7 @@ pub fn pwrite_all(fd: RawFd, src: *const u8, len: usize, offset: u64) -> Result<
 }
 
 /// Calls `f(from, to)` for the runs of pages of `[start, start + len)`
-/// (page-aligned) that the process may have stored to: those holding a
+/// (`start` page-aligned; runs are clipped to the end) that the process may have stored to: those holding a
 /// private copy, present or swapped, per /proc/self/pagemap. Pages never
 /// stored to still show the file, so they cannot differ from it. Without
 /// pagemap every page is a candidate.
@@ -130,7 +130,8 @@ pub fn written_pages(start: usize, len: usize, mut f: impl FnMut(usize, usize)) 
     const PRESENT: u64 = 1 << 63;
     const SWAPPED: u64 = 1 << 62;
     const FILE_PAGE: u64 = 1 << 61;
-    let pages = len / page;
+    let end = start + len;
+    let pages = len.div_ceil(page);
     let mut entries = vec![0u8; 8 * pages.min(4096)];
     let mut run: Option<usize> = None;
     let mut i = 0;
@@ -140,7 +141,7 @@ pub fn written_pages(start: usize, len: usize, mut f: impl FnMut(usize, usize)) 
         if map.read_exact_at(&mut entries[..8 * n], at).is_err() {
             // Treat the rest as written: a superset is only slower.
             let from = run.unwrap_or(start + i * page);
-            return f(from, start + len);
+            return f(from, end);
         }
         for (j, e) in entries[..8 * n].chunks_exact(8).enumerate() {
             let e = u64::from_ne_bytes(e.try_into().unwrap_or([0; 8]));
@@ -149,7 +150,7 @@ pub fn written_pages(start: usize, len: usize, mut f: impl FnMut(usize, usize)) 
             match (private, run) {
                 (true, None) => run = Some(addr),
                 (false, Some(from)) => {
-                    f(from, addr);
+                    f(from, addr.min(end));
                     run = None;
                 }
                 _ => {}
@@ -158,7 +159,7 @@ pub fn written_pages(start: usize, len: usize, mut f: impl FnMut(usize, usize)) 
         i += n;
     }
     if let Some(from) = run {
-        f(from, start + len);
+        f(from, end);
     }
 }
 
@@ -183,6 +184,9 @@ mod tests {
             let mut runs = Vec::new();
             written_pages(base, 4 * page, |a, b| runs.push((a - base, b - base)));
             assert_eq!(runs, vec![(2 * page, 3 * page)]);
+            runs.clear();
+            written_pages(base, 2 * page + 100, |a, b| runs.push((a - base, b - base)));
+            assert_eq!(runs, vec![(2 * page, 2 * page + 100)], "clipped to the end");
             let mut seen = Vec::new();
             compare(fd, base + 2 * page, 2 * page as u64, 128, |l| {
                 seen.push((l.offset, l.len, l.differs));
