@@ -90,9 +90,7 @@ impl Flips {
     /// Which of `n` candidates this flips.
     pub fn choose(&self, n: usize) -> Vec<bool> {
         let listed = |ranges: &[(u64, u64)], i: usize| {
-            ranges
-                .iter()
-                .any(|&(a, b)| (a..=b).contains(&(i as u64)))
+            ranges.iter().any(|&(a, b)| (a..=b).contains(&(i as u64)))
         };
         let mut rng = SplitMix(match self {
             Flips::Random(seed) => *seed,
@@ -114,7 +112,13 @@ impl core::fmt::Display for Flips {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let list = |r: &[(u64, u64)]| {
             r.iter()
-                .map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") })
+                .map(|&(a, b)| {
+                    if a == b {
+                        a.to_string()
+                    } else {
+                        format!("{a}-{b}")
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(",")
         };

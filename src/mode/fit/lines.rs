@@ -176,7 +176,14 @@ mod tests {
             let fd = libc::memfd_create(c"lines-test".as_ptr(), libc::MFD_CLOEXEC);
             assert!(fd >= 0 && libc::ftruncate(fd, 4 * page as libc::off_t) == 0);
             let prot = libc::PROT_READ | libc::PROT_WRITE;
-            let p = libc::mmap(core::ptr::null_mut(), 4 * page, prot, libc::MAP_PRIVATE, fd, 0);
+            let p = libc::mmap(
+                core::ptr::null_mut(),
+                4 * page,
+                prot,
+                libc::MAP_PRIVATE,
+                fd,
+                0,
+            );
             assert_ne!(p, libc::MAP_FAILED);
             let base = p as usize;
             let _ = core::ptr::read_volatile(base as *const u8);
