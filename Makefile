@@ -28,7 +28,7 @@ SWEEP      := $(BUILD)/pmem-sweep
 
 comma := ,
 
-.PHONY: all rust install uninstall check check-header check-abi check-conformance check-seed check-inline check-hardening check-dax fuzz demo bench clean FORCE
+.PHONY: all rust install uninstall check check-header check-abi check-conformance check-seed check-sweep check-inline check-hardening check-dax fuzz demo bench clean FORCE
 
 all: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libpmem.so $(STATIC) $(BUILD)/libpmem.pc $(SWEEP)
 
@@ -105,6 +105,11 @@ check-conformance: all
 check-seed: all
 	$(MAKE) --no-print-directory -C c_tests/seed check LIBPMEM_ROOT=$(CURDIR)
 
+# Crash states, tears and the missing-flush report of fit mode, through
+# pmem-sweep (c_tests/sweep/sweep-test.sh).
+check-sweep: all
+	$(MAKE) --no-print-directory -C c_tests/sweep check LIBPMEM_ROOT=$(CURDIR)
+
 # The header-only pmem_inline.h: compile matrix, functional and line tests.
 check-inline: all
 	$(MAKE) --no-print-directory -C c_tests/inline check LIBPMEM_ROOT=$(CURDIR)
@@ -118,7 +123,7 @@ check-hardening: all
 fuzz: all
 	$(MAKE) --no-print-directory -C c_tests/hardening fuzz LIBPMEM_ROOT=$(CURDIR)
 
-check: all check-header check-abi check-conformance check-seed check-inline check-hardening
+check: all check-header check-abi check-conformance check-seed check-sweep check-inline check-hardening
 	$(CARGO) test --release --workspace
 	$(MAKE) --no-print-directory -C c_tests check LIBPMEM_ROOT=$(CURDIR)
 
@@ -139,5 +144,6 @@ clean:
 	rm -rf $(BUILD)
 	$(MAKE) -C c_tests clean
 	$(MAKE) -C c_tests/seed clean
+	$(MAKE) -C c_tests/sweep clean
 	$(MAKE) -C c_tests/inline clean
 	$(MAKE) -C c_tests/hardening clean

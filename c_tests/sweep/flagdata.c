@@ -4,7 +4,7 @@
  * payload, checksum) followed by a line holding its valid flag; the last
  * line holds statistics.
  *
- * usage: flagdata [-b|-f] [-u] FILE N    fill slots 0..N-1 (creates FILE)
+ * usage: flagdata [-b|-f] [-u] [-w] FILE N    fill slots 0..N-1 (creates FILE)
  *        flagdata -c FILE                check: a set flag means whole data
  *   (default)  data persisted, then the flag persisted: correct
  *   -b  data and flag persisted with ONE pmem_persist: the flag can reach
@@ -12,6 +12,7 @@
  *   -f  pmem_flush(data), pmem_flush(flag), one pmem_drain: the same bug
  *   -u  also counts slots in the statistics line and never flushes it
  *       (a missing flush that no crash state can show: nothing reads it)
+ *   -w  ends with a persist of every slot, all already in the file (wasted)
  */
 #include <libpmem.h>
 
@@ -69,10 +70,12 @@ static int check(const char *path)
 
 int main(int argc, char *argv[])
 {
-	int mode = 0, stats = 0, opt;
-	while ((opt = getopt(argc, argv, "bfuc")) != -1) {
+	int mode = 0, stats = 0, waste = 0, opt;
+	while ((opt = getopt(argc, argv, "bfucw")) != -1) {
 		if (opt == 'u')
 			stats = 1;
+		else if (opt == 'w')
+			waste = 1;
 		else if (opt == 'b' || opt == 'f' || opt == 'c')
 			mode = opt;
 		else
@@ -81,7 +84,7 @@ int main(int argc, char *argv[])
 	if (mode == 'c' && argc - optind == 1)
 		return check(argv[optind]);
 	if (mode == 'c' || argc - optind != 2) {
-		fprintf(stderr, "usage: flagdata [-b|-f] [-u] FILE N | flagdata -c FILE\n");
+		fprintf(stderr, "usage: flagdata [-b|-f] [-u] [-w] FILE N | flagdata -c FILE\n");
 		return 2;
 	}
 	size_t len;
@@ -116,6 +119,8 @@ int main(int argc, char *argv[])
 		if (stats)
 			(*count)++;
 	}
+	if (waste)
+		pmem_persist(base, SLOTS * sizeof(struct slot));
 	pmem_unmap(base, len);
 	return 0;
 }

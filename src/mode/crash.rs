@@ -229,6 +229,10 @@ pub fn init_from_env() {
     );
     if let Some(path) = std::env::var_os("PMEM_FIT_REPORT") {
         if plan.is_some() && already_crashed(&path) {
+            load_warning(&format!(
+                "PMEM_FIT_CRASH_AT ignored: PMEM_FIT_REPORT={path:?} already holds a crash \
+                 (an earlier process of this run crashed; remove the file to crash again)"
+            ));
             plan = None;
         }
         match Report::open(&path) {
