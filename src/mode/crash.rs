@@ -102,7 +102,7 @@ impl Flips {
                 Flips::All => true,
                 Flips::Only(r) => listed(r, i),
                 Flips::AllBut(r) => !listed(r, i),
-                Flips::Random(_) => rng.next() & 1 == 1,
+                Flips::Random(_) => rng.next_u64() & 1 == 1,
             })
             .collect()
     }
@@ -136,7 +136,7 @@ impl core::fmt::Display for Flips {
 pub struct SplitMix(pub u64);
 
 impl SplitMix {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);

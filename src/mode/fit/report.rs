@@ -24,33 +24,40 @@ use std::sync::Mutex;
 /// A file, by device and inode: the same whichever descriptor maps it.
 pub type FileId = (u64, u64);
 
+/// What the report knows of one file's lines.
 #[derive(Default)]
-struct LineInfo {
-    /// The last point that wrote the line to the file (0: none).
-    last_written: u64,
-    /// The drain scan that first saw it differ since then (0: none).
-    seen: u64,
-    wasted: u64,
+struct FileBook {
+    path: String,
+    /// By line: the last point that wrote it to the file (0: none);
+    /// saturates at u32::MAX. Dense: files are written in long runs.
+    last_written: Vec<u32>,
+    /// By line: times flushed while the file already held it.
+    wasted: HashMap<u64, u64>,
+    /// By line: the points passed at the scan that first saw it differ
+    /// since its last write-back.
+    seen: HashMap<u64, u64>,
 }
 
-#[derive(Default)]
-struct Book {
-    lines: HashMap<(FileId, u64), LineInfo>,
-    paths: HashMap<FileId, String>,
+impl FileBook {
+    fn last_written(&self, line: u64) -> u64 {
+        self.last_written
+            .get(line as usize)
+            .map_or(0, |&p| p as u64)
+    }
 }
 
-static BOOK: Mutex<Option<Book>> = Mutex::new(None);
+static BOOK: Mutex<Option<HashMap<FileId, FileBook>>> = Mutex::new(None);
 static FLUSHED: AtomicU64 = AtomicU64::new(0);
 static WASTED: AtomicU64 = AtomicU64::new(0);
 static UNFLUSHED: AtomicU64 = AtomicU64::new(0);
 
-fn book() -> std::sync::MutexGuard<'static, Option<Book>> {
+fn book() -> std::sync::MutexGuard<'static, Option<HashMap<FileId, FileBook>>> {
     BOOK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Turns the report on: at exit (or unload) the exit scan runs.
 pub fn install() {
-    *book() = Some(Book::default());
+    *book() = Some(HashMap::new());
     crash::before_close(at_exit);
     extern "C" fn on_exit() {
         crash::close_report();
@@ -71,21 +78,33 @@ pub fn file_id(fd: RawFd) -> Option<FileId> {
     }
 }
 
+fn file_book<'a>(
+    books: &'a mut HashMap<FileId, FileBook>,
+    id: FileId,
+    fd: RawFd,
+) -> &'a mut FileBook {
+    books.entry(id).or_insert_with(|| FileBook {
+        path: path_of(&mut HashMap::new(), fd),
+        ..FileBook::default()
+    })
+}
+
 /// Books one line of a flush: written if it differed, else wasted.
 pub fn note_flush(id: FileId, fd: RawFd, line: &Line) {
     let mut guard = book();
-    let Some(b) = guard.as_mut() else { return };
-    if !b.paths.contains_key(&id) {
-        let path = path_of(&mut HashMap::new(), fd);
-        b.paths.insert(id, path);
-    }
-    let info = b.lines.entry((id, line.offset)).or_default();
+    let Some(books) = guard.as_mut() else { return };
+    let f = file_book(books, id, fd);
+    let index = line.offset / CACHELINE as u64;
     if line.differs {
-        info.last_written = crash::points_passed() + 1;
-        info.seen = 0;
+        let i = index as usize;
+        if f.last_written.len() <= i {
+            f.last_written.resize(i + 1, 0);
+        }
+        f.last_written[i] = u32::try_from(crash::points_passed() + 1).unwrap_or(u32::MAX);
+        f.seen.remove(&index);
         FLUSHED.fetch_add(1, Ordering::Relaxed);
     } else {
-        info.wasted += 1;
+        *f.wasted.entry(index).or_default() += 1;
         WASTED.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -114,14 +133,17 @@ fn at_exit() {
     scan(&reg, 0, usize::MAX, "exit", false);
     drop(reg);
     let pid = std::process::id();
-    if let Some(b) = book().as_ref() {
-        let mut top: Vec<_> = b.lines.iter().filter(|(_, i)| i.wasted > 0).collect();
-        top.sort_by_key(|(k, i)| (std::cmp::Reverse(i.wasted), *k));
-        for ((id, offset), i) in top.into_iter().take(10) {
+    if let Some(books) = book().as_ref() {
+        let mut top: Vec<(&str, u64, u64)> = books
+            .values()
+            .flat_map(|f| f.wasted.iter().map(|(&l, &n)| (f.path.as_str(), l, n)))
+            .collect();
+        top.sort_by_key(|&(path, line, n)| (std::cmp::Reverse(n), path, line));
+        for (path, line, n) in top.into_iter().take(10) {
             crash::record(&format!(
-                "{{\"event\":\"wasted\",\"pid\":{pid},\"file\":{},\"offset\":{offset},\"times\":{}}}",
-                json_str(b.paths.get(id).map_or("?", |s| s)),
-                i.wasted
+                "{{\"event\":\"wasted\",\"pid\":{pid},\"file\":{},\"offset\":{},\"times\":{n}}}",
+                json_str(path),
+                line * CACHELINE as u64
             ));
         }
     }
@@ -142,23 +164,22 @@ fn scan(reg: &Pieces<File>, lo: usize, hi: usize, at: &str, fresh: bool) {
     let until = crash::points_passed();
     let mut paths = HashMap::new();
     let mut guard = book();
-    let Some(b) = guard.as_mut() else { return };
+    let Some(books) = guard.as_mut() else { return };
     for p in reg.overlapping(lo, hi) {
         let fd = p.file.as_raw_fd();
         let Some(id) = file_id(fd) else { continue };
         let path = path_of(&mut paths, fd);
+        let f = file_book(books, id, fd);
         let (from, to) = (lo.max(p.start), hi.min(p.end()));
         // Runs: (offset, len, since, seen).
         let mut runs: Vec<(u64, usize, u64, u64)> = Vec::new();
         let r = dirty_lines(p, from, to, |l| {
-            let info = b.lines.entry((id, l.offset)).or_default();
-            if fresh && info.seen != 0 {
+            let index = l.offset / CACHELINE as u64;
+            if fresh && f.seen.contains_key(&index) {
                 return;
             }
-            if info.seen == 0 {
-                info.seen = until;
-            }
-            let (since, seen) = (info.last_written, info.seen);
+            let seen = *f.seen.entry(index).or_insert(until);
+            let since = f.last_written(index);
             match runs.last_mut() {
                 Some(r) if r.0 + r.1 as u64 == l.offset && (r.2, r.3) == (since, seen) => {
                     r.1 += l.len

@@ -199,3 +199,39 @@ pub fn path_of(cache: &mut HashMap<RawFd, String>, fd: RawFd) -> String {
         })
         .clone()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{forget, register, route_lines};
+    use crate::persist::page_size;
+
+    /// A flush of a mapping's last page writes what lies inside the file
+    /// and nothing past its end, as msync of a shared mapping would.
+    #[test]
+    fn write_back_stops_at_end_of_file() {
+        let page = page_size();
+        // SAFETY: plain syscalls on a fresh memfd and a fresh private mapping.
+        let (fd, base) = unsafe {
+            let fd = libc::memfd_create(c"fit-eof".as_ptr(), libc::MFD_CLOEXEC);
+            assert!(fd >= 0 && libc::ftruncate(fd, 100) == 0);
+            let prot = libc::PROT_READ | libc::PROT_WRITE;
+            let p = libc::mmap(core::ptr::null_mut(), page, prot, libc::MAP_PRIVATE, fd, 0);
+            assert_ne!(p, libc::MAP_FAILED);
+            core::ptr::write_bytes(p.cast::<u8>(), 0xaa, 256);
+            (fd, p as usize)
+        };
+        register(fd, base as *mut u8, page).unwrap();
+        route_lines(base as *const u8, 256, |_, _| Ok(())).unwrap();
+        let mut buf = [0u8; 256];
+        // SAFETY: reads into a local buffer.
+        let n = unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), 256, 0) };
+        assert_eq!(n, 100, "the file did not grow");
+        assert!(buf[..100].iter().all(|&b| b == 0xaa));
+        forget(base as *mut u8, page);
+        // SAFETY: the mapping and fd were made above and nothing uses them.
+        unsafe {
+            libc::munmap(base as *mut libc::c_void, page);
+            libc::close(fd);
+        }
+    }
+}

@@ -139,7 +139,7 @@ pub fn expand(
             Strategy::AllButOne => {}
             Strategy::Random(k) if n > 0 => {
                 let mut rng = SplitMix(seed ^ point.wrapping_mul(0x2545_f491_4f6c_dd1d));
-                out.extend((0..k).map(|_| flips(format!("random:{}", rng.next()))));
+                out.extend((0..k).map(|_| flips(format!("random:{}", rng.next_u64()))));
             }
             Strategy::Random(_) => {}
         }
