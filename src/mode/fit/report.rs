@@ -78,11 +78,7 @@ pub fn file_id(fd: RawFd) -> Option<FileId> {
     }
 }
 
-fn file_book<'a>(
-    books: &'a mut HashMap<FileId, FileBook>,
-    id: FileId,
-    fd: RawFd,
-) -> &'a mut FileBook {
+fn file_book(books: &mut HashMap<FileId, FileBook>, id: FileId, fd: RawFd) -> &mut FileBook {
     books.entry(id).or_insert_with(|| FileBook {
         path: path_of(&mut HashMap::new(), fd),
         ..FileBook::default()
