@@ -288,6 +288,10 @@ fn resolve_program(mut program: Vec<OsString>) -> Result<Vec<OsString>, String> 
     let p = PathBuf::from(&program[0]);
     if p.components().count() > 1 && p.is_relative() {
         let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+        let p: PathBuf = p
+            .components()
+            .filter(|c| *c != std::path::Component::CurDir)
+            .collect();
         program[0] = cwd.join(p).into_os_string();
     }
     Ok(program)
