@@ -239,6 +239,7 @@ pub fn init_from_env() {
             Ok(r) => {
                 *lock_report() = Some(r);
                 REPORTING.store(true, Ordering::Release);
+                close_at_exit();
             }
             Err(e) => load_warning(&format!("cannot open PMEM_FIT_REPORT={path:?}: {e}")),
         }
@@ -326,6 +327,18 @@ pub fn die() -> ! {
 /// Asks for `f` to run once before the report closes (at exit or unload).
 pub fn before_close(f: fn()) {
     let _ = BEFORE_CLOSE.set(f);
+}
+
+/// Closes the report at exit, or at dlclose: atexit from a shared library
+/// is bound to it, and glibc runs the handler when it is unloaded.
+fn close_at_exit() {
+    extern "C" fn on_exit() {
+        close_report();
+    }
+    // SAFETY: registers a function of this library (see above).
+    if unsafe { libc::atexit(on_exit) } != 0 {
+        crate::log_error!("PMEM_FIT_REPORT: atexit failed; the report closes at unload only");
+    }
 }
 
 /// Runs the before-close work and closes the report file (both descriptors).

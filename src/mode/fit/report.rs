@@ -55,18 +55,10 @@ fn book() -> std::sync::MutexGuard<'static, Option<HashMap<FileId, FileBook>>> {
     BOOK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Turns the report on: at exit (or unload) the exit scan runs.
+/// Turns the report on: the exit scan runs before the report closes.
 pub fn install() {
     *book() = Some(HashMap::new());
     crash::before_close(at_exit);
-    extern "C" fn on_exit() {
-        crash::close_report();
-    }
-    // SAFETY: registers a function of this library; atexit from a shared
-    // library is bound to it, so dlclose runs it before unloading.
-    if unsafe { libc::atexit(on_exit) } != 0 {
-        crate::log_error!("fit report: atexit failed; no exit scan");
-    }
 }
 
 /// The file an fd names, if fstat works.
