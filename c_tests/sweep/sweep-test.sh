@@ -84,6 +84,9 @@ sweep_fd mf --states none -- -u -w
 grep -q "pool offset 2048, 64 bytes: never flushed; still unflushed at pmem_unmap after point 9" "$out/mf.out" ||
 	{ bad "the sweep's summary does not name the unflushed line"; cat "$out/mf.out"; }
 grep -q "wasted flushes: 32 of 40 flushed lines" "$out/mf.out" || bad "no wasted-flush summary"
+sweep_fd mfd --states none --drain-scan -- -u
+grep -q "pool offset 2048, 64 bytes: never flushed; still unflushed at a drain after point 3" "$out/mfd.out" ||
+	{ bad "--drain-scan: the line is not reported at the first drain after its store"; cat "$out/mfd.out"; }
 
 # 5. Usability.
 # A relative --workdir.

@@ -14,6 +14,7 @@ use crate::mode::crash::{self, Plan};
 use crate::persist::CACHELINE;
 use std::collections::{BTreeMap, HashMap};
 use std::os::fd::{AsRawFd, RawFd};
+use std::rc::Rc;
 use std::sync::Mutex;
 
 /// A line flushed since the last drain: what the file held before.
@@ -57,7 +58,7 @@ pub fn fenced() {
 
 /// A line the crash may flip, and the bytes a flip writes.
 struct Candidate {
-    path: String,
+    path: Rc<str>,
     fd: RawFd,
     offset: u64,
     len: usize,
@@ -130,10 +131,10 @@ fn candidates(
     let mut dirty = Vec::new();
     for p in reg.overlapping(0, usize::MAX) {
         let fd = p.file.as_raw_fd();
-        let path = path_of(paths, fd);
+        let path: Rc<str> = path_of(paths, fd).into();
         let r = dirty_lines(p, p.start, p.end(), |l| {
             dirty.push(Candidate {
-                path: path.clone(),
+                path: Rc::clone(&path),
                 fd,
                 offset: l.offset,
                 len: l.len,
@@ -149,7 +150,7 @@ fn candidates(
         .iter()
         .filter(|(k, _)| !is_dirty.contains(k))
         .map(|(&(_, offset), u)| Candidate {
-            path: path_of(paths, u.file.as_raw_fd()),
+            path: path_of(paths, u.file.as_raw_fd()).into(),
             fd: u.file.as_raw_fd(),
             offset,
             len: u.len,

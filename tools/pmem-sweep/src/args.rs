@@ -34,6 +34,8 @@ options:
   --workdir DIR   where the sweep makes its own directory (default: $TMPDIR);
                   only that directory is ever removed
   --keep          keep the job directories after the sweep
+  --drain-scan    in the counting run, also look for unflushed lines at
+                  every drain (PMEM_FIT_DRAIN_SCAN=1)
 
 Every command runs in its job's directory, also given in $PMEM_SWEEP_DIR;
 $PMEM_SWEEP_POINT holds the point number of the run (0 for the counting run).
@@ -57,6 +59,7 @@ pub struct Options {
     pub timeout: Duration,
     pub workdir: Option<PathBuf>,
     pub keep: bool,
+    pub drain_scan: bool,
     pub program: Vec<OsString>,
 }
 
@@ -81,8 +84,9 @@ pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Options, String
             Some((n, v)) => (n.to_string(), Some(v.to_string())),
             None => (arg.clone(), None),
         };
-        if name == "--keep" {
-            o.keep = true;
+        if name == "--keep" || name == "--drain-scan" {
+            o.keep |= name == "--keep";
+            o.drain_scan |= name == "--drain-scan";
             continue;
         }
         if name == "--help" || name == "-h" {

@@ -43,6 +43,7 @@ fn sweep(opts: args::Options) -> Result<u8, String> {
         check: opts.check.clone(),
         program: resolve_program(opts.program.clone())?,
         timeout: opts.timeout,
+        drain_scan: opts.drain_scan,
     };
     let reproducer = Reproducer::new(&opts, &plan.program);
     let work = Workdir::make(opts.workdir.clone())?;

@@ -35,6 +35,8 @@ pub struct Plan {
     pub check: Option<String>,
     pub program: Vec<OsString>,
     pub timeout: Duration,
+    /// PMEM_FIT_DRAIN_SCAN=1 in the counting run.
+    pub drain_scan: bool,
 }
 
 /// The persistence-mode variables the sweep sets itself.
@@ -54,6 +56,9 @@ impl Plan {
         let report = fresh_report(dir)?;
         let mut cmd = self.program_command(dir, 0);
         cmd.env("PMEM_FIT_REPORT", &report);
+        if self.drain_scan {
+            cmd.env("PMEM_FIT_DRAIN_SCAN", "1");
+        }
         let status = run(cmd, self.timeout, false, None)?;
         if !status.success() {
             return Err(format!(

@@ -100,7 +100,8 @@ pub struct Counts {
 
 /// The states beyond the base that `strategies` give point `point`, at most
 /// `budget` of them (a sample drawn from `seed` when there are more), and
-/// how many were left out.
+/// how many were left out. The full list is never built: a point can have
+/// millions of candidates.
 pub fn expand(
     point: u64,
     c: Counts,
@@ -109,53 +110,69 @@ pub fn expand(
     seed: u64,
 ) -> (Vec<State>, u64) {
     let n = c.unfenced + c.dirty;
-    let flips = |f: String| State {
-        point,
-        tear: 0,
-        flips: f,
-    };
-    let mut out: Vec<State> = Vec::new();
-    for s in strategies {
-        match *s {
-            Strategy::Tear => out.extend((1..c.lines).map(|k| State {
-                point,
-                tear: k,
-                flips: "none".into(),
-            })),
+    // Each strategy's share of the list: how many states, and the i-th.
+    let mut shares: Vec<(Strategy, u64)> = Vec::new();
+    for &s in strategies {
+        let count = match s {
+            Strategy::Tear => c.lines.saturating_sub(1),
             // With nothing unfenced, "dirty" is "all".
-            Strategy::Dirty if c.dirty > 0 && c.unfenced > 0 => {
-                out.push(flips(format!("only:{}-{}", c.unfenced, n - 1)))
-            }
-            Strategy::Dirty => {}
-            Strategy::All if n > 0 => out.push(flips("all".into())),
-            Strategy::All => {}
+            Strategy::Dirty => (c.dirty > 0 && c.unfenced > 0) as u64,
+            Strategy::All => (n > 0) as u64,
             // One candidate alone is "all".
-            Strategy::Each if n > 1 => out.extend((0..n).map(|i| flips(format!("only:{i}")))),
-            Strategy::Each => {}
+            Strategy::Each if n > 1 => n,
             // With two candidates these are "each"; with one, the base.
-            Strategy::AllButOne if n > 2 => {
-                out.extend((0..n).map(|i| flips(format!("all-but:{i}"))))
-            }
-            Strategy::AllButOne => {}
-            Strategy::Random(k) if n > 0 => {
-                let mut rng = SplitMix(seed ^ point.wrapping_mul(0x2545_f491_4f6c_dd1d));
-                out.extend((0..k).map(|_| flips(format!("random:{}", rng.next_u64()))));
-            }
-            Strategy::Random(_) => {}
+            Strategy::AllButOne if n > 2 => n,
+            Strategy::Random(k) if n > 0 => k,
+            _ => 0,
+        };
+        if count > 0 && !shares.iter().any(|&(t, _)| t == s) {
+            shares.push((s, count));
         }
     }
+    let total: u64 = shares.iter().map(|s| s.1).sum();
+    let picked: Vec<u64> = if total <= budget {
+        (0..total).collect()
+    } else {
+        choose(total, budget, seed ^ point)
+            .into_iter()
+            .map(|i| i - 1)
+            .collect()
+    };
+    let mut rng_seed = SplitMix(seed ^ point.wrapping_mul(0x2545_f491_4f6c_dd1d));
+    let random_base = rng_seed.next_u64();
+    let nth = |mut i: u64| -> State {
+        let mut share = shares[0];
+        for &sh in &shares {
+            share = sh;
+            if i < sh.1 {
+                break;
+            }
+            i -= sh.1;
+        }
+        let flips = |f: String| State {
+            point,
+            tear: 0,
+            flips: f,
+        };
+        match share.0 {
+            Strategy::Tear => State {
+                point,
+                tear: i + 1,
+                flips: "none".into(),
+            },
+            Strategy::Dirty => flips(format!("only:{}-{}", c.unfenced, n - 1)),
+            Strategy::All => flips("all".into()),
+            Strategy::Each => flips(format!("only:{i}")),
+            Strategy::AllButOne => flips(format!("all-but:{i}")),
+            Strategy::Random(_) => flips(format!(
+                "random:{}",
+                SplitMix(random_base.wrapping_add(i)).next_u64()
+            )),
+        }
+    };
+    let mut out: Vec<State> = picked.into_iter().map(nth).collect();
     out.sort();
-    out.dedup();
-    let total = out.len() as u64;
-    if total <= budget {
-        return (out, 0);
-    }
-    let keep = choose(total, budget, seed ^ point);
-    let picked = keep
-        .iter()
-        .map(|&i| out[(i - 1) as usize].clone())
-        .collect();
-    (picked, total - budget)
+    (out, total.saturating_sub(budget))
 }
 
 #[cfg(test)]
@@ -214,5 +231,16 @@ mod tests {
         assert!(w.iter().all(|s| v.contains(s)));
         let none = Counts::default();
         assert_eq!(expand(1, none, &all, 8, 1), (vec![], 0));
+        // Millions of candidates: sampled without listing them.
+        let huge = Counts {
+            lines: 3,
+            unfenced: 0,
+            dirty: 5_000_000,
+        };
+        let (h, skipped) = expand(2, huge, &all, 32, 9);
+        assert_eq!((h.len(), skipped), (32, 2 + 1 + 10_000_000 - 32));
+        let r = expand(1, c, &[Strategy::Random(3)], 100, 4).0;
+        assert_eq!(r.len(), 3);
+        assert!(r.iter().all(|s| s.flips.starts_with("random:")));
     }
 }
