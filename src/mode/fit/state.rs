@@ -173,6 +173,9 @@ pub fn dirty_lines(
     mut f: impl FnMut(&Line),
 ) -> crate::Result<()> {
     let fd = p.file.as_raw_fd();
+    if !lines::is_mapped(lo, hi - lo) {
+        return Ok(()); // stale: its pages are gone, and so are their stores
+    }
     let mut result = Ok(());
     lines::written_pages(lo, hi - lo, |a, b| {
         let offset = p.offset + (a - p.start) as u64;
