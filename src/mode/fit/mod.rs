@@ -134,6 +134,11 @@ fn route(addr: *const u8, len: usize, granularity: usize, rest: Rest) -> Result<
         state::crash_in_point(&reg, &segments, plan);
     }
     drop(reg);
+    if granularity != CACHELINE {
+        // msync (and pmem_deep_drain through it) returns with everything
+        // written back: no earlier flush is in flight any more.
+        state::fenced();
+    }
     crash::end_point();
     result
 }
