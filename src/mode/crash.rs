@@ -411,6 +411,13 @@ mod tests {
     }
 
     #[test]
+    fn states_print_as_they_parse() {
+        for s in ["none", "all", "only:1,3-4", "all-but:0", "random:77"] {
+            assert_eq!(Flips::parse(s).unwrap().to_string(), s);
+        }
+    }
+
+    #[test]
     fn json_strings_are_escaped() {
         assert_eq!(json_str("a\"b\\c\n"), r#""a\"b\\c\u000a""#);
     }
