@@ -153,6 +153,8 @@ fn scan(reg: &Pieces<File>, lo: usize, hi: usize, at: &str, fresh: bool) {
     let mut paths = HashMap::new();
     let mut guard = book();
     let Some(books) = guard.as_mut() else { return };
+    // A line mapped twice (aliases of one copy) is reported once.
+    let mut reported = std::collections::HashSet::new();
     for p in reg.overlapping(lo, hi) {
         let fd = p.file.as_raw_fd();
         let Some(id) = file_id(fd) else { continue };
@@ -163,7 +165,7 @@ fn scan(reg: &Pieces<File>, lo: usize, hi: usize, at: &str, fresh: bool) {
         let mut runs: Vec<(u64, usize, u64, u64)> = Vec::new();
         let r = dirty_lines(p, from, to, |l| {
             let index = l.offset / CACHELINE as u64;
-            if fresh && f.seen.contains_key(&index) {
+            if !reported.insert((id, index)) || (fresh && f.seen.contains_key(&index)) {
                 return;
             }
             let seen = *f.seen.entry(index).or_insert(until);

@@ -160,6 +160,8 @@ fn candidates(
         .collect();
     flushed.sort_by(|a, b| (&a.path, a.offset).cmp(&(&b.path, b.offset)));
     dirty.sort_by(|a, b| (&a.path, a.offset).cmp(&(&b.path, b.offset)));
+    // Two mappings of one file range (aliases of one copy) give one line.
+    dirty.dedup_by(|a, b| (a.fd, a.offset) == (b.fd, b.offset));
     flushed.extend(dirty);
     flushed
 }
