@@ -116,7 +116,7 @@ pub fn crash_in_point(
         cands.len(),
         cands.len() - flushed,
         crash::json_str(&plan.flips.to_string()),
-        crash::json_str(&flipped.join(" ")),
+        crash::json_str(&flipped.join("\n")),
     ));
     crash::die()
 }

@@ -198,7 +198,7 @@ fn flipped(crash: &Record, dir: &Path) -> Option<String> {
         return None;
     }
     let words: Vec<String> = list
-        .split(' ')
+        .lines()
         .map(|f| {
             let (line, to) = f.rsplit_once(':').unwrap_or((f, ""));
             let what = match to {
