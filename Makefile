@@ -31,7 +31,7 @@ MAN_PAGES  := $(wildcard docs/man/*.[1-8])
 
 comma := ,
 
-.PHONY: all rust install uninstall install-man uninstall-man check check-doc check-man check-header check-abi check-conformance check-seed check-inline check-hardening check-dax fuzz demo bench clean FORCE
+.PHONY: all rust install uninstall install-man uninstall-man check check-doc check-man check-header check-abi check-conformance check-seed check-sweep check-inline check-hardening check-dax fuzz demo bench clean FORCE
 
 all: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libpmem.so $(STATIC) $(BUILD)/libpmem.pc $(SWEEP)
 
@@ -117,6 +117,11 @@ check-conformance: all
 check-seed: all
 	$(MAKE) --no-print-directory -C c_tests/seed check LIBPMEM_ROOT=$(CURDIR)
 
+# Crash states, tears and the missing-flush report of fit mode, through
+# pmem-sweep (c_tests/sweep/sweep-test.sh).
+check-sweep: all
+	$(MAKE) --no-print-directory -C c_tests/sweep check LIBPMEM_ROOT=$(CURDIR)
+
 # The header-only pmem_inline.h: compile matrix, functional and line tests.
 check-inline: all
 	$(MAKE) --no-print-directory -C c_tests/inline check LIBPMEM_ROOT=$(CURDIR)
@@ -139,7 +144,7 @@ check-doc:
 check-man:
 	docs/man/check.sh $(CURDIR)
 
-check: all check-header check-abi check-conformance check-seed check-inline check-hardening check-doc check-man
+check: all check-header check-abi check-conformance check-seed check-sweep check-inline check-hardening check-doc check-man
 	$(CARGO) test --release --workspace
 	$(MAKE) --no-print-directory -C c_tests check LIBPMEM_ROOT=$(CURDIR)
 
@@ -160,5 +165,6 @@ clean:
 	rm -rf $(BUILD)
 	$(MAKE) -C c_tests clean
 	$(MAKE) -C c_tests/seed clean
+	$(MAKE) -C c_tests/sweep clean
 	$(MAKE) -C c_tests/inline clean
 	$(MAKE) -C c_tests/hardening clean

@@ -231,6 +231,8 @@ pub unsafe fn unmap(addr: *mut u8, len: usize) -> Result<()> {
     let Some(end) = end.filter(|_| len != 0 && start % page == 0) else {
         return Err(einval(format!("munmap {len} bytes at {addr:p}")));
     };
+    // The fit report looks for unflushed lines while they are still mapped.
+    crate::mode::fit::before_unmap(addr, end - start);
     // Forget the range first: once munmap returns, the kernel may hand the
     // addresses to another thread's mapping, whose record we must not drop.
     let removed = REGISTRY.remove(start, end);

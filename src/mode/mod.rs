@@ -101,6 +101,9 @@ pub fn set(mode: Mode) -> Result<()> {
 /// Reads `PMEM_PERSIST_MODE` and the `PMEM_FIT_*` variables; called once at load.
 pub fn init_from_env() {
     crash::init_from_env();
+    if crash::inspecting() {
+        fit::report::install();
+    }
     let Some(v) = std::env::var_os("PMEM_PERSIST_MODE") else {
         return;
     };
@@ -116,8 +119,8 @@ pub fn init_from_env() {
 }
 
 /// The hooks of a mode that maps files shared (every mode but fit): its own
-/// flush and msync, an SFENCE drain, and fit mappings still followed to
-/// their unmapping.
+/// flush and msync, an SFENCE drain (that also fences the lines of live fit
+/// mappings), and fit mappings still followed to their unmapping.
 const fn shared_mode(
     name: &'static str,
     flush: fn(*const u8, usize),
@@ -126,7 +129,7 @@ const fn shared_mode(
     ModeHooks {
         name,
         flush,
-        drain: crate::persist::fence,
+        drain: fit::drain,
         msync,
         private_mappings: false,
         on_map: fit::ignore_map,

@@ -4,7 +4,6 @@
 
 use super::shadow::Shadow;
 use crate::error::{Error, Result};
-use core::sync::atomic::{AtomicU64, Ordering};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
@@ -16,8 +15,6 @@ pub struct FitFile {
     fd: OwnedFd,
     pub dev: u64,
     pub ino: u64,
-    /// The size last seen, so most writes need no fstat to stay inside it.
-    size: AtomicU64,
     /// What the library's own mappings of the file show (adopted ones map
     /// the file itself).
     pub shadow: OnceLock<Shadow>,
@@ -81,7 +78,6 @@ impl FitFile {
             fd,
             dev: st.st_dev,
             ino: st.st_ino,
-            size: AtomicU64::new(st.st_size as u64),
             shadow: OnceLock::new(),
         }
     }
@@ -106,18 +102,5 @@ impl FitFile {
         let made = Shadow::copy_of(self.as_raw_fd(), len)?;
         // Callers hold the registry's write lock, so nobody raced us here.
         Ok(self.shadow.get_or_init(|| made))
-    }
-
-    /// How many of the `len` bytes at file `offset` lie before end-of-file:
-    /// a shared mapping's stores past it never reach the file, and writing
-    /// them would grow it.
-    pub fn before_eof(&self, offset: u64, len: usize) -> Result<usize> {
-        let end = offset.saturating_add(len as u64);
-        let mut size = self.size.load(Ordering::Relaxed);
-        if end > size {
-            size = stat_fd(self.as_raw_fd())?.st_size as u64;
-            self.size.store(size, Ordering::Relaxed);
-        }
-        Ok((size.min(end).saturating_sub(offset)) as usize)
     }
 }

@@ -1,9 +1,14 @@
 //! fit mode (fault-injection test): the program's mappings of a file show a
 //! copy of it the file only catches up with line by line: a flush writes
 //! exactly the whole 64-byte lines it covers from the mapping to the file
-//! (pwrite(2) at flush time; msync writes whole pages). Whatever is never
-//! flushed never reaches the file, as after a power failure on real
-//! persistent memory.
+//! (pwrite(2) at flush time, only the lines that differ from the file; msync
+//! writes whole pages). Whatever is never flushed never reaches the file, as
+//! after a power failure on real persistent memory.
+//!
+//! Each flush is a persistence point (see [`crash`]): at the planned one the
+//! engine tears the flush after k lines and flips in-flight lines
+//! ([`state`]); with a report open it books every line for the missing-flush
+//! report ([`report`]).
 //!
 //! - Mappings the library makes are aliases of one shared shadow per file
 //!   ([`shadow`]), so they behave as shared mappings among themselves, across
@@ -23,9 +28,12 @@
 
 mod file;
 mod follow;
+mod lines;
 mod pieces;
 mod procmaps;
+pub mod report;
 mod shadow;
+mod state;
 
 use super::{crash, log_failure};
 use crate::error::{Error, Result};
@@ -39,7 +47,7 @@ use std::sync::{Arc, RwLock};
 pub static HOOKS: ModeHooks = ModeHooks {
     name: "fit",
     flush,
-    drain: crate::persist::fence,
+    drain,
     msync,
     private_mappings: true,
     on_map: register,
@@ -69,8 +77,25 @@ fn flush(addr: *const u8, len: usize) {
     }));
 }
 
+/// A drain in any mode: the lines flushed so far are on the media.
+pub fn drain() {
+    crate::persist::fence();
+    if live_mappings() > 0 {
+        state::fenced();
+        report::at_drain();
+    }
+}
+
 fn msync(addr: *const u8, len: usize) -> Result<()> {
     route_pages(addr, len, msync_pages)
+}
+
+/// pmem_unmap is about to unmap `[addr, addr + len)`: the missing-flush
+/// report looks at it while its private copy is still there.
+pub fn before_unmap(addr: *mut u8, len: usize) {
+    if live_mappings() > 0 {
+        report::before_unmap(addr as usize, len);
+    }
 }
 
 /// A mode's way of handling a range outside fit mappings.
@@ -97,13 +122,14 @@ fn route(addr: *const u8, len: usize, granularity: usize, rest: Rest) -> Result<
     let Some(reg) = follow::pieces(lo, hi) else {
         return rest(addr, len);
     };
-    crash::begin_point();
+    let crash_plan = crash::begin_point();
     let mut result = Ok(());
     let mut keep = |r: Result<()>| {
         if result.is_ok() {
             result = r;
         }
     };
+    let mut segments = Vec::new();
     let mut cur = lo;
     for p in reg.overlapping(lo, hi) {
         if p.start > cur {
@@ -111,44 +137,60 @@ fn route(addr: *const u8, len: usize, granularity: usize, rest: Rest) -> Result<
         }
         let from = (cur.max(p.start) & !(granularity - 1)).max(p.start);
         let to = hi.next_multiple_of(granularity).min(p.end());
-        keep(write_back(p, from, to));
+        match crash_plan {
+            Some(_) => segments.push((p, from, to)),
+            None => keep(write_back(p, from, to, granularity == CACHELINE)),
+        }
         cur = hi.min(p.end());
     }
     if cur < hi {
         keep(rest(cur as *const u8, hi - cur));
     }
+    if let Some(plan) = crash_plan {
+        state::crash_in_point(&reg, &segments, plan);
+    }
     drop(reg);
+    if granularity != CACHELINE {
+        // msync (and pmem_deep_drain through it) returns with everything
+        // written back: no earlier flush is in flight any more.
+        state::fenced();
+    }
     crash::end_point();
     result
 }
 
-/// pwrite(2)s `[from, to)` of the private mapping `p` to its file.
-fn write_back(p: &Piece<File>, from: usize, to: usize) -> Result<()> {
-    let to = from
-        + p.file
-            .before_eof(p.offset + (from - p.start) as u64, to - from)?;
-    let mut at = from;
-    while at < to {
-        let offset = p.offset + (at - p.start) as u64;
-        // SAFETY: [at, to) lies inside the live mapping `p` (the registry
-        // lock keeps it registered; it is unmapped only by pmem_unmap, whose
-        // on_unmap needs the write lock). The kernel only reads it.
-        let n = unsafe {
-            libc::pwrite(
-                p.file.as_raw_fd(),
-                at as *const libc::c_void,
-                to - at,
-                offset as libc::off_t,
-            )
-        };
-        match n {
-            n if n > 0 => at += n as usize,
-            0 => return Err(Error::new(libc::EIO, "fit mode: pwrite wrote nothing")),
-            _ if crate::error::last_errno() == libc::EINTR => {}
-            _ => return Err(Error::last_os("fit mode: pwrite")),
+/// pwrite(2)s the lines of `[from, to)` of the private mapping `p` that
+/// differ from its file, runs of neighbours in one call. `fenced_later`:
+/// the lines stay in flight until the next drain (a flush, not an msync).
+fn write_back(p: &Piece<File>, from: usize, to: usize, fenced_later: bool) -> Result<()> {
+    let fd = p.file.as_raw_fd();
+    let booked = crash::inspecting().then(|| report::file_id(fd)).flatten();
+    // The run of differing lines not yet written: (address, offset, len).
+    let mut run: Option<(usize, u64, usize)> = None;
+    let offset = p.offset + (from - p.start) as u64;
+    lines::compare(fd, from, offset, to - from, |l| {
+        if let Some(id) = booked {
+            report::note_flush(id, fd, l);
         }
+        if !l.differs {
+            return match run.take() {
+                Some((a, o, n)) => lines::pwrite_all(fd, a as *const u8, n, o),
+                None => Ok(()),
+            };
+        }
+        if fenced_later {
+            state::note_flush(&p.file, l);
+        }
+        match &mut run {
+            Some((_, _, n)) => *n += l.len,
+            None => run = Some((l.addr, l.offset, l.len)),
+        }
+        Ok(())
+    })?;
+    match run {
+        Some((a, o, n)) => lines::pwrite_all(fd, a as *const u8, n, o),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// on_map: records a fresh private mapping of `fd` (from offset 0).
@@ -292,7 +334,8 @@ pub fn deep_drain(addr: *const u8, len: usize, rest: Rest) -> Result<()> {
         gaps.push((cur, hi));
     }
     drop(reg);
-    crate::persist::fence();
+    // A drain all the same: lines flushed before it can no longer be taken back.
+    drain();
     gaps.into_iter()
         .try_for_each(|(from, to)| rest(from as *const u8, to - from))
 }

@@ -7,24 +7,39 @@ use std::time::Duration;
 pub const USAGE: &str = "\
 usage: pmem-sweep [options] -- PROGRAM [ARGS...]
 
-Runs PROGRAM once in fit mode to count its persistence points, then once per
-point (or per sampled point), crashed at that point, each run framed by the
-setup and check commands. Reports every point whose check fails.
+Runs PROGRAM once in fit mode to count its persistence points (and report
+stores it never flushed), then crashes it at every point (or every sampled
+point) in several crash states, each run framed by the setup and check
+commands. Reports every state whose check fails, with a reproducer.
 
 options:
   --setup CMD     shell command run before every run of PROGRAM (make the files)
-  --check CMD     shell command run after every run; non-zero exit = failed point
+  --check CMD     shell command run after every run; non-zero exit = failed state
+  --states LIST   strategies for the states of each point, comma-separated:
+                  none (the base state only), tear (every line a flush can be
+                  cut after), dirty (all unflushed lines written), each (each
+                  in-flight line alone flipped), all-but-one, all (every one
+                  flipped), random:K (K seeded subsets)
+                  (default: tear,dirty,each,all-but-one,all)
+  --budget N      at most N states per point besides the base one; a seeded
+                  sample when there are more (default 32)
   --jobs N        runs in parallel, each job in its own directory (default 1)
   --sample K      run K points chosen at random instead of all of them
-  --seed S        seed for --sample (default: from the clock, printed)
-  --only N        run point N alone, output shown, directory kept (a reproducer)
-  --timeout SECS  limit for each command (default 60)
-  --workdir DIR   where the job directories go (default: a new one in $TMPDIR)
+  --seed S        seed for --sample, --budget and random:K (default: from the
+                  clock, printed)
+  --only N[.k]    run one state alone, output shown, directory kept (a
+                  reproducer); with --state SPEC for its flips
+  --timeout SECS  limit for each command (default 60); the whole process
+                  group of a command is killed
+  --workdir DIR   where the sweep makes its own directory (default: $TMPDIR);
+                  only that directory is ever removed
   --keep          keep the job directories after the sweep
+  --drain-scan    in the counting run, also look for unflushed lines at
+                  every drain (PMEM_FIT_DRAIN_SCAN=1)
 
 Every command runs in its job's directory, also given in $PMEM_SWEEP_DIR;
 $PMEM_SWEEP_POINT holds the point number of the run (0 for the counting run).
-Exit status: 0 all points passed, 1 a check failed, 2 usage or setup errors or
+Exit status: 0 all states passed, 1 a check failed, 2 usage or setup errors or
 points the program did not reach.";
 
 /// What the command line asks for.
@@ -35,10 +50,16 @@ pub struct Options {
     pub jobs: usize,
     pub sample: Option<u64>,
     pub seed: Option<u64>,
-    pub only: Option<u64>,
+    /// Point and tear.
+    pub only: Option<(u64, u64)>,
+    /// PMEM_FIT_CRASH_STATE for --only.
+    pub state: Option<String>,
+    pub states: String,
+    pub budget: u64,
     pub timeout: Duration,
     pub workdir: Option<PathBuf>,
     pub keep: bool,
+    pub drain_scan: bool,
     pub program: Vec<OsString>,
 }
 
@@ -46,6 +67,8 @@ pub struct Options {
 pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Options, String> {
     let mut o = Options {
         jobs: 1,
+        budget: 32,
+        states: crate::states::DEFAULT.to_string(),
         timeout: Duration::from_secs(60),
         ..Options::default()
     };
@@ -61,8 +84,9 @@ pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Options, String
             Some((n, v)) => (n.to_string(), Some(v.to_string())),
             None => (arg.clone(), None),
         };
-        if name == "--keep" {
-            o.keep = true;
+        if name == "--keep" || name == "--drain-scan" {
+            o.keep |= name == "--keep";
+            o.drain_scan |= name == "--drain-scan";
             continue;
         }
         if name == "--help" || name == "-h" {
@@ -83,7 +107,10 @@ pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Options, String
             "--jobs" => o.jobs = number(&name, &value()?)?.max(1) as usize,
             "--sample" => o.sample = Some(number(&name, &value()?)?),
             "--seed" => o.seed = Some(number(&name, &value()?)?),
-            "--only" => o.only = Some(number(&name, &value()?)?),
+            "--only" => o.only = Some(point(&value()?)?),
+            "--state" => o.state = Some(value()?),
+            "--states" => o.states = value()?,
+            "--budget" => o.budget = number(&name, &value()?)?,
             "--timeout" => o.timeout = Duration::from_secs(number(&name, &value()?)?),
             "--workdir" => o.workdir = Some(PathBuf::from(value()?)),
             _ => return Err(format!("unknown option {arg:?}\n{USAGE}")),
@@ -92,10 +119,20 @@ pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Options, String
     if o.program.is_empty() {
         return Err(format!("no program given after --\n{USAGE}"));
     }
-    if o.only == Some(0) {
-        return Err("--only: points are numbered from 1".into());
+    crate::states::parse(&o.states)?;
+    if o.state.is_some() && o.only.is_none() {
+        return Err("--state goes with --only".into());
     }
     Ok(o)
+}
+
+/// `N` or `N.k`, N from 1.
+fn point(v: &str) -> Result<(u64, u64), String> {
+    let (n, k) = v.split_once('.').unwrap_or((v, "0"));
+    match (number("--only", n)?, number("--only", k)?) {
+        (0, _) => Err("--only: points are numbered from 1".into()),
+        p => Ok(p),
+    }
 }
 
 fn number(name: &str, v: &str) -> Result<u64, String> {
@@ -147,5 +184,9 @@ mod tests {
         assert!(parse(os(&["--setup", "s"])).is_err());
         assert!(parse(os(&["--frobnicate", "--", "p"])).is_err());
         assert!(parse(os(&["--only", "0", "--", "p"])).is_err());
+        assert!(parse(os(&["--states", "tear,x", "--", "p"])).is_err());
+        assert!(parse(os(&["--state", "all", "--", "p"])).is_err());
+        let o = parse(os(&["--only", "3.2", "--state", "only:1", "--", "p"])).unwrap();
+        assert_eq!((o.only, o.state.as_deref()), (Some((3, 2)), Some("only:1")));
     }
 }

@@ -2,16 +2,23 @@
 //! check what it left behind. See docs/modes.md and `pmem-sweep --help`.
 
 mod args;
+mod report;
 mod runner;
 mod sample;
+mod states;
+mod workdir;
 
-use runner::{Outcome, Plan};
+use report::Record;
+use runner::{Outcome, Plan, Run};
+use states::{Counts, State};
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::Instant;
+use workdir::Workdir;
 
 fn main() -> ExitCode {
     let opts = match args::parse(std::env::args_os().skip(1)) {
@@ -31,98 +38,229 @@ fn main() -> ExitCode {
 }
 
 fn sweep(opts: args::Options) -> Result<u8, String> {
-    let reproducer = Reproducer::new(&opts);
     let plan = Plan {
         setup: opts.setup.clone(),
         check: opts.check.clone(),
         program: resolve_program(opts.program.clone())?,
         timeout: opts.timeout,
+        drain_scan: opts.drain_scan,
     };
-    let (base, made) = make_workdir(opts.workdir.clone())?;
-    if let Some(point) = opts.only {
-        let outcome = plan.run_point(&base.join("job-0"), point, true);
+    let reproducer = Reproducer::new(&opts, &plan.program);
+    let work = Workdir::make(opts.workdir.clone())?;
+    if let Some((point, tear)) = opts.only {
+        let state = State {
+            point,
+            tear,
+            flips: opts.state.clone().unwrap_or_else(|| "none".into()),
+        };
+        let dir = work.root.join("job-0");
+        let run = plan.run_state(&dir, &state, true);
         eprintln!(
-            "pmem-sweep: point {point}: {} (files kept in {})",
-            summary(&outcome),
-            base.display()
+            "pmem-sweep: {}: {} (files kept in {})",
+            state.label(),
+            summary(&run.outcome),
+            dir.display()
         );
-        return Ok(exit_code(std::slice::from_ref(&outcome)));
+        if let Some(what) = run.crash.as_ref().and_then(|c| flipped(c, &dir)) {
+            eprintln!("  at the crash: {what}");
+        }
+        return Ok(exit_code(std::slice::from_ref(&run.outcome)));
     }
-    let result = sweep_points(&plan, &base, &opts, &reproducer);
-    if !opts.keep {
-        clean_workdir(&base, made);
+    let result = sweep_states(&plan, &work.root, &opts, &reproducer);
+    if opts.keep {
+        eprintln!(
+            "pmem-sweep: job directories kept in {}",
+            work.root.display()
+        );
+    } else {
+        work.remove();
     }
     result
 }
 
-/// Counts the points, runs the chosen ones and reports the failures.
-fn sweep_points(
+/// One state's result, and the job directory it ran in.
+type Result1 = (State, Run, PathBuf);
+
+/// Counts the points, runs the base state of the chosen ones, then the
+/// states the strategies derive from what each base run reported.
+fn sweep_states(
     plan: &Plan,
-    base: &Path,
+    root: &Path,
     opts: &args::Options,
     reproducer: &Reproducer,
 ) -> Result<u8, String> {
-    let total = plan.count_points(&base.join("count"), &base.join("count.report"))?;
+    let began = Instant::now();
+    let count_dir = root.join("count");
+    let (total, records) = plan.count_points(&count_dir)?;
+    print_flush_report(&records, &count_dir);
     if total == 0 {
         eprintln!(
             "pmem-sweep: warning: the program passed no persistence point \
              (does it flush through libpmem into files it maps with it?)"
         );
     }
-    let seed = opts
-        .sample
-        .map(|k| (k, opts.seed.unwrap_or_else(clock_seed)));
-    let points = sample::points(total, seed);
-    match seed {
-        Some((k, s)) => eprintln!(
-            "pmem-sweep: {total} points; running {} sampled with --seed {s}",
-            k.min(total)
+    let seed = opts.seed.unwrap_or_else(clock_seed);
+    let strategies = states::parse(&opts.states)?;
+    let points = sample::points(total, opts.sample.map(|k| (k, seed)));
+    match opts.sample {
+        Some(_) => eprintln!(
+            "pmem-sweep: {total} points; running {} sampled, states {}, --seed {seed}",
+            points.len(),
+            opts.states
         ),
-        None => eprintln!("pmem-sweep: {total} points"),
+        None => eprintln!(
+            "pmem-sweep: {total} points, states {}, --seed {seed}",
+            opts.states
+        ),
     }
-    let results = run_all(plan, base, &points, opts.jobs);
-    let mut bad = 0;
-    for (point, outcome) in &results {
-        if *outcome != Outcome::Passed {
-            bad += 1;
-            println!("point {point}: {}", summary(outcome));
-            println!("  reproduce: {}", reproducer.line(*point));
+    let bases: Vec<State> = points.iter().map(|&p| State::base(p)).collect();
+    let mut results = run_all(plan, root, &bases, opts.jobs, "base states");
+    let mut more = Vec::new();
+    let mut left_out = 0;
+    for (state, run, _) in &results {
+        if let Some(c) = &run.crash {
+            let counts = Counts {
+                lines: c.num("lines"),
+                unfenced: c.num("unfenced"),
+                dirty: c.num("dirty"),
+            };
+            let (v, skipped) = states::expand(state.point, counts, &strategies, opts.budget, seed);
+            more.extend(v);
+            left_out += skipped;
         }
     }
+    if !more.is_empty() {
+        results.extend(run_all(plan, root, &more, opts.jobs, "more states"));
+    }
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut bad = 0;
+    for (state, run, dir) in &results {
+        if run.outcome == Outcome::Passed {
+            continue;
+        }
+        bad += 1;
+        println!("{}: {}", state.label(), summary(&run.outcome));
+        if let Some(what) = run.crash.as_ref().and_then(|c| flipped(c, dir)) {
+            println!("  at the crash: {what}");
+        }
+        println!("  reproduce: {}", reproducer.sweep(state));
+        println!("  by hand:   {}", reproducer.by_hand(state));
+    }
+    let secs = began.elapsed().as_secs_f64();
+    if left_out > 0 {
+        eprintln!(
+            "pmem-sweep: {left_out} states left out by --budget {}",
+            opts.budget
+        );
+    }
     eprintln!(
-        "pmem-sweep: {} of {} points passed",
+        "pmem-sweep: {} of {} states passed ({} points); {:.2} s, {:.0} states/s",
         results.len() - bad,
-        results.len()
+        results.len(),
+        points.len(),
+        secs,
+        (results.len() + 1) as f64 / secs.max(1e-9)
     );
-    let outcomes: Vec<Outcome> = results.into_iter().map(|(_, o)| o).collect();
+    let outcomes: Vec<Outcome> = results.into_iter().map(|r| r.1.outcome).collect();
     Ok(exit_code(&outcomes))
 }
 
-/// Runs `points` on `jobs` threads, each in its own directory; sorted results.
-fn run_all(plan: &Plan, base: &Path, points: &[u64], jobs: usize) -> Vec<(u64, Outcome)> {
+/// Runs `states` on `jobs` threads, each in its own directory.
+fn run_all(plan: &Plan, root: &Path, states: &[State], jobs: usize, what: &str) -> Vec<Result1> {
     let next = AtomicUsize::new(0);
-    let results = Mutex::new(Vec::with_capacity(points.len()));
-    let progress = Progress::new(points.len());
+    let results = Mutex::new(Vec::with_capacity(states.len()));
+    let progress = Progress::new(states.len(), what);
     std::thread::scope(|s| {
-        for job in 0..jobs.min(points.len()) {
+        for job in 0..jobs.min(states.len()) {
             let (next, results, progress) = (&next, &results, &progress);
-            let dir = base.join(format!("job-{job}"));
+            let dir = root.join(format!("job-{job}"));
             s.spawn(move || {
-                while let Some(&point) = points.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let outcome = plan.run_point(&dir, point, false);
-                    progress.done(outcome != Outcome::Passed);
-                    results
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push((point, outcome));
+                while let Some(state) = states.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let run = plan.run_state(&dir, state, false);
+                    progress.done(run.outcome != Outcome::Passed);
+                    results.lock().unwrap_or_else(|e| e.into_inner()).push((
+                        state.clone(),
+                        run,
+                        dir.clone(),
+                    ));
                 }
             });
         }
     });
     progress.finish();
-    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    results.sort_by_key(|r| r.0);
-    results
+    results.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The crash record's flipped lines, in words, paths relative to `dir`.
+fn flipped(crash: &Record, dir: &Path) -> Option<String> {
+    let list = crash.str("flipped");
+    if list.is_empty() {
+        return None;
+    }
+    let words: Vec<String> = list
+        .lines()
+        .map(|f| {
+            let (line, to) = f.rsplit_once(':').unwrap_or((f, ""));
+            let what = match to {
+                "new" => "written (stored, never flushed)",
+                _ => "lost (flushed, not yet drained)",
+            };
+            format!("{} {what}", relative(line, dir))
+        })
+        .collect();
+    Some(words.join("; "))
+}
+
+fn relative(path: &str, dir: &Path) -> String {
+    let prefix = format!("{}/", dir.display());
+    path.strip_prefix(&prefix).unwrap_or(path).to_string()
+}
+
+/// Prints the full run's missing-flush and wasted-flush records.
+fn print_flush_report(records: &[Record], dir: &Path) {
+    let unflushed: Vec<&Record> = records.iter().filter(|r| r.is("unflushed")).collect();
+    if !unflushed.is_empty() {
+        println!("stores never flushed (in the run without a crash):");
+    }
+    for r in &unflushed {
+        let since = match r.num("since") {
+            0 => "never flushed".to_string(),
+            p => format!("stored after point {p} last wrote it"),
+        };
+        let at = match r.str("at") {
+            "unmap" => "at pmem_unmap",
+            "drain" => "at a drain",
+            _ => "at exit",
+        };
+        println!(
+            "  {} offset {}, {} bytes: {since}; still unflushed {at} after point {}",
+            relative(r.str("file"), dir),
+            r.num("offset"),
+            r.num("len"),
+            r.num("until")
+        );
+    }
+    let (mut written, mut wasted) = (0, 0);
+    for r in records.iter().filter(|r| r.is("summary")) {
+        written += r.num("flushed_lines");
+        wasted += r.num("wasted_lines");
+    }
+    if wasted > 0 {
+        let most: Vec<String> = records
+            .iter()
+            .filter(|r| r.is("wasted"))
+            .take(3)
+            .map(|r| {
+                let f = relative(r.str("file"), dir);
+                format!("{f}+{} ({} times)", r.num("offset"), r.num("times"))
+            })
+            .collect();
+        println!(
+            "wasted flushes: {wasted} of {} flushed lines were already in the file; most: {}",
+            written + wasted,
+            most.join(", ")
+        );
+    }
 }
 
 /// 0: all passed; 1: a check failed; 2: only errors or unreached points.
@@ -151,56 +289,32 @@ fn resolve_program(mut program: Vec<OsString>) -> Result<Vec<OsString>, String> 
     let p = PathBuf::from(&program[0]);
     if p.components().count() > 1 && p.is_relative() {
         let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+        let p: PathBuf = p
+            .components()
+            .filter(|c| *c != std::path::Component::CurDir)
+            .collect();
         program[0] = cwd.join(p).into_os_string();
     }
     Ok(program)
-}
-
-/// The directory for the job directories, and whether pmem-sweep made it.
-fn make_workdir(chosen: Option<PathBuf>) -> Result<(PathBuf, bool), String> {
-    let made = chosen.is_none();
-    let dir = chosen.unwrap_or_else(|| {
-        let unique = format!(
-            "pmem-sweep.{}.{}",
-            std::process::id(),
-            clock_seed() % 1_000_000
-        );
-        std::env::temp_dir().join(unique)
-    });
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    Ok((dir, made))
-}
-
-/// Removes what the sweep put in `dir` (all of it if the sweep made it).
-fn clean_workdir(dir: &Path, made: bool) {
-    if made {
-        let _ = std::fs::remove_dir_all(dir);
-        return;
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with("job-") || name.starts_with("count") {
-            let p = e.path();
-            let _ = std::fs::remove_dir_all(&p).or_else(|_| std::fs::remove_file(&p));
-        }
-    }
 }
 
 fn clock_seed() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
+        % 1_000_000
 }
 
-/// The one-line command that replays a single point.
-struct Reproducer(String);
+/// The commands that replay one state.
+struct Reproducer {
+    /// --setup/--check and the program, as given.
+    sweep_args: String,
+    /// The program with its path resolved.
+    program: String,
+}
 
 impl Reproducer {
-    fn new(o: &args::Options) -> Self {
+    fn new(o: &args::Options, program: &[OsString]) -> Self {
         let mut words = Vec::new();
         for (flag, v) in [("--setup", &o.setup), ("--check", &o.check)] {
             if let Some(v) = v {
@@ -210,11 +324,34 @@ impl Reproducer {
         }
         words.push("--".into());
         words.extend(o.program.iter().map(|a| quote(&a.to_string_lossy())));
-        Reproducer(words.join(" "))
+        let program = program.iter().map(|a| quote(&a.to_string_lossy()));
+        Reproducer {
+            sweep_args: words.join(" "),
+            program: program.collect::<Vec<_>>().join(" "),
+        }
     }
 
-    fn line(&self, point: u64) -> String {
-        format!("pmem-sweep --only {point} {}", self.0)
+    fn sweep(&self, s: &State) -> String {
+        let state = match s.flips.as_str() {
+            "none" => String::new(),
+            f => format!(" --state {f}"),
+        };
+        format!(
+            "pmem-sweep --only {}{state} {}",
+            s.crash_at(),
+            self.sweep_args
+        )
+    }
+
+    /// The environment that makes the program crash in `s` (after the setup,
+    /// in the same directory; the check then judges the files).
+    fn by_hand(&self, s: &State) -> String {
+        format!(
+            "PMEM_PERSIST_MODE=fit PMEM_FIT_CRASH_AT={} PMEM_FIT_CRASH_STATE={} {}",
+            s.crash_at(),
+            s.flips,
+            self.program
+        )
     }
 }
 
@@ -234,14 +371,16 @@ fn quote(s: &str) -> String {
 /// per tenth of the run otherwise.
 struct Progress {
     total: usize,
+    what: String,
     state: Mutex<(usize, usize)>,
     tty: bool,
 }
 
 impl Progress {
-    fn new(total: usize) -> Self {
+    fn new(total: usize, what: &str) -> Self {
         Progress {
             total,
+            what: what.to_string(),
             state: Mutex::new((0, 0)),
             tty: std::io::stderr().is_terminal(),
         }
@@ -255,8 +394,8 @@ impl Progress {
         if self.tty || st.0 % step == 0 || st.0 == self.total {
             let end = if self.tty { "\r" } else { "\n" };
             eprint!(
-                "pmem-sweep: {}/{} points run, {} failed{end}",
-                st.0, self.total, st.1
+                "pmem-sweep: {}/{} {} run, {} failed{end}",
+                st.0, self.total, self.what, st.1
             );
             let _ = std::io::stderr().flush();
         }

@@ -1,14 +1,16 @@
-//! Running setup, the program (crashed at a point) and check in a job directory.
+//! Running setup, the program (crashed in a state) and check in a job directory.
 
+use crate::report::{self, Record};
+use crate::states::State;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::Read;
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-/// How one point's run ended.
+/// How one run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Passed,
@@ -20,24 +22,43 @@ pub enum Outcome {
     Error(String),
 }
 
+/// A run's outcome and the crash record the library wrote for it.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub outcome: Outcome,
+    pub crash: Option<Record>,
+}
+
 /// The three commands of a sweep.
 pub struct Plan {
     pub setup: Option<String>,
     pub check: Option<String>,
     pub program: Vec<OsString>,
     pub timeout: Duration,
+    /// PMEM_FIT_DRAIN_SCAN=1 in the counting run.
+    pub drain_scan: bool,
 }
 
 /// The persistence-mode variables the sweep sets itself.
-const MODE_VARS: [&str; 3] = ["PMEM_PERSIST_MODE", "PMEM_FIT_CRASH_AT", "PMEM_FIT_REPORT"];
+const MODE_VARS: [&str; 5] = [
+    "PMEM_PERSIST_MODE",
+    "PMEM_FIT_CRASH_AT",
+    "PMEM_FIT_CRASH_STATE",
+    "PMEM_FIT_REPORT",
+    "PMEM_FIT_DRAIN_SCAN",
+];
 
 impl Plan {
-    /// Runs setup and the whole program in fit mode and returns how many
-    /// points it passed, after checking that the check accepts its result.
-    pub fn count_points(&self, dir: &Path, report: &Path) -> Result<u64, String> {
+    /// Runs setup and the whole program in fit mode, checks that the check
+    /// accepts its result, and returns the point count and the report.
+    pub fn count_points(&self, dir: &Path) -> Result<(u64, Vec<Record>), String> {
         self.setup(dir, 0, false)?;
+        let report = fresh_report(dir)?;
         let mut cmd = self.program_command(dir, 0);
-        cmd.env("PMEM_FIT_REPORT", report);
+        cmd.env("PMEM_FIT_REPORT", &report);
+        if self.drain_scan {
+            cmd.env("PMEM_FIT_DRAIN_SCAN", "1");
+        }
         let status = run(cmd, self.timeout, false, None)?;
         if !status.success() {
             return Err(format!(
@@ -45,48 +66,65 @@ impl Plan {
                 describe(status)
             ));
         }
-        let text = std::fs::read_to_string(report).map_err(|e| {
-            format!(
-                "no point count in {}: {e} (is the program linked with this libpmem?)",
+        let records = report::read(&report);
+        let Some(total) = report::points(&records) else {
+            return Err(format!(
+                "no process reported its points in {} (is the program linked with \
+                 this libpmem, and does PMEM_PERSIST_MODE reach it?)",
                 report.display()
-            )
-        })?;
-        let total = text
-            .trim()
-            .parse()
-            .map_err(|_| format!("bad point count {text:?}"))?;
+            ));
+        };
         match self.check(dir, 0, false)? {
-            Outcome::Passed => Ok(total),
+            Outcome::Passed => Ok((total, records)),
             other => Err(format!(
                 "the check fails after a complete run, without a crash: {other:?}"
             )),
         }
     }
 
-    /// Setup, the program killed at `point`, check. `show`: let their output through.
-    pub fn run_point(&self, dir: &Path, point: u64, show: bool) -> Outcome {
-        if let Err(e) = self.setup(dir, point, show) {
-            return Outcome::Error(e);
+    /// Setup, the program crashed in `state`, check. `show`: let their output through.
+    pub fn run_state(&self, dir: &Path, state: &State, show: bool) -> Run {
+        let fail = |outcome| Run {
+            outcome,
+            crash: None,
+        };
+        if let Err(e) = self.setup(dir, state.point, show) {
+            return fail(Outcome::Error(e));
         }
-        let mut cmd = self.program_command(dir, point);
-        cmd.env("PMEM_FIT_CRASH_AT", point.to_string());
-        match run(cmd, self.timeout, show, None) {
-            Err(e) => return Outcome::Error(e),
-            Ok(s) if s.signal() == Some(libc::SIGKILL) => {}
-            Ok(s) if s.signal().is_some() => {
-                return Outcome::Failed(format!(
-                    "the program died before point {point}: {}",
-                    describe(s)
-                ))
-            }
-            Ok(s) => {
-                return Outcome::Unreached(format!(
-                    "the program ended before point {point}: {}",
-                    describe(s)
-                ))
-            }
+        let report = match fresh_report(dir) {
+            Ok(r) => r,
+            Err(e) => return fail(Outcome::Error(e)),
+        };
+        let mut cmd = self.program_command(dir, state.point);
+        cmd.env("PMEM_FIT_REPORT", &report)
+            .env("PMEM_FIT_CRASH_AT", state.crash_at())
+            .env("PMEM_FIT_CRASH_STATE", &state.flips);
+        let status = match run(cmd, self.timeout, show, None) {
+            Ok(s) => s,
+            Err(e) => return fail(Outcome::Error(e)),
+        };
+        // Reached is what the library says, not how the direct child ended:
+        // a shell wrapper exits 137 when its program is killed.
+        let crash = report::read(&report)
+            .into_iter()
+            .find(|r| r.is("crash") && r.num("point") == state.point);
+        if crash.is_none() {
+            let p = state.point;
+            return fail(match status.signal() {
+                Some(_) => Outcome::Failed(format!(
+                    "the program died before point {p}: {}",
+                    describe(status)
+                )),
+                None => Outcome::Unreached(format!(
+                    "the program ended before point {p}: {}",
+                    describe(status)
+                )),
+            });
         }
-        self.check(dir, point, show).unwrap_or_else(Outcome::Error)
+        let outcome = self
+            .check(dir, state.point, show)
+            .unwrap_or_else(Outcome::Error);
+        Run { outcome, crash }
     }
 
     fn setup(&self, dir: &Path, point: u64, show: bool) -> Result<(), String> {
@@ -106,7 +144,7 @@ impl Plan {
         let Some(check) = &self.check else {
             return Ok(Outcome::Passed);
         };
-        let log = log_path(dir);
+        let log = dir.with_extension("check.log");
         let status = run(shell(check, dir, point), self.timeout, show, Some(&log))?;
         if status.success() {
             return Ok(Outcome::Passed);
@@ -132,6 +170,13 @@ impl Plan {
     }
 }
 
+/// An empty report file beside the job directory (libpmem appends to it).
+fn fresh_report(dir: &Path) -> Result<PathBuf, String> {
+    let path = dir.with_extension("report");
+    File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
+}
+
 fn shell(script: &str, dir: &Path, point: u64) -> Command {
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c").arg(script);
@@ -148,15 +193,17 @@ fn in_job(cmd: &mut Command, dir: &Path, point: u64) {
     }
 }
 
-/// Runs `cmd` to completion or `timeout` (then kills it). Output goes to
-/// `log` when given, else to the terminal when `show`, else nowhere.
+/// Runs `cmd` in a process group of its own to completion or `timeout`.
+/// Whatever of the group is still running when the command ends (or times
+/// out) is killed, as a machine crash would. Output goes to `log` when
+/// given, else to the terminal when `show`, else nowhere.
 fn run(
     mut cmd: Command,
     timeout: Duration,
     show: bool,
     log: Option<&Path>,
 ) -> Result<ExitStatus, String> {
-    cmd.stdin(Stdio::null());
+    cmd.stdin(Stdio::null()).process_group(0);
     match (log, show) {
         (Some(path), false) => {
             let f = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -177,18 +224,41 @@ fn run(
 fn wait_for(mut child: Child, timeout: Duration) -> Result<ExitStatus, String> {
     let start = Instant::now();
     let mut nap = Duration::from_micros(200);
+    let group = child.id() as libc::pid_t;
     loop {
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            return Ok(status);
+        // Not reaped yet: while the child is a zombie its pid, which is
+        // the group's id, cannot be reused, so killing the group is safe.
+        if exited_unreaped(group)? {
+            kill_group(group);
+            return child.wait().map_err(|e| e.to_string());
         }
         if start.elapsed() > timeout {
-            let _ = child.kill();
+            kill_group(group);
             let _ = child.wait();
             return Err(format!("timed out after {} s", timeout.as_secs()));
         }
         std::thread::sleep(nap);
         nap = (nap * 2).min(Duration::from_millis(10));
     }
+}
+
+/// Whether child `pid` has ended, leaving it to be reaped.
+fn exited_unreaped(pid: libc::pid_t) -> Result<bool, String> {
+    // SAFETY: waitid fills the zeroed siginfo it is given; WNOWAIT leaves
+    // the child waitable.
+    unsafe {
+        let mut info: libc::siginfo_t = core::mem::zeroed();
+        let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+        if libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) != 0 {
+            return Err(format!("waitid: {}", std::io::Error::last_os_error()));
+        }
+        Ok(info.si_pid() != 0)
+    }
+}
+
+fn kill_group(pgid: libc::pid_t) {
+    // SAFETY: kill(2) of the process group this sweep started.
+    unsafe { libc::kill(-pgid, libc::SIGKILL) };
 }
 
 fn describe(s: ExitStatus) -> String {
@@ -207,11 +277,6 @@ fn fresh_dir(dir: &Path) -> Result<(), String> {
         Err(e) => return Err(format!("{}: {e}", dir.display())),
     }
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))
-}
-
-/// The check's output goes beside the job directory, not into it.
-fn log_path(dir: &Path) -> PathBuf {
-    dir.with_extension("check.log")
 }
 
 fn first_line(path: &Path) -> String {

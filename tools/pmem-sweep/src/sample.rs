@@ -1,32 +1,47 @@
-//! Choosing which points to run.
+//! Choosing which points and states to run.
 
-/// SplitMix64: small, seedable, good enough to spread samples.
-struct SplitMix(u64);
+use std::collections::BTreeSet;
+
+/// SplitMix64: small and seedable (the library's `random:` states use the
+/// same generator).
+pub struct SplitMix(pub u64);
 
 impl SplitMix {
-    fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     }
+
+    /// Uniform in 0..n (n > 0); the modulo bias is negligible here.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
 }
 
-/// Points 1..=total, or `k` distinct ones of them chosen by `seed`, ascending.
-pub fn points(total: u64, sample: Option<(u64, u64)>) -> Vec<u64> {
-    let mut all: Vec<u64> = (1..=total).collect();
-    let Some((k, seed)) = sample else { return all };
-    let k = (k.min(total)) as usize;
+/// `k` distinct numbers of 1..=total chosen by `seed`, ascending. Floyd's
+/// algorithm: memory and time in k, whatever `total` is.
+pub fn choose(total: u64, k: u64, seed: u64) -> Vec<u64> {
+    let k = k.min(total);
     let mut rng = SplitMix(seed);
-    // Partial Fisher-Yates: the first k slots end up a uniform sample.
-    for i in 0..k {
-        let j = i + (rng.next() % (all.len() - i) as u64) as usize;
-        all.swap(i, j);
+    let mut set = BTreeSet::new();
+    for j in total - k + 1..=total {
+        let t = 1 + rng.below(j);
+        if !set.insert(t) {
+            set.insert(j);
+        }
     }
-    all.truncate(k);
-    all.sort_unstable();
-    all
+    set.into_iter().collect()
+}
+
+/// Points 1..=total, or `k` of them chosen by `seed`.
+pub fn points(total: u64, sample: Option<(u64, u64)>) -> Vec<u64> {
+    match sample {
+        None => (1..=total).collect(),
+        Some((k, seed)) => choose(total, k, seed),
+    }
 }
 
 #[cfg(test)]
@@ -43,5 +58,13 @@ mod tests {
         assert!(a.iter().all(|&p| (1..=1000).contains(&p)));
         assert_eq!(points(3, Some((10, 1))), vec![1, 2, 3]);
         assert_eq!(points(4, None), vec![1, 2, 3, 4]);
+    }
+
+    /// A trillion points: a list of them would not fit in memory.
+    #[test]
+    fn sampling_does_not_list_every_point() {
+        let a = choose(1_000_000_000_000, 5, 3);
+        assert_eq!(a.len(), 5);
+        assert!(a.iter().all(|&p| (1..=1_000_000_000_000).contains(&p)));
     }
 }

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Crash states and pmem-sweep (see docs/modes.md):
+#  - the data/flag bug persisted with one pmem_persist (and with two flushes
+#    and one drain) is found by the default sweep, not by --states none;
+#    its reproducers fail again on their own; the correct program passes
+#    every point in every state;
+#  - PMEM_FIT_CRASH_AT=N.k tears a 70-byte persist at the line boundary,
+#    and the sweep finds the tear;
+#  - the missing-flush report names the planted unflushed line, at unmap,
+#    at drains and in the sweep's summary; wasted flushes are counted;
+#  - usability: a relative --workdir, a program behind a shell wrapper,
+#    a timeout that kills grandchildren, and --workdir DIR leaving the
+#    user's files (counter.c, job-scheduler/) alone.
+set -uo pipefail
+out=$(cd "${1:?usage: sweep-test.sh OUTDIR}" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+sweep=${PMEM_SWEEP:?PMEM_SWEEP names the pmem-sweep binary}
+fd="$here/flagdata"
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+# The largest point count in a report.
+points_in() { sed -n 's/.*"event":"count".*"points":\([0-9]*\).*/\1/p' "$1" | sort -n | tail -1; }
+# A sweep of flagdata: sweep_fd NAME [sweep options] -- [flagdata options].
+sweep_fd() {
+	local name=$1
+	shift
+	local opts=()
+	while [ "$1" != -- ]; do opts+=("$1"); shift; done
+	shift
+	"$sweep" --jobs 2 --workdir "$out/wd" --seed 1 "${opts[@]}" --check "$fd -c pool" \
+		-- "$fd" "$@" pool 4 >"$out/$name.out" 2>"$out/$name.err"
+}
+
+# 1. The classic bug: data and valid flag persisted with one call.
+sweep_fd bug -- -b
+status=$?
+[ "$status" = 1 ] || { bad "default sweep of the one-persist bug exited $status, want 1"; cat "$out/bug.out" "$out/bug.err"; }
+grep -q "marked valid but its data is missing" "$out/bug.out" || bad "the check's message is not in the report"
+grep -q "at the crash: pool+64 written (stored, never flushed)" "$out/bug.out" ||
+	bad "the failure does not say the flag line reached the file first"
+sweep_fd bug-none --states none -- -b
+[ $? = 0 ] || bad "--states none (one state per point) should miss the bug"
+# Its reproducers fail again: pmem-sweep --only, and the environment by hand.
+repro=$(sed -n 's/^  reproduce: pmem-sweep //p' "$out/bug.out" | head -1)
+(cd "$out" && eval "\"$sweep\" --workdir \"$out/wd\" $repro") >"$out/repro.out" 2>&1
+[ $? = 1 ] || { bad "pmem-sweep reproducer '$repro' did not fail"; cat "$out/repro.out"; }
+hand=$(sed -n 's/^  by hand:   //p' "$out/bug.out" | head -1)
+mkdir -p "$out/hand" && (cd "$out/hand" && eval "$hand") >/dev/null 2>&1
+"$fd" -c "$out/hand/pool" >/dev/null && bad "the by-hand reproducer '$hand' left a good file"
+# The same bug with two flushes and one drain: the flag's line may persist
+# while the data's, flushed but not drained, does not.
+sweep_fd bug-flush -- -f
+[ $? = 1 ] || bad "the default sweep missed the flush/flush/drain bug"
+grep -q "lost (flushed, not yet drained)" "$out/bug-flush.out" || bad "no state lost an undrained line"
+
+# 2. The correct program passes every point in every state.
+sweep_fd good --
+status=$?
+[ "$status" = 0 ] || { bad "sweep of the correct program exited $status"; cat "$out/good.out" "$out/good.err"; }
+grep -q "16 of 16 states passed (8 points)" "$out/good.err" || { bad "correct program: not 16 states"; cat "$out/good.err"; }
+
+# 3. Line-granular tearing: point 1 cut after 1 of its 2 lines.
+rm -rf "$out/tear" && mkdir "$out/tear"
+{ (cd "$out/tear" && PMEM_PERSIST_MODE=fit PMEM_FIT_CRASH_AT=1.1 PMEM_FIT_REPORT=report "$here/tear" pool); } 2>/dev/null
+[ $? = 137 ] || bad "PMEM_FIT_CRASH_AT=1.1 did not kill the program"
+head -c 64 "$out/tear/pool" | grep -q "line: this one tea$" || bad "the first line of the string is not in the file"
+cmp -s -n 6 -i 64:0 "$out/tear/pool" /dev/zero || bad "the second line reached the file"
+grep -q '"event":"crash".*"tear":1,"lines":2' "$out/tear/report" || bad "crash record: $(cat "$out/tear/report")"
+"$sweep" --workdir "$out/wd" --check "$here/tear -c pool" -- "$here/tear" pool >"$out/tear.out" 2>&1
+[ $? = 1 ] || bad "the sweep did not find the tear"
+grep -q "^point 1.1: FAILED.*torn" "$out/tear.out" || { bad "no torn point 1.1"; cat "$out/tear.out"; }
+
+# 4. Missing flushes: -u stores a statistics line (offset 2048) never flushed.
+rm -rf "$out/mf" && mkdir "$out/mf"
+(cd "$out/mf" && PMEM_PERSIST_MODE=fit PMEM_FIT_REPORT=report PMEM_FIT_DRAIN_SCAN=1 "$fd" -u -w pool 4) ||
+	bad "flagdata -u failed"
+grep -q '"event":"unflushed","pid":[0-9]*,"at":"unmap","file":"[^"]*/pool","offset":2048,"len":64' "$out/mf/report" ||
+	{ bad "no unflushed record at unmap for offset 2048"; cat "$out/mf/report"; }
+[ "$(grep -c '"at":"drain".*"offset":2048' "$out/mf/report")" = 1 ] ||
+	bad "drain scans should report the line once"
+grep -q '"event":"summary".*"flushed_lines":8,"wasted_lines":32,"unflushed_lines":' "$out/mf/report" ||
+	{ bad "summary: $(grep summary "$out/mf/report")"; }
+sweep_fd mf --states none -- -u -w
+grep -q "pool offset 2048, 64 bytes: never flushed; still unflushed at pmem_unmap after point 9" "$out/mf.out" ||
+	{ bad "the sweep's summary does not name the unflushed line"; cat "$out/mf.out"; }
+grep -q "wasted flushes: 32 of 40 flushed lines" "$out/mf.out" || bad "no wasted-flush summary"
+sweep_fd mfd --states none --drain-scan -- -u
+grep -q "pool offset 2048, 64 bytes: never flushed; still unflushed at a drain after point 3" "$out/mfd.out" ||
+	{ bad "--drain-scan: the line is not reported at the first drain after its store"; cat "$out/mfd.out"; }
+
+# 5. Usability.
+# A relative --workdir.
+(cd "$out" && "$sweep" --workdir rel --check "$fd -c pool" -- "$fd" pool 2) >"$out/rel.out" 2>&1 ||
+	{ bad "relative --workdir failed"; cat "$out/rel.out"; }
+[ -e "$out/rel" ] && bad "the --workdir the sweep made was left behind"
+# A shell wrapper: every point reached; a later libpmem process in the same
+# run does not crash again.
+"$sweep" --workdir "$out/wd" --check "$fd -c pool" -- sh -c "$fd pool 4; $fd pool 4; true" \
+	>"$out/wrap.out" 2>"$out/wrap.err" || { bad "sweep through a shell wrapper failed"; cat "$out/wrap.out" "$out/wrap.err"; }
+grep -q "not reached" "$out/wrap.out" && bad "points not reached through a shell wrapper"
+rm -rf "$out/once" && mkdir "$out/once"
+(cd "$out/once" && PMEM_PERSIST_MODE=fit PMEM_FIT_CRASH_AT=2 PMEM_FIT_REPORT=report \
+	sh -c "$fd pool 4; $fd pool 4 && echo second ran") >"$out/once.out" 2>&1
+grep -q "second ran" "$out/once.out" || bad "the second process crashed too"
+[ "$(grep -c '"event":"crash"' "$out/once/report")" = 1 ] || bad "want one crash record"
+# A timeout kills the whole process group.
+"$sweep" --workdir "$out/wd" --timeout 1 -- sh -c "sleep 60 & echo \$! >$out/bg.pid; wait" \
+	>"$out/timeout.out" 2>&1
+[ $? = 2 ] || bad "a timed-out sweep should exit 2"
+# Dead or a zombie waiting for its new parent to reap it.
+bg=$(cat "$out/bg.pid")
+sleep 0.2
+case $(sed 's/.*) \(.\).*/\1/' "/proc/$bg/stat" 2>/dev/null) in
+"" | Z) ;;
+*) bad "the grandchild outlived the timeout"; kill "$bg" ;;
+esac
+# --workdir DIR holding the user's files: they all survive (issue 11).
+mkdir -p "$out/w/job-scheduler" && echo 'int main(void){return 0;}' >"$out/w/counter.c"
+echo keep >"$out/w/job-scheduler/notes" && echo keep >"$out/w/count"
+"$sweep" --workdir "$out/w" --check "$fd -c pool" -- "$fd" pool 2 >/dev/null 2>&1 || bad "sweep in w/ failed"
+for f in counter.c count job-scheduler/notes; do
+	[ -e "$out/w/$f" ] || bad "pmem-sweep --workdir deleted the user's $f"
+done
+[ "$(ls -A "$out/w" | sort | tr '\n' ' ')" = "count counter.c job-scheduler " ] ||
+	bad "pmem-sweep left something in w/: $(ls -A "$out/w")"
+rmdir "$out/wd" 2>/dev/null
+
+[ "$fail" = 0 ] && echo "sweep: ordering bugs found, correct program clean in every state, tear, missing-flush report, usability ok"
+exit $fail

@@ -1,0 +1,243 @@
+//! The state a crash leaves in the files.
+//!
+//! At a crash, real hardware may have written any of the lines in flight:
+//! a *dirty* line (stored, never flushed) can have been evicted from the
+//! cache, and a line flushed since the last drain may not have reached the
+//! media. The crash point's plan flips a chosen subset of these candidates
+//! (see [`crash::Flips`]) before the process dies. To take a flushed line back,
+//! the engine keeps what the file held before each flush since the last
+//! drain, only in a process that is to crash.
+
+use super::lines::{self, Line};
+use super::{File, Piece, Pieces};
+use crate::mode::crash::{self, Plan};
+use crate::persist::CACHELINE;
+use std::collections::{BTreeMap, HashMap};
+use std::os::fd::{AsRawFd, RawFd};
+use std::rc::Rc;
+use std::sync::Mutex;
+
+/// A line flushed since the last drain: what the file held before.
+struct Unfenced {
+    /// Keeps the descriptor open until the drain.
+    file: File,
+    len: usize,
+    old: [u8; CACHELINE],
+}
+
+/// By (descriptor, offset); the first flush since the drain keeps its old bytes.
+static UNFENCED: Mutex<BTreeMap<(RawFd, u64), Unfenced>> = Mutex::new(BTreeMap::new());
+
+fn unfenced() -> std::sync::MutexGuard<'static, BTreeMap<(RawFd, u64), Unfenced>> {
+    UNFENCED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Remembers the file's bytes under a line about to be written, if a
+/// crash is planned.
+pub fn note_flush(file: &File, line: &Line) {
+    if !crash::crash_planned() {
+        return;
+    }
+    let mut old = [0u8; CACHELINE];
+    old[..line.len].copy_from_slice(line.file);
+    unfenced()
+        .entry((file.as_raw_fd(), line.offset))
+        .or_insert_with(|| Unfenced {
+            file: file.clone(),
+            len: line.len,
+            old,
+        });
+}
+
+/// A drain: every line flushed so far is on the media.
+pub fn fenced() {
+    if crash::crash_planned() {
+        unfenced().clear();
+    }
+}
+
+/// A line the crash may flip, and the bytes a flip writes.
+struct Candidate {
+    path: Rc<str>,
+    fd: RawFd,
+    offset: u64,
+    len: usize,
+    /// Flushed since the drain (a flip restores `bytes`), else dirty (a
+    /// flip writes the private copy at `bytes`).
+    flushed: bool,
+    bytes: *const u8,
+}
+
+/// The crash point: writes the first `plan.tear` lines of `segments` that
+/// differ from the file (one pwrite each), flips the chosen candidates,
+/// records the crash in the report and dies.
+pub fn crash_in_point(
+    reg: &Pieces<File>,
+    segments: &[(&Piece<File>, usize, usize)],
+    plan: &Plan,
+) -> ! {
+    let mut torn = 0;
+    let mut lines_changed = 0u64;
+    for &(p, from, to) in segments {
+        let offset = p.offset + (from - p.start) as u64;
+        let fd = p.file.as_raw_fd();
+        let r = lines::compare(fd, from, offset, to - from, |l| {
+            if l.differs {
+                lines_changed += 1;
+                if torn < plan.tear {
+                    note_flush(&p.file, l);
+                    lines::pwrite_all(fd, l.addr as *const u8, l.len, l.offset)?;
+                    torn += 1;
+                }
+            }
+            Ok(())
+        });
+        crate::mode::log_failure(r);
+    }
+    let mut paths = HashMap::new();
+    // Held until death: the flushed candidates' bytes live in the table.
+    let table = unfenced();
+    let cands = candidates(reg, &table, &mut paths);
+    let chosen = plan.flips.choose(cands.len());
+    let mut flipped = Vec::new();
+    for (c, _) in cands.iter().zip(&chosen).filter(|(_, &f)| f) {
+        crate::mode::log_failure(lines::pwrite_all(c.fd, c.bytes, c.len, c.offset));
+        if flipped.len() < 32 {
+            let to = if c.flushed { "old" } else { "new" };
+            flipped.push(format!("{}+{}:{to}", c.path, c.offset));
+        }
+    }
+    let flushed = cands.iter().filter(|c| c.flushed).count();
+    crash::record(&format!(
+        "{{\"event\":\"crash\",\"pid\":{},\"point\":{},\"tear\":{torn},\"lines\":{lines_changed},\
+         \"candidates\":{},\"unfenced\":{flushed},\"dirty\":{},\"state\":{},\"flipped\":{}}}",
+        std::process::id(),
+        plan.point,
+        cands.len(),
+        cands.len() - flushed,
+        crash::json_str(&plan.flips.to_string()),
+        crash::json_str(&flipped.join("\n")),
+    ));
+    crash::die()
+}
+
+/// The crash's candidates, numbered as [`crash::Flips`] says: the lines flushed
+/// since the last drain, then the dirty lines, each by path and offset.
+fn candidates(
+    reg: &Pieces<File>,
+    table: &BTreeMap<(RawFd, u64), Unfenced>,
+    paths: &mut HashMap<RawFd, String>,
+) -> Vec<Candidate> {
+    let mut dirty = Vec::new();
+    for p in reg.overlapping(0, usize::MAX) {
+        let fd = p.file.as_raw_fd();
+        let path: Rc<str> = path_of(paths, fd).into();
+        let r = dirty_lines(p, p.start, p.end(), |l| {
+            dirty.push(Candidate {
+                path: Rc::clone(&path),
+                fd,
+                offset: l.offset,
+                len: l.len,
+                flushed: false,
+                bytes: l.addr as *const u8,
+            });
+        });
+        crate::mode::log_failure(r);
+    }
+    let is_dirty: std::collections::HashSet<(RawFd, u64)> =
+        dirty.iter().map(|c| (c.fd, c.offset)).collect();
+    let mut flushed: Vec<Candidate> = table
+        .iter()
+        .filter(|(k, _)| !is_dirty.contains(k))
+        .map(|(&(_, offset), u)| Candidate {
+            path: path_of(paths, u.file.as_raw_fd()).into(),
+            fd: u.file.as_raw_fd(),
+            offset,
+            len: u.len,
+            flushed: true,
+            bytes: u.old.as_ptr(),
+        })
+        .collect();
+    flushed.sort_by(|a, b| (&a.path, a.offset).cmp(&(&b.path, b.offset)));
+    dirty.sort_by(|a, b| (&a.path, a.offset).cmp(&(&b.path, b.offset)));
+    // Two mappings of one file range (aliases of one copy) give one line.
+    dirty.dedup_by(|a, b| (a.fd, a.offset) == (b.fd, b.offset));
+    flushed.extend(dirty);
+    flushed
+}
+
+/// Calls `f` for each line of `[lo, hi)` (page-aligned, inside piece `p`)
+/// whose private copy differs from the file.
+pub fn dirty_lines(
+    p: &Piece<File>,
+    lo: usize,
+    hi: usize,
+    mut f: impl FnMut(&Line),
+) -> crate::Result<()> {
+    let fd = p.file.as_raw_fd();
+    if !lines::is_mapped(lo, hi - lo) {
+        return Ok(()); // stale: its pages are gone, and so are their stores
+    }
+    let mut result = Ok(());
+    lines::written_pages(lo, hi - lo, |a, b| {
+        let offset = p.offset + (a - p.start) as u64;
+        let r = lines::compare(fd, a, offset, b - a, |l| {
+            if l.differs {
+                f(l);
+            }
+            Ok(())
+        });
+        if result.is_ok() {
+            result = r;
+        }
+    });
+    result
+}
+
+/// The file's path, for ordering candidates the same way in every run and
+/// for the report.
+pub fn path_of(cache: &mut HashMap<RawFd, String>, fd: RawFd) -> String {
+    cache
+        .entry(fd)
+        .or_insert_with(|| {
+            std::fs::read_link(format!("/proc/self/fd/{fd}"))
+                .map_or_else(|_| format!("fd{fd}"), |p| p.to_string_lossy().into_owned())
+        })
+        .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{forget, register, route_lines};
+    use crate::persist::page_size;
+
+    /// A flush of a mapping's last page writes what lies inside the file
+    /// and nothing past its end, as msync of a shared mapping would.
+    #[test]
+    fn write_back_stops_at_end_of_file() {
+        let page = page_size();
+        // SAFETY: plain syscalls on a fresh memfd and a fresh private mapping.
+        let (fd, base) = unsafe {
+            let fd = libc::memfd_create(c"fit-eof".as_ptr(), libc::MFD_CLOEXEC);
+            assert!(fd >= 0 && libc::ftruncate(fd, 100) == 0);
+            let prot = libc::PROT_READ | libc::PROT_WRITE;
+            let p = libc::mmap(core::ptr::null_mut(), page, prot, libc::MAP_PRIVATE, fd, 0);
+            assert_ne!(p, libc::MAP_FAILED);
+            core::ptr::write_bytes(p.cast::<u8>(), 0xaa, 256);
+            (fd, p as usize)
+        };
+        register(fd, base as *mut u8, page).unwrap();
+        route_lines(base as *const u8, 256, |_, _| Ok(())).unwrap();
+        let mut buf = [0u8; 256];
+        // SAFETY: reads into a local buffer.
+        let n = unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), 256, 0) };
+        assert_eq!(n, 100, "the file did not grow");
+        assert!(buf[..100].iter().all(|&b| b == 0xaa));
+        forget(base as *mut u8, page);
+        // SAFETY: the mapping and fd were made above and nothing uses them.
+        unsafe {
+            libc::munmap(base as *mut libc::c_void, page);
+            libc::close(fd);
+        }
+    }
+}
