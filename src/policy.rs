@@ -78,7 +78,8 @@ pub const PMDK: Policy = Policy {
 };
 
 /// AMD family 19h (Zen 3/Zen 4; measured on an EPYC, model 11h).
-/// Evidence: bench/results/amd-epyc-zen4.md (make bench and make
+/// Evidence: bench/results/amd-epyc-fam19h-m11h.md and
+/// bench/results/amd-epyc-fam19h-m11h-policy.md (make bench and make
 /// bench-policy on that machine):
 /// - small_movnt and partial_movnt: a durable 8..1024 B copy costs ~95 ns
 ///   streamed against ~160 ns stored and written back (~1.7x on the
