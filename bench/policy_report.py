@@ -11,28 +11,16 @@ and which choice wins. A variant "wins" a row when it is at least NOISE
 faster than our library with PMDK's choices (the `pmdk_choices` variant);
 otherwise PMDK's choice stands there.
 """
-import glob
-import json
 import os
-import re
-import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from report import fmt_ns, fmt_size, median_of, read_meta, read_runs, spread  # noqa: E402
+from report import (fio_bw, fio_sizes, fmt_ns, fmt_size, median_of, read_meta,  # noqa: E402
+                    read_runs, spread)
 
 BASE = "pmdk_choices"
 # Ratios within 3 % of each other are ties (the issue's noise bar: 0.97).
 NOISE = 1.03
-
-
-def fio_bw(raw, bs, label):
-    try:
-        with open(os.path.join(raw, f"fio-{bs}-{label}.json")) as f:
-            job = json.load(f)["jobs"][0]
-        return None if job["error"] else job["write"]["bw_bytes"]
-    except (OSError, ValueError, KeyError, IndexError):
-        return None
 
 
 def verdict(ratios, labels):
@@ -107,20 +95,19 @@ def main():
             elif r * NOISE <= base:
                 losses[label].append(f"{name} ({r / base:.2f})")
 
-    sizes = sorted({re.search(r"fio-(\w+)-", p).group(1)
-                    for p in glob.glob(os.path.join(raw, "fio-*.json"))},
-                   key=lambda s: int(s[:-1]) * (1024 if s.endswith("k") else 1))
+    sizes = fio_sizes(raw)
     if sizes:
         md += ["", f"## fio, libpmem engine ({meta['fio']}), {meta['fio_secs']} s per run", "",
-               "Cells: the variant's bandwidth / PMDK's (>1.00 = faster than PMDK); one run each.",
+               "Cells: the variant's bandwidth / PMDK's (>1.00 = faster than PMDK); median of "
+               f"{meta.get('fio_runs', '1')} alternating runs each.",
                "",
                "| block size | PMDK GB/s | " + " | ".join(labels) + " | verdict |",
                "|---:|---:|" + "---:|" * len(labels) + "---|"]
         for bs in sizes:
-            p = fio_bw(raw, bs, "pmdk")
+            p = fio_bw(raw, bs, "pmdk")[0]
             ratios = {}
             for label in labels:
-                v = fio_bw(raw, bs, label)
+                v = fio_bw(raw, bs, label)[0]
                 ratios[label] = v / p if p and v else None
             cells = [bs.replace("k", " KiB"), f"{p / 1e9:.2f}" if p else "failed"]
             cells += [f"{r:.2f}" if r is not None else "failed" for r in ratios.values()]
