@@ -12,6 +12,7 @@ faster than our library with PMDK's choices (the `pmdk_choices` variant);
 otherwise PMDK's choice stands there.
 """
 import os
+import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -23,14 +24,27 @@ BASE = "pmdk_choices"
 NOISE = 1.03
 
 
-def verdict(ratios, labels):
-    """The winning variant of one row (by ratio PMDK/variant), or BASE."""
+def rel_iqr(values):
+    """Interquartile range across rounds relative to the median (0 for one round)."""
+    if not values or len(values) < 2:
+        return 0.0
+    q1, _, q3 = statistics.quantiles(values, n=4)
+    return (q3 - q1) / statistics.median(values)
+
+
+def verdict(ratios, noise):
+    """The winning variant of one row (by ratio PMDK/variant), or BASE.
+    noise[label]: that variant's relative IQR on the row; a win smaller than
+    the two variants' IQRs together is reported as unclear."""
     base = ratios.get(BASE)
     if base is None:
         return "n/a"
     best = max((r, label) for label, r in ratios.items() if r is not None)
     if best[1] != BASE and best[0] >= base * NOISE:
-        return f"**{best[1]}** (+{100 * (best[0] / base - 1):.0f} %)"
+        gain = best[0] / base - 1
+        if gain < noise.get(best[1], 0) + noise.get(BASE, 0):
+            return f"unclear: {best[1]} +{100 * gain:.0f} % within the spread"
+        return f"**{best[1]}** (+{100 * gain:.0f} %)"
     return f"{BASE} (tie within {100 * (NOISE - 1):.0f} %)"
 
 
@@ -67,7 +81,9 @@ def main():
         "",
         "Cells: PMDK's time / the variant's time, so **>1.00 means that variant beats PMDK**. "
         f"Verdict: the variant at least {100 * (NOISE - 1):.0f} % faster than `{BASE}` on that row, "
-        f"else `{BASE}` (PMDK's instruction choice is kept where nothing beats it).",
+        f"else `{BASE}` (PMDK's instruction choice is kept where nothing beats it); \"unclear\" "
+        "when that gain is smaller than the two variants' run-to-run spreads (interquartile range "
+        "over rounds / median) on the row together: rerun on a quieter machine or with more rounds.",
         "",
         "| operation | size | alignment | PMDK ns/op | " + " | ".join(labels) + " | verdict |",
         "|---|---:|---|---:|" + "---:|" * len(labels) + "---|",
@@ -77,13 +93,14 @@ def main():
     for key in rows:
         group, op, size, align = key
         p = median_of(samples, ("pmdk",) + key)
-        ratios = {}
+        ratios, noise = {}, {}
         for label in labels:
             v = median_of(samples, (label,) + key)
             ratios[label] = p / v if p and v else None
+            noise[label] = rel_iqr(samples.get((label,) + key))
         cells = [op, fmt_size(size), align, fmt_ns(p) if p else "n/a"]
         cells += [f"{r:.2f}" if r is not None else "n/a" for r in ratios.values()]
-        cells.append(verdict(ratios, labels))
+        cells.append(verdict(ratios, noise))
         md.append("| " + " | ".join(cells) + " |")
         base = ratios.get(BASE)
         name = f"{op} {fmt_size(size)} {align}"
@@ -111,7 +128,7 @@ def main():
                 ratios[label] = v / p if p and v else None
             cells = [bs.replace("k", " KiB"), f"{p / 1e9:.2f}" if p else "failed"]
             cells += [f"{r:.2f}" if r is not None else "failed" for r in ratios.values()]
-            cells.append(verdict(ratios, labels))
+            cells.append(verdict(ratios, {}))
             md.append("| " + " | ".join(cells) + " |")
 
     md += ["", f"## Per variant: rows it wins or loses against `{BASE}` (by {100 * (NOISE - 1):.0f} % or more)", ""]
