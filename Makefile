@@ -31,7 +31,7 @@ MAN_PAGES  := $(wildcard docs/man/*.[1-8])
 
 comma := ,
 
-.PHONY: all rust install uninstall install-man uninstall-man check check-doc check-man check-header check-abi check-conformance check-seed check-sweep check-inline check-hardening check-dax fuzz demo bench clean FORCE
+.PHONY: all rust install uninstall install-man uninstall-man check check-doc check-man check-header check-abi check-conformance check-seed check-sweep check-inline check-hardening check-dax fuzz demo bench bench-policy clean FORCE
 
 all: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libpmem.so $(STATIC) $(BUILD)/libpmem.pc $(SWEEP)
 
@@ -159,6 +159,10 @@ demo: all
 # Ours vs PMDK's libpmem, machine ceiling and floor; BENCH_QUICK=1 for ~1 min.
 bench: all
 	bench/run.sh
+
+# Our library under each copy policy against PMDK, with a per-row verdict.
+bench-policy: all
+	bench/policy.sh
 
 clean:
 	$(CARGO) clean

@@ -10,9 +10,16 @@
 //! - `PMEM_NO_MOVNT=1`: temporal stores only, whatever the flags say.
 //! - `PMEM_MOVNT_THRESHOLD=N`: copies of N bytes or more use streaming
 //!   stores, smaller ones temporal stores (default 256; see
-//!   [`Config::small_movnt`] for what we do below it when N is unset).
-//! - `PMEM_AVX=0`, `PMEM_AVX512F=0`, `PMEM_MOVDIR64B=0`: do not use that
-//!   copy path (each switch only its own, as in PMDK).
+//!   [`Config::small_movnt`] for what a CPU's policy may do below it when N
+//!   is unset).
+//! - `PMEM_AVX=0`, `PMEM_AVX512F=0`: do not use that copy path (each switch
+//!   only its own, as in PMDK).
+//! - `PMEM_MOVDIR64B=1`: use MOVDIR64B for whole streamed lines when the
+//!   CPU has it (off by default, as in PMDK 2.x); `=0`: never.
+//! - `PMEM_POLICY`, `PMEM_PREFETCH_LINES`, `PMEM_SMALL_MOVNT`,
+//!   `PMEM_PARTIAL_MOVNT`, `PMEM_SHARED_TEMPORAL_BELOW`: force the choices
+//!   where a CPU's [`crate::policy`] may differ from PMDK's (for
+//!   `make bench-policy`).
 //!
 //! A value other than 0 or 1 (or a number, for the threshold) is logged
 //! as a warning and ignored.
@@ -25,8 +32,10 @@
 use core::ffi::CStr;
 use std::sync::OnceLock;
 
+use crate::policy::{self, Policy, Vendor};
+
 /// PMDK's default `PMEM_MOVNT_THRESHOLD`.
-pub const DEFAULT_MOVNT_THRESHOLD: usize = 256;
+pub const DEFAULT_MOVNT_THRESHOLD: usize = policy::PMDK.movnt_threshold;
 
 /// What the CPU (and the OS, for vector register state) supports.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -37,6 +46,9 @@ pub struct Features {
     pub avx: bool,
     pub avx512f: bool,
     pub movdir64b: bool,
+    /// Who made the CPU and its display family: the policy table's key.
+    pub vendor: Vendor,
+    pub family: u32,
 }
 
 /// The instruction that writes a cache line back, or none at all.
@@ -124,15 +136,21 @@ pub struct Config {
     /// Copies of at least this many bytes use non-temporal stores.
     pub movnt_threshold: usize,
     /// Below the threshold, copies of 8 bytes or more still use streaming
-    /// stores (8-byte ones for partial lines): a streaming store and a fence
-    /// beat store + write-back + fence at every size on the development
-    /// machine (AMD EPYC: ~95 ns against ~160 ns for a durable 8..200 B
-    /// copy). The exception is short overlapping moves, whose destination
-    /// lines the source reads have just cached (`memops` stores those
-    /// temporally, whatever the threshold). Off when the user set
+    /// stores (the policy's `small_movnt`, see [`crate::policy`]), except
+    /// moves shorter than `shared_lines_temporal_below` whose source
+    /// shares cache lines with the destination. Off when the user set
     /// PMEM_MOVNT_THRESHOLD, so its documented meaning holds, and where
     /// nothing is flushed (eADR), where plain stores are cheapest.
     pub small_movnt: bool,
+    /// The policy's `shared_lines_temporal_below`.
+    pub shared_lines_temporal_below: usize,
+    /// Streamed copies stream their partial lines too (the policy's
+    /// `partial_movnt`).
+    pub partial_movnt: bool,
+    /// Source prefetch distance of long streaming copies, in lines (0: none).
+    pub prefetch_lines: u8,
+    /// The name of the policy these knobs started from.
+    pub policy: &'static str,
 }
 
 /// What the library chose, for the demo and the platform-attributes API.
@@ -147,6 +165,8 @@ pub struct Description {
     /// Whether copies may use non-temporal stores at all.
     pub movnt: bool,
     pub movnt_threshold: usize,
+    /// The name of the CPU policy (`crate::policy`): "pmdk", "amd-fam19"...
+    pub policy: &'static str,
 }
 
 fn cpuid(leaf: u32, sub: u32) -> core::arch::x86_64::CpuidResult {
@@ -185,6 +205,11 @@ pub fn detect() -> Features {
         }
     };
     let xcr0 = if bit(l1.ecx, 27) { xcr0() } else { 0 };
+    let l0 = cpuid(0, 0);
+    let mut id = [0u8; 12];
+    for (i, reg) in [l0.ebx, l0.edx, l0.ecx].into_iter().enumerate() {
+        id[4 * i..4 * i + 4].copy_from_slice(&reg.to_le_bytes());
+    }
     let ymm_state = xcr0 & 0b110 == 0b110;
     let zmm_state = xcr0 & 0b1110_0110 == 0b1110_0110;
     Features {
@@ -194,6 +219,8 @@ pub fn detect() -> Features {
         avx: bit(l1.ecx, 28) && ymm_state,
         avx512f: bit(l7.ebx, 16) && zmm_state,
         movdir64b: bit(l7.ecx, 28),
+        vendor: Vendor::from_id(&id),
+        family: policy::display_family(l1.eax),
     }
 }
 
@@ -206,19 +233,6 @@ fn switch(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<bool> {
         "0" => Some(false),
         _ => {
             crate::log_warning!("ignoring {name}={v:?}: expected 0 or 1");
-            None
-        }
-    }
-}
-
-fn threshold(env: &dyn Fn(&str) -> Option<String>) -> Option<usize> {
-    let v = env("PMEM_MOVNT_THRESHOLD")?;
-    match v.trim().parse::<usize>() {
-        Ok(n) => Some(n),
-        Err(_) => {
-            crate::log_warning!(
-                "ignoring PMEM_MOVNT_THRESHOLD={v:?}: expected a non-negative integer"
-            );
             None
         }
     }
@@ -263,20 +277,31 @@ impl Config {
         if f.avx512f && switch(env, "PMEM_AVX512F") != Some(false) {
             isa = CopyIsa::Avx512f;
         }
-        if f.movdir64b && switch(env, "PMEM_MOVDIR64B") != Some(false) {
+        let p = Config::policy(f, env);
+        if f.movdir64b && switch(env, "PMEM_MOVDIR64B").unwrap_or(p.movdir64b) {
             isa = CopyIsa::Movdir64b;
         }
 
         let movnt = switch(env, "PMEM_NO_MOVNT") != Some(true);
-        let user_threshold = threshold(env);
+        let user_threshold = policy::number(env, "PMEM_MOVNT_THRESHOLD");
         Config {
             flush,
             deep_flush,
             isa,
             movnt,
-            movnt_threshold: user_threshold.unwrap_or(DEFAULT_MOVNT_THRESHOLD),
-            small_movnt: user_threshold.is_none() && flush != FlushKind::None,
+            movnt_threshold: user_threshold.unwrap_or(p.movnt_threshold),
+            small_movnt: p.small_movnt && user_threshold.is_none() && flush != FlushKind::None,
+            shared_lines_temporal_below: p.shared_lines_temporal_below,
+            partial_movnt: p.partial_movnt,
+            prefetch_lines: p.prefetch_lines,
+            policy: p.name,
         }
+    }
+
+    /// The table's policy for this CPU, with the environment's overrides.
+    fn policy(f: &Features, env: &dyn Fn(&str) -> Option<String>) -> Policy {
+        let sw = |name: &str| switch(env, name);
+        policy::apply_overrides(*policy::for_cpu(f.vendor, f.family), env, &sw)
     }
 
     pub fn describe(&self) -> Description {
@@ -288,6 +313,7 @@ impl Config {
             fence: self.movnt || matches!(self.flush, FlushKind::Clwb | FlushKind::Clflushopt),
             movnt: self.movnt,
             movnt_threshold: self.movnt_threshold,
+            policy: self.policy,
         }
     }
 }
@@ -344,6 +370,15 @@ mod tests {
         avx: true,
         avx512f: true,
         movdir64b: true,
+        vendor: Vendor::Amd,
+        family: 0x19,
+    };
+
+    /// ALL, made by Intel (a family with no table entry).
+    const INTEL: Features = Features {
+        vendor: Vendor::Intel,
+        family: 6,
+        ..ALL
     };
 
     fn build(f: &Features, vars: &[(&str, &str)], auto_flush: bool) -> Config {
@@ -359,14 +394,14 @@ mod tests {
     fn best_instructions_by_default() {
         let c = build(&ALL, &[], false);
         assert_eq!(c.flush, FlushKind::Clwb);
-        assert_eq!(c.isa, CopyIsa::Movdir64b);
+        // MOVDIR64B only on request, as in PMDK 2.x.
+        assert_eq!(c.isa, CopyIsa::Avx512f);
+        assert_eq!(
+            build(&ALL, &[("PMEM_MOVDIR64B", "1")], false).isa,
+            CopyIsa::Movdir64b
+        );
         assert!(c.movnt && c.small_movnt);
         assert_eq!(c.movnt_threshold, DEFAULT_MOVNT_THRESHOLD);
-        let no_movdir = Features {
-            movdir64b: false,
-            ..ALL
-        };
-        assert_eq!(build(&no_movdir, &[], false).isa, CopyIsa::Avx512f);
         let old = Features {
             clflush: true,
             ..Features::default()
@@ -374,6 +409,47 @@ mod tests {
         let c = build(&old, &[], false);
         assert_eq!((c.flush, c.isa), (FlushKind::Clflush, CopyIsa::Sse2));
         assert!(!c.describe().fence || c.movnt);
+    }
+
+    #[test]
+    fn policy_from_the_table() {
+        let amd = build(&ALL, &[], false);
+        assert_eq!(amd.policy, "amd-fam19");
+        assert!(amd.small_movnt && amd.partial_movnt);
+        assert_eq!(
+            (amd.prefetch_lines, amd.shared_lines_temporal_below),
+            (16, 4096)
+        );
+        // Intel and unknown CPUs: PMDK's choices.
+        for f in [
+            INTEL,
+            Features {
+                family: 0x1a,
+                ..ALL
+            },
+            Features::default(),
+        ] {
+            let c = build(&f, &[], false);
+            assert_eq!(c.policy, "pmdk", "{f:?}");
+            assert!(!c.small_movnt && !c.partial_movnt, "{f:?}");
+            assert_eq!(c.prefetch_lines, 0);
+            assert_eq!(c.movnt_threshold, 256);
+            assert_ne!(c.isa, CopyIsa::Movdir64b);
+        }
+        // Forcing either way.
+        let c = build(&INTEL, &[("PMEM_POLICY", "amd-fam19")], false);
+        assert_eq!(
+            (c.policy, c.small_movnt, c.prefetch_lines),
+            ("amd-fam19", true, 16)
+        );
+        let c = build(&ALL, &[("PMEM_POLICY", "pmdk")], false);
+        assert_eq!(c.describe().policy, "pmdk");
+        assert!(!c.small_movnt && !c.partial_movnt);
+        let c = build(&INTEL, &[("PMEM_SMALL_MOVNT", "1")], false);
+        assert!(c.small_movnt && !c.partial_movnt);
+        // A user threshold keeps its meaning under any policy.
+        let c = build(&ALL, &[("PMEM_MOVNT_THRESHOLD", "64")], false);
+        assert_eq!((c.small_movnt, c.movnt_threshold), (false, 64));
     }
 
     #[test]
@@ -411,6 +487,12 @@ mod tests {
             ..ALL
         };
         assert_eq!(isa(&ALL, &[("PMEM_MOVDIR64B", "0")]), CopyIsa::Avx512f);
+        assert_eq!(isa(&ALL, &[("PMEM_MOVDIR64B", "yes")]), CopyIsa::Avx512f);
+        assert_eq!(isa(&INTEL, &[("PMEM_MOVDIR64B", "1")]), CopyIsa::Movdir64b);
+        assert_eq!(
+            isa(&no_movdir, &[("PMEM_MOVDIR64B", "1")]),
+            CopyIsa::Avx512f
+        );
         assert_eq!(isa(&no_movdir, &[("PMEM_AVX512F", "0")]), CopyIsa::Avx);
         assert_eq!(isa(&no_movdir, &[("PMEM_AVX", "0")]), CopyIsa::Avx512f);
         assert_eq!(
@@ -451,5 +533,23 @@ mod tests {
         assert_eq!(f.avx, std::arch::is_x86_feature_detected!("avx"));
         assert_eq!(f.avx512f, std::arch::is_x86_feature_detected!("avx512f"));
         assert!(f.clflush);
+        // The policy key agrees with what the kernel read from CPUID.
+        if let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") {
+            let field = |name: &str| {
+                info.lines()
+                    .find(|l| l.split(':').next().map(str::trim) == Some(name))
+                    .and_then(|l| l.split(':').nth(1))
+                    .map(|v| v.trim().to_string())
+            };
+            if let Some(fam) = field("cpu family") {
+                assert_eq!(f.family.to_string(), fam);
+            }
+            let vendor = match field("vendor_id").as_deref() {
+                Some("GenuineIntel") => Vendor::Intel,
+                Some("AuthenticAMD") => Vendor::Amd,
+                _ => Vendor::Other,
+            };
+            assert_eq!(f.vendor, vendor);
+        }
     }
 }

@@ -13,12 +13,51 @@ use crate::ffi::consts::{
 };
 use crate::persist::{self, mode_hook, CACHELINE};
 
-/// One ISA's copy routines for one flush instruction. `nt`: streaming
-/// stores for whole lines (and 8-byte ones for parts of 8 bytes or more).
-/// Neither routine fences.
+/// How one copy stores: decided per call from the flags, the size and
+/// the load-time policy (`crate::policy`), passed in a register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stores {
+    /// Streaming stores for whole lines.
+    pub nt: bool,
+    /// With `nt`: also 8-byte streaming stores for partial lines of 8 bytes
+    /// or more (copies up to a line, or up to 1 KiB), instead of temporal
+    /// stores and a write-back.
+    pub partial: bool,
+    /// With `nt`: long forward copies prefetch their source this many
+    /// lines ahead (0: no prefetch).
+    pub prefetch: u8,
+}
+
+impl Stores {
+    /// Temporal stores, each line written back.
+    pub const TEMPORAL: Stores = Stores {
+        nt: false,
+        partial: false,
+        prefetch: 0,
+    };
+    /// PMDK's streaming copy: whole lines streamed, partial lines temporal.
+    pub const NT: Stores = Stores {
+        nt: true,
+        partial: false,
+        prefetch: 0,
+    };
+
+    /// Streaming with `cfg`'s policy for partial lines and prefetch.
+    #[inline(always)]
+    fn streaming(cfg: &Config) -> Stores {
+        Stores {
+            nt: true,
+            partial: cfg.partial_movnt,
+            prefetch: cfg.prefetch_lines,
+        }
+    }
+}
+
+/// One ISA's copy routines for one flush instruction, storing as `Stores`
+/// says. Neither routine fences.
 pub struct Routines {
-    pub memmove: unsafe fn(dst: *mut u8, src: *const u8, len: usize, nt: bool),
-    pub memset: unsafe fn(dst: *mut u8, c: u8, len: usize, nt: bool),
+    pub memmove: unsafe fn(dst: *mut u8, src: *const u8, len: usize, st: Stores),
+    pub memset: unsafe fn(dst: *mut u8, c: u8, len: usize, st: Stores),
 }
 
 static TABLE: [[Routines; FlushKind::COUNT]; CopyIsa::COUNT] = [
@@ -35,16 +74,12 @@ pub fn routines(isa: CopyIsa, flush: FlushKind) -> &'static Routines {
     &TABLE[isa as usize][flush as usize]
 }
 
-/// Moves shorter than this whose source shares cache lines with the
-/// destination (overlapping or adjacent ranges) use temporal stores under
-/// the default policy: the source reads have just pulled those lines into
-/// the cache, and a streaming store to a cached line must first evict it
-/// (on the development machine, AMD EPYC, a 64-byte overlapping move took
-/// ~350 ns streamed against ~170 ns stored and written back).
-const SHARED_LINES_TEMPORAL_BELOW: usize = 4096;
-
 /// Streaming stores or not, from the flags, the size, whether source and
-/// destination share cache lines and the load-time policy.
+/// destination share cache lines and the load-time policy. Under
+/// `small_movnt`, short moves whose source shares lines with the
+/// destination (overlapping or adjacent ranges) store temporally: the
+/// source reads have just pulled those lines into the cache, and a
+/// streaming store to a cached line must first evict it.
 #[inline]
 fn non_temporal(cfg: &Config, len: usize, flags: u32, shared_lines: bool) -> bool {
     if !cfg.movnt {
@@ -57,8 +92,8 @@ fn non_temporal(cfg: &Config, len: usize, flags: u32, shared_lines: bool) -> boo
         return false;
     }
     if cfg.small_movnt {
-        // Our own policy (the user did not set a threshold).
-        len >= 8 && !(shared_lines && len < SHARED_LINES_TEMPORAL_BELOW)
+        // The CPU's policy (the user did not set a threshold).
+        len >= 8 && !(shared_lines && len < cfg.shared_lines_temporal_below)
     } else {
         len >= cfg.movnt_threshold
     }
@@ -77,12 +112,12 @@ impl Data {
     /// # Safety
     /// As `memmove` or `memset`, and `r` is for an ISA this CPU supports.
     #[inline(always)]
-    unsafe fn copy(self, r: &Routines, dst: *mut u8, len: usize, nt: bool) {
+    unsafe fn copy(self, r: &Routines, dst: *mut u8, len: usize, st: Stores) {
         // SAFETY: the caller's contract.
         unsafe {
             match self {
-                Data::Mem(src) => (r.memmove)(dst, src, len, nt),
-                Data::Fill(c) => (r.memset)(dst, c, len, nt),
+                Data::Mem(src) => (r.memmove)(dst, src, len, st),
+                Data::Fill(c) => (r.memset)(dst, c, len, st),
             }
         }
     }
@@ -136,11 +171,22 @@ unsafe fn run(dst: *mut u8, src: Data, len: usize, flags: u32) {
         // NOFLUSH implies NODRAIN (pmem_memmove(3)).
         // SAFETY: the caller's contract; the routine's ISA is supported
         // (the load-time choice only picks what CPUID reported).
-        return unsafe { src.copy(routines(cfg.isa, FlushKind::None), dst, len, false) };
+        return unsafe {
+            src.copy(
+                routines(cfg.isa, FlushKind::None),
+                dst,
+                len,
+                Stores::TEMPORAL,
+            )
+        };
     }
-    let nt = non_temporal(cfg, len, flags, src.shares_lines(dst, len));
+    let st = if non_temporal(cfg, len, flags, src.shares_lines(dst, len)) {
+        Stores::streaming(cfg)
+    } else {
+        Stores::TEMPORAL
+    };
     // SAFETY: as above.
-    unsafe { src.copy(routines(cfg.isa, cfg.flush), dst, len, nt) };
+    unsafe { src.copy(routines(cfg.isa, cfg.flush), dst, len, st) };
     if flags & PMEM_F_MEM_NODRAIN == 0 {
         persist::fence();
     }
@@ -169,7 +215,7 @@ unsafe fn run_slow(dst: *mut u8, src: (*const u8, Option<u8>), len: usize, flags
             routines(cpu::config().isa, FlushKind::None),
             dst,
             len,
-            false,
+            Stores::TEMPORAL,
         )
     };
     if flags & PMEM_F_MEM_NOFLUSH == 0 {
@@ -217,8 +263,7 @@ mod tests {
         assert!(!Data::Fill(0).shares_lines(base as *mut u8, 64));
     }
 
-    #[test]
-    fn shared_lines_pick_temporal_stores_under_our_policy_only() {
+    fn build(vars: &[(&str, &str)]) -> Config {
         let all = Features {
             clflush: true,
             clflushopt: true,
@@ -226,16 +271,44 @@ mod tests {
             avx: true,
             avx512f: true,
             movdir64b: false,
+            vendor: crate::policy::Vendor::Amd,
+            family: 0x19,
         };
-        let ours = Config::build(&all, &|_| None, &|| Ok(false));
+        let env = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        };
+        Config::build(&all, &env, &|| Ok(false))
+    }
+
+    #[test]
+    fn shared_lines_pick_temporal_stores_under_small_movnt_only() {
+        let ours = build(&[]);
+        assert_eq!(ours.policy, "amd-fam19");
         assert!(non_temporal(&ours, 64, 0, false));
         assert!(!non_temporal(&ours, 64, 0, true));
         assert!(!non_temporal(&ours, 4095, 0, true));
         assert!(non_temporal(&ours, 4096, 0, true));
         assert!(non_temporal(&ours, 64, PMEM_F_MEM_NONTEMPORAL, true));
-        let env = |name: &str| (name == "PMEM_MOVNT_THRESHOLD").then(|| "256".to_string());
-        let user = Config::build(&all, &env, &|| Ok(false));
+        let user = build(&[("PMEM_MOVNT_THRESHOLD", "256")]);
         assert!(non_temporal(&user, 256, 0, true));
         assert!(!non_temporal(&user, 255, 0, false));
+        let off = build(&[("PMEM_SHARED_TEMPORAL_BELOW", "0")]);
+        assert!(non_temporal(&off, 64, 0, true));
+    }
+
+    #[test]
+    fn pmdk_policy_streams_from_the_threshold_only() {
+        let pmdk = build(&[("PMEM_POLICY", "pmdk")]);
+        assert!(!non_temporal(&pmdk, 8, 0, false));
+        assert!(!non_temporal(&pmdk, 255, 0, false));
+        assert!(non_temporal(&pmdk, 256, 0, false));
+        assert!(non_temporal(&pmdk, 256, 0, true));
+        assert!(non_temporal(&pmdk, 8, PMEM_F_MEM_NONTEMPORAL, false));
+        assert_eq!(Stores::streaming(&pmdk), Stores::NT);
+        let amd = build(&[]);
+        let st = Stores::streaming(&amd);
+        assert!(st.nt && st.partial && st.prefetch == 16);
     }
 }

@@ -3,15 +3,18 @@
 //! Shape of a copy of `len` bytes to `d`:
 //! - up to 64 bytes, temporal: overlapping loads of the widest size that
 //!   fits, all loads before any store, then a flush of the touched lines;
-//!   non-temporal (8 bytes or more): one streaming line when `d` is a whole
-//!   aligned line, else 8-byte streaming stores, all loads first;
+//!   non-temporal: one streaming line when `d` is a whole aligned line,
+//!   else, when the policy streams partial lines (`Stores::partial`) and
+//!   there are 8 bytes or more, 8-byte streaming stores, all loads first,
+//!   else as temporal;
 //! - otherwise a head up to the first 64-byte boundary of `d`, whole lines,
 //!   and a tail. Head and tail use temporal stores and are flushed (for
 //!   disjoint ranges both before the lines, so the write-backs overlap
 //!   them); the lines use streaming stores (nothing to flush) or temporal
 //!   stores each flushed right after it is written;
-//! - non-temporal up to `WORDS_MAX` bytes, when head and tail are each 0
-//!   or at least 8 bytes or the ranges are disjoint: the same, but the
+//! - non-temporal with `Stores::partial`, up to `WORDS_MAX` bytes, when
+//!   head and tail are each 0 or at least 8 bytes or the ranges are
+//!   disjoint: the same, but the
 //!   head and tail are 8-byte streaming stores (the last one overlapping
 //!   when the part is not a multiple of 8; a part of 1 to 7 bytes grows to
 //!   one word that also rewrites bytes of the lines next to it), so
@@ -230,22 +233,18 @@ macro_rules! copy_routines {
     ($features:literal $(, then: $then:ident)?) => {
         use $crate::cpu::FlushKind;
         use $crate::memops::template::{Fill, Mem, Source};
-        use $crate::memops::Routines;
+        use $crate::memops::{Routines, Stores};
         use $crate::persist::flush::{self, Clflush, Clflushopt, Clwb, Flusher, NoFlush};
 
         const LINE: usize = $crate::persist::CACHELINE;
 
-        /// Non-temporal copies up to this size stream their partial lines
-        /// as words (no write-back at all); longer ones store them
-        /// temporally and write them back while the lines stream. On the
-        /// development machine (AMD EPYC) partial streamed lines pending
-        /// at the fence cost more than hidden write-backs at 4 KiB, less at 1 KiB.
+        /// Under `Stores::partial`, non-temporal copies up to this size
+        /// stream their partial lines as words (no write-back at all);
+        /// longer ones store them temporally and write them back while the
+        /// lines stream. On AMD EPYC (family 19h) partial streamed lines
+        /// pending at the fence cost more than hidden write-backs at 4 KiB,
+        /// less at 1 KiB.
         const WORDS_MAX: usize = 1024;
-
-        /// Streaming copies of at least this many lines prefetch their
-        /// source, this many lines ahead of the loads.
-        const PREFETCH_MIN_LINES: usize = 64;
-        const PREFETCH_AHEAD: usize = 16;
 
         /// This ISA's routines, indexed by `FlushKind as usize`.
         pub const ROUTINES: [Routines; FlushKind::COUNT] = [
@@ -341,26 +340,28 @@ macro_rules! copy_routines {
         }
 
         /// `n` whole lines to the 64-aligned `d`. Forward streaming goes
-        /// four lines per `stream_quad`, and in long copies asks for the
-        /// source `PREFETCH_AHEAD` lines early (a source in DRAM streams
-        /// 10-15% faster that way on the development machine; one in cache
-        /// is unaffected); backward goes line by line from the end, so no
-        /// store lands on source bytes not yet read.
+        /// four lines per `stream_quad`, and in copies of at least
+        /// `PREFETCH_MIN_LINES` asks for the source `ahead` lines early
+        /// when `ahead` is not 0 (the CPU policy's `prefetch_lines`);
+        /// backward goes line by line from the end, so no store lands on
+        /// source bytes not yet read.
         #[inline]
         #[target_feature(enable = $features)]
         unsafe fn lines<F: Flusher, S: Lines, const NT: bool, const FWD: bool>(
             d: *mut u8,
             s: S,
             n: usize,
+            ahead: u8,
         ) {
             if FWD {
                 let mut i = 0;
                 if NT {
-                    let prefetch = n >= PREFETCH_MIN_LINES;
+                    let ahead = usize::from(ahead);
+                    let prefetch = ahead != 0 && n >= $crate::policy::PREFETCH_MIN_LINES;
                     while i + 4 <= n {
                         if prefetch {
                             for k in 0..4 {
-                                s.prefetch((i + PREFETCH_AHEAD + k) * LINE);
+                                s.prefetch((i + ahead + k) * LINE);
                             }
                         }
                         // SAFETY: lines i..i + 4 are below n, in range.
@@ -390,14 +391,14 @@ macro_rules! copy_routines {
             d: *mut u8,
             s: S,
             n: usize,
-            nt: bool,
+            st: Stores,
         ) {
             // SAFETY: the caller's ranges.
             unsafe {
-                if nt {
-                    lines::<F, S, true, FWD>(d, s, n)
+                if st.nt {
+                    lines::<F, S, true, FWD>(d, s, n, st.prefetch)
                 } else {
-                    lines::<F, S, false, FWD>(d, s, n)
+                    lines::<F, S, false, FWD>(d, s, n, 0)
                 }
             }
         }
@@ -415,21 +416,21 @@ macro_rules! copy_routines {
         /// Copies of at most a line and non-temporal runs of whole lines
         /// stay in the caller's frame, which then saves few registers.
         #[inline(always)]
-        unsafe fn transfer<F: Flusher, S: Lines>(d: *mut u8, s: S, len: usize, nt: bool) {
+        unsafe fn transfer<F: Flusher, S: Lines>(d: *mut u8, s: S, len: usize, st: Stores) {
             let aligned = (d as usize) % LINE == 0;
             if len > LINE {
                 let forward = s.addr().map_or(true, |s| (d as usize).wrapping_sub(s) >= len);
-                if nt && aligned && len % LINE == 0 && forward {
+                if st.nt && aligned && len % LINE == 0 && forward {
                     // SAFETY: the caller's ranges, all whole lines.
-                    unsafe { lines::<F, S, true, true>(d, s, len / LINE) }
+                    unsafe { lines::<F, S, true, true>(d, s, len / LINE, st.prefetch) }
                 } else {
                     // SAFETY: the caller's ranges.
-                    unsafe { transfer_lines::<F, S>(d, s, len, nt) }
+                    unsafe { transfer_lines::<F, S>(d, s, len, st) }
                 }
-            } else if nt && len == LINE && aligned {
+            } else if st.nt && len == LINE && aligned {
                 // SAFETY: the caller's ranges: one aligned line.
                 unsafe { s.stream_line(d) }
-            } else if nt && len >= 8 {
+            } else if st.nt && st.partial && len >= 8 {
                 // SAFETY: the caller's ranges, 8 to 64 bytes.
                 unsafe { $crate::memops::template::stream_words(d, s, len) }
             } else {
@@ -441,14 +442,15 @@ macro_rules! copy_routines {
         /// `transfer` for more than a line.
         #[inline(never)]
         #[target_feature(enable = $features)]
-        unsafe fn transfer_lines<F: Flusher, S: Lines>(d: *mut u8, s: S, len: usize, nt: bool) {
+        unsafe fn transfer_lines<F: Flusher, S: Lines>(d: *mut u8, s: S, len: usize, st: Stores) {
             // Streamed words need 8 bytes in all, and a head and tail of 0
             // or at least 8 bytes each, unless a short part may be widened
             // to a word that rewrites bytes of its neighbour: fine when the
             // ranges are disjoint (or for memset), as those bytes get their
             // final value again. Longer copies store their parts
             // temporally, ahead of the lines (see `split`).
-            let words = nt
+            let words = st.nt
+                && st.partial
                 && len <= WORDS_MAX
                 && (disjoint(d, s, len) || {
                     let head = (d as usize).wrapping_neg() & (LINE - 1);
@@ -458,10 +460,10 @@ macro_rules! copy_routines {
             if words {
                 // SAFETY: the caller's ranges; parts are 0 or >= 8 bytes
                 // or may be widened.
-                unsafe { split::<F, S, true>(d, s, len, true) }
+                unsafe { split::<F, S, true>(d, s, len, st) }
             } else {
                 // SAFETY: the caller's ranges.
-                unsafe { split::<F, S, false>(d, s, len, nt) }
+                unsafe { split::<F, S, false>(d, s, len, st) }
             }
         }
 
@@ -475,7 +477,7 @@ macro_rules! copy_routines {
             d: *mut u8,
             s: S,
             len: usize,
-            nt: bool,
+            st: Stores,
         ) {
             let head = (d as usize).wrapping_neg() & (LINE - 1);
             let n = (len - head) / LINE;
@@ -493,7 +495,7 @@ macro_rules! copy_routines {
                     // while the lines are written.
                     part::<F, S, false>(d, s, head);
                     part::<F, S, false>(d.add(len - tail), s.at(len - tail), tail);
-                    return body::<F, S, true>(bd, bs, n, nt);
+                    return body::<F, S, true>(bd, bs, n, st);
                 }
                 let forward = s.addr().map_or(true, |s| (d as usize).wrapping_sub(s) >= len);
                 let (first, last) = if forward {
@@ -503,26 +505,26 @@ macro_rules! copy_routines {
                 };
                 part::<F, S, WORDS>(d.add(first.0), s.at(first.0), first.1);
                 if forward {
-                    body::<F, S, true>(bd, bs, n, nt);
+                    body::<F, S, true>(bd, bs, n, st);
                 } else {
-                    body::<F, S, false>(bd, bs, n, nt);
+                    body::<F, S, false>(bd, bs, n, st);
                 }
                 part::<F, S, WORDS>(d.add(last.0), s.at(last.0), last.1);
             }
         }
 
-        /// Copies `len` bytes from `s` to `d` (they may overlap), with
-        /// streaming stores for whole lines when `nt`, flushing with `F`
-        /// whatever went through the cache. No fence.
+        /// Copies `len` bytes from `s` to `d` (they may overlap), storing
+        /// as `st` says, flushing with `F` whatever went through the
+        /// cache. No fence.
         ///
         /// # Safety
         /// The CPU supports this module's ISA; `s` readable and `d`
         /// writable for `len` bytes.
         #[target_feature(enable = $features)]
-        pub unsafe fn memmove<F: Flusher>(d: *mut u8, s: *const u8, len: usize, nt: bool) {
+        pub unsafe fn memmove<F: Flusher>(d: *mut u8, s: *const u8, len: usize, st: Stores) {
             // SAFETY: the caller's contract.
             unsafe {
-                transfer::<F, Mem>(d, Mem(s), len, nt);
+                transfer::<F, Mem>(d, Mem(s), len, st);
                 $($then();)?
             }
         }
@@ -532,10 +534,10 @@ macro_rules! copy_routines {
         /// # Safety
         /// The CPU supports this module's ISA; `d` writable for `len` bytes.
         #[target_feature(enable = $features)]
-        pub unsafe fn memset<F: Flusher>(d: *mut u8, c: u8, len: usize, nt: bool) {
+        pub unsafe fn memset<F: Flusher>(d: *mut u8, c: u8, len: usize, st: Stores) {
             // SAFETY: the caller's contract.
             unsafe {
-                transfer::<F, Fill>(d, Fill::new(c), len, nt);
+                transfer::<F, Fill>(d, Fill::new(c), len, st);
                 $($then();)?
             }
         }
