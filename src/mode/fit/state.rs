@@ -248,10 +248,13 @@ mod tests {
             let prot = libc::PROT_READ | libc::PROT_WRITE;
             let p = libc::mmap(core::ptr::null_mut(), page, prot, libc::MAP_PRIVATE, fd, 0);
             assert_ne!(p, libc::MAP_FAILED);
-            core::ptr::write_bytes(p.cast::<u8>(), 0xaa, 256);
             (fd, p as usize)
         };
+        // Registering puts the file's shadow in place: store after it, as
+        // programs store after pmem_map_file returns.
         register(fd, base as *mut u8, page).unwrap();
+        // SAFETY: the first 256 bytes of the page mapped above.
+        unsafe { core::ptr::write_bytes(base as *mut u8, 0xaa, 256) };
         route_lines(base as *const u8, 256, |_, _| Ok(())).unwrap();
         let mut buf = [0u8; 256];
         // SAFETY: reads into a local buffer.
