@@ -28,7 +28,7 @@ SWEEP      := $(BUILD)/pmem-sweep
 
 comma := ,
 
-.PHONY: all rust install uninstall check check-header check-abi check-conformance check-seed check-inline check-hardening check-dax fuzz demo bench clean FORCE
+.PHONY: all rust install uninstall check check-header check-abi check-conformance check-seed check-inline check-hardening check-dax check-cross fuzz demo bench clean FORCE
 
 all: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libpmem.so $(STATIC) $(BUILD)/libpmem.pc $(SWEEP)
 
@@ -126,6 +126,12 @@ check: all check-header check-abi check-conformance check-seed check-inline chec
 # NVDIMM (needs root to install its Debian packages; see tests/dax/run.sh).
 check-dax: all
 	tests/dax/run.sh
+
+# libpmem.so.1 for aarch64, ppc64le, riscv64 and i686 with Debian's cross
+# toolchains: ABI check, Rust tests and C tests under qemu-user; loongarch64
+# type-checked only (tests/cross/run.sh; CROSS_TARGETS="aarch64 ..." for some).
+check-cross:
+	tests/cross/run.sh $(CROSS_TARGETS)
 
 demo: all
 	$(MAKE) --no-print-directory -C c_tests demo LIBPMEM_ROOT=$(CURDIR)

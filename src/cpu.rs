@@ -22,93 +22,13 @@
 //! calls in before constructors run. After that, a read is one atomic
 //! load and a branch: no lock, no environment access, no allocation.
 
-use core::ffi::CStr;
+
 use std::sync::OnceLock;
 
 /// PMDK's default `PMEM_MOVNT_THRESHOLD`.
 pub const DEFAULT_MOVNT_THRESHOLD: usize = 256;
 
-/// What the CPU (and the OS, for vector register state) supports.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Features {
-    pub clflush: bool,
-    pub clflushopt: bool,
-    pub clwb: bool,
-    pub avx: bool,
-    pub avx512f: bool,
-    pub movdir64b: bool,
-}
-
-/// The instruction that writes a cache line back, or none at all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FlushKind {
-    None = 0,
-    Clflush = 1,
-    Clflushopt = 2,
-    Clwb = 3,
-}
-
-impl FlushKind {
-    pub const COUNT: usize = 4;
-
-    pub fn name(self) -> &'static str {
-        self.c_name().to_str().unwrap_or("?")
-    }
-
-    /// The name as a C string (pmem_get_attr hands it to C).
-    pub fn c_name(self) -> &'static CStr {
-        match self {
-            FlushKind::None => c"none",
-            FlushKind::Clflush => c"clflush",
-            FlushKind::Clflushopt => c"clflushopt",
-            FlushKind::Clwb => c"clwb",
-        }
-    }
-}
-
-/// The instruction set the copy routines use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CopyIsa {
-    Sse2 = 0,
-    Avx = 1,
-    Avx512f = 2,
-    /// SSE2 for partial lines, MOVDIR64B for whole non-temporal lines.
-    Movdir64b = 3,
-}
-
-impl CopyIsa {
-    pub const COUNT: usize = 4;
-    pub const ALL: [CopyIsa; CopyIsa::COUNT] = [
-        CopyIsa::Sse2,
-        CopyIsa::Avx,
-        CopyIsa::Avx512f,
-        CopyIsa::Movdir64b,
-    ];
-
-    pub fn name(self) -> &'static str {
-        self.c_name().to_str().unwrap_or("?")
-    }
-
-    /// The name as a C string (pmem_get_attr hands it to C).
-    pub fn c_name(self) -> &'static CStr {
-        match self {
-            CopyIsa::Sse2 => c"sse2",
-            CopyIsa::Avx => c"avx",
-            CopyIsa::Avx512f => c"avx512f",
-            CopyIsa::Movdir64b => c"movdir64b",
-        }
-    }
-
-    /// Whether this CPU can run the path at all (SSE2 is x86_64 baseline).
-    pub fn supported(self, f: &Features) -> bool {
-        match self {
-            CopyIsa::Sse2 => true,
-            CopyIsa::Avx => f.avx,
-            CopyIsa::Avx512f => f.avx512f,
-            CopyIsa::Movdir64b => f.movdir64b,
-        }
-    }
-}
+pub use crate::arch::{detect, CopyIsa, Features, FlushKind};
 
 /// The choices made at load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,54 +69,6 @@ pub struct Description {
     pub movnt_threshold: usize,
 }
 
-fn cpuid(leaf: u32, sub: u32) -> core::arch::x86_64::CpuidResult {
-    // SAFETY: CPUID exists on every x86_64 CPU; out-of-range leaves return
-    // zeros. (The intrinsic is safe since Rust 1.88; rust-version is older.)
-    #[allow(unused_unsafe)]
-    unsafe {
-        core::arch::x86_64::__cpuid_count(leaf, sub)
-    }
-}
-
-/// XCR0: which register states the OS saves (AVX needs YMM, AVX-512 ZMM).
-fn xcr0() -> u64 {
-    let (lo, hi): (u32, u32);
-    // SAFETY: only called after CPUID reported OSXSAVE, so XGETBV(0) is legal.
-    unsafe {
-        core::arch::asm!("xgetbv", in("ecx") 0u32, out("eax") lo, out("edx") hi,
-            options(nomem, nostack, preserves_flags));
-    }
-    (u64::from(hi) << 32) | u64::from(lo)
-}
-
-/// Reads CPUID (and XCR0 for the vector states).
-pub fn detect() -> Features {
-    let bit = |reg: u32, n: u32| reg & (1 << n) != 0;
-    let l1 = cpuid(1, 0);
-    let max_leaf = cpuid(0, 0).eax;
-    let l7 = if max_leaf >= 7 {
-        cpuid(7, 0)
-    } else {
-        core::arch::x86_64::CpuidResult {
-            eax: 0,
-            ebx: 0,
-            ecx: 0,
-            edx: 0,
-        }
-    };
-    let xcr0 = if bit(l1.ecx, 27) { xcr0() } else { 0 };
-    let ymm_state = xcr0 & 0b110 == 0b110;
-    let zmm_state = xcr0 & 0b1110_0110 == 0b1110_0110;
-    Features {
-        clflush: bit(l1.edx, 19),
-        clflushopt: bit(l7.ebx, 23),
-        clwb: bit(l7.ebx, 24),
-        avx: bit(l1.ecx, 28) && ymm_state,
-        avx512f: bit(l7.ebx, 16) && zmm_state,
-        movdir64b: bit(l7.ecx, 28),
-    }
-}
-
 /// A PMEM_* switch: Some(true) for "1", Some(false) for "0", None when
 /// unset; anything else is logged and treated as unset.
 fn switch(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<bool> {
@@ -232,17 +104,8 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
         auto_flush: &dyn Fn() -> crate::Result<bool>,
     ) -> Config {
-        let mut deep_flush = if f.clflush {
-            FlushKind::Clflush
-        } else {
-            FlushKind::None
-        };
-        if f.clflushopt && switch(env, "PMEM_NO_CLFLUSHOPT") != Some(true) {
-            deep_flush = FlushKind::Clflushopt;
-        }
-        if f.clwb && switch(env, "PMEM_NO_CLWB") != Some(true) {
-            deep_flush = FlushKind::Clwb;
-        }
+        let sw = |name: &str| switch(env, name);
+        let deep_flush = crate::arch::best_flush(f, &sw);
         let flush_caches = match switch(env, "PMEM_NO_FLUSH") {
             Some(no_flush) => !no_flush,
             // An unknown answer is "no": flushing is always safe.
@@ -254,20 +117,9 @@ impl Config {
             FlushKind::None
         };
 
-        // As in PMDK, PMEM_AVX=0 does not veto AVX-512F: each switch only
-        // turns off its own path.
-        let mut isa = CopyIsa::Sse2;
-        if f.avx && switch(env, "PMEM_AVX") != Some(false) {
-            isa = CopyIsa::Avx;
-        }
-        if f.avx512f && switch(env, "PMEM_AVX512F") != Some(false) {
-            isa = CopyIsa::Avx512f;
-        }
-        if f.movdir64b && switch(env, "PMEM_MOVDIR64B") != Some(false) {
-            isa = CopyIsa::Movdir64b;
-        }
+        let isa = crate::arch::best_isa(f, &sw);
 
-        let movnt = switch(env, "PMEM_NO_MOVNT") != Some(true);
+        let movnt = crate::arch::STREAMING_STORES && switch(env, "PMEM_NO_MOVNT") != Some(true);
         let user_threshold = threshold(env);
         Config {
             flush,
@@ -283,9 +135,7 @@ impl Config {
         Description {
             flush: self.flush.name(),
             copy: self.isa.name(),
-            // Streaming stores and CLWB/CLFLUSHOPT are weakly ordered; only
-            // CLFLUSH with temporal stores alone is ordered by itself.
-            fence: self.movnt || matches!(self.flush, FlushKind::Clwb | FlushKind::Clflushopt),
+            fence: crate::arch::fence_required(self.flush, self.movnt),
             movnt: self.movnt,
             movnt_threshold: self.movnt_threshold,
         }
@@ -333,7 +183,7 @@ pub fn describe() -> Description {
     config().describe()
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
     use super::*;
 

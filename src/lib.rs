@@ -6,6 +6,7 @@
 //! instructions once at load and `error`/`log` reporting failures.
 
 pub mod api;
+mod arch;
 pub mod cpu;
 pub mod error;
 pub mod ffi;

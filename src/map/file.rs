@@ -60,7 +60,7 @@ struct Original {
 pub struct PreparedFile {
     fd: OwnedFd,
     /// A file this call created: (name to remove, its dev and inode).
-    created: Option<(CString, u64, u64)>,
+    created: Option<(CString, libc::dev_t, libc::ino_t)>,
     /// Unnamed (O_TMPFILE or already unlinked): nothing to remove.
     unnamed: bool,
     original: Option<Original>,

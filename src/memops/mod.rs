@@ -1,39 +1,28 @@
 //! pmem_memmove / pmem_memcpy / pmem_memset: pick temporal or streaming
 //! stores and the routine for the load-time ISA and flush instruction,
-//! then fence. The routines come from one template (`template.rs`),
-//! instantiated per ISA (`isa.rs`).
-
-mod isa;
-mod template;
+//! then fence. The routines are the architecture layer's
+//! ([`crate::arch::routines`]).
 
 use crate::cpu::{self, Config, CopyIsa, FlushKind};
 use crate::ffi::consts::{
     PMEM_F_MEM_NODRAIN, PMEM_F_MEM_NOFLUSH, PMEM_F_MEM_NONTEMPORAL, PMEM_F_MEM_TEMPORAL,
     PMEM_F_MEM_WB, PMEM_F_MEM_WC,
 };
+use crate::arch::source::{Fill, Mem, Source};
 use crate::persist::{self, mode_hook, CACHELINE};
 
 /// One ISA's copy routines for one flush instruction. `nt`: streaming
 /// stores for whole lines (and 8-byte ones for parts of 8 bytes or more).
 /// Neither routine fences.
-pub struct Routines {
-    pub memmove: unsafe fn(dst: *mut u8, src: *const u8, len: usize, nt: bool),
-    pub memset: unsafe fn(dst: *mut u8, c: u8, len: usize, nt: bool),
-}
-
-static TABLE: [[Routines; FlushKind::COUNT]; CopyIsa::COUNT] = [
-    isa::sse2::ROUTINES,
-    isa::avx::ROUTINES,
-    isa::avx512f::ROUTINES,
-    isa::movdir64b::ROUTINES,
-];
+pub use crate::arch::Routines;
 
 /// The routines for `isa` and `flush`. Calling them is only sound when
 /// `isa.supported(&cpu::detect())`.
 #[inline]
 pub fn routines(isa: CopyIsa, flush: FlushKind) -> &'static Routines {
-    &TABLE[isa as usize][flush as usize]
+    crate::arch::routines(isa, flush)
 }
+
 
 /// Moves shorter than this whose source shares cache lines with the
 /// destination (overlapping or adjacent ranges) use temporal stores under
@@ -64,59 +53,20 @@ fn non_temporal(cfg: &Config, len: usize, flags: u32, shared_lines: bool) -> boo
     }
 }
 
-/// What a copy writes: memory from a source, or one byte.
-#[derive(Clone, Copy)]
-enum Data {
-    Mem(*const u8),
-    Fill(u8),
-}
-
-impl Data {
-    /// Runs `r`'s routine for this source.
-    ///
-    /// # Safety
-    /// As `memmove` or `memset`, and `r` is for an ISA this CPU supports.
-    #[inline(always)]
-    unsafe fn copy(self, r: &Routines, dst: *mut u8, len: usize, nt: bool) {
-        // SAFETY: the caller's contract.
-        unsafe {
-            match self {
-                Data::Mem(src) => (r.memmove)(dst, src, len, nt),
-                Data::Fill(c) => (r.memset)(dst, c, len, nt),
-            }
+/// Whether `[dst, dst + len)` and the source share a cache line: then
+/// reading the source caches destination lines. A fill shares none.
+#[inline(always)]
+fn shares_lines<S: Source>(src: S, dst: *mut u8, len: usize) -> bool {
+    match src.addr() {
+        Some(src) => {
+            let lines = |p: usize| {
+                let end = p.wrapping_add(len).wrapping_add(CACHELINE - 1);
+                (p & !(CACHELINE - 1), end & !(CACHELINE - 1))
+            };
+            let ((d0, d1), (s0, s1)) = (lines(dst as usize), lines(src));
+            len != 0 && d0 < s1 && s0 < d1
         }
-    }
-
-    /// As a pointer and a byte, which pass in registers (an enum of a
-    /// pointer and a byte would go through memory).
-    #[inline(always)]
-    fn split(self) -> (*const u8, Option<u8>) {
-        match self {
-            Data::Mem(src) => (src, None),
-            Data::Fill(c) => (core::ptr::null(), Some(c)),
-        }
-    }
-
-    #[inline(always)]
-    fn join((src, fill): (*const u8, Option<u8>)) -> Data {
-        fill.map_or(Data::Mem(src), Data::Fill)
-    }
-
-    /// Whether `[dst, dst + len)` and the source share a cache line: then
-    /// reading the source caches destination lines.
-    #[inline(always)]
-    fn shares_lines(self, dst: *mut u8, len: usize) -> bool {
-        match self {
-            Data::Mem(src) => {
-                let lines = |p: usize| {
-                    let end = p.wrapping_add(len).wrapping_add(CACHELINE - 1);
-                    (p & !(CACHELINE - 1), end & !(CACHELINE - 1))
-                };
-                let ((d0, d1), (s0, s1)) = (lines(dst as usize), lines(src as usize));
-                len != 0 && d0 < s1 && s0 < d1
-            }
-            Data::Fill(_) => false,
-        }
+        None => false,
     }
 }
 
@@ -126,21 +76,21 @@ impl Data {
 /// # Safety
 /// As `memmove` or `memset`.
 #[inline(always)]
-unsafe fn run(dst: *mut u8, src: Data, len: usize, flags: u32) {
+unsafe fn run<S: Source>(dst: *mut u8, src: S, len: usize, flags: u32) {
     let cfg = match (mode_hook::current(), cpu::config_if_made()) {
         (None, Some(cfg)) => cfg,
         // SAFETY: the caller's contract.
-        _ => return unsafe { run_slow(dst, src.split(), len, flags) },
+        _ => return unsafe { run_slow(dst, src, len, flags) },
     };
     if flags & PMEM_F_MEM_NOFLUSH != 0 {
         // NOFLUSH implies NODRAIN (pmem_memmove(3)).
         // SAFETY: the caller's contract; the routine's ISA is supported
         // (the load-time choice only picks what CPUID reported).
-        return unsafe { src.copy(routines(cfg.isa, FlushKind::None), dst, len, false) };
+        return unsafe { src.copy_with(routines(cfg.isa, FlushKind::None), dst, len, false) };
     }
-    let nt = non_temporal(cfg, len, flags, src.shares_lines(dst, len));
+    let nt = non_temporal(cfg, len, flags, shares_lines(src, dst, len));
     // SAFETY: as above.
-    unsafe { src.copy(routines(cfg.isa, cfg.flush), dst, len, nt) };
+    unsafe { src.copy_with(routines(cfg.isa, cfg.flush), dst, len, nt) };
     if flags & PMEM_F_MEM_NODRAIN == 0 {
         persist::fence();
     }
@@ -149,13 +99,12 @@ unsafe fn run(dst: *mut u8, src: Data, len: usize, flags: u32) {
 /// `run` under a persistence mode, or before the load-time choice is
 /// made. Out of line, so that the fast path keeps few registers live
 /// across calls (each spill is a store, and stores queue behind
-/// streaming stores).
+/// streaming stores). Both sources pass in one register.
 ///
 /// # Safety
 /// As `run`.
 #[inline(never)]
-unsafe fn run_slow(dst: *mut u8, src: (*const u8, Option<u8>), len: usize, flags: u32) {
-    let src = Data::join(src);
+unsafe fn run_slow<S: Source>(dst: *mut u8, src: S, len: usize, flags: u32) {
     if mode_hook::current().is_none() {
         cpu::init();
         // SAFETY: the caller's contract; the choice is made now.
@@ -165,7 +114,7 @@ unsafe fn run_slow(dst: *mut u8, src: (*const u8, Option<u8>), len: usize, flags
     // operation, so it sees each pmem_mem* call as one point.
     // SAFETY: as in `run`.
     unsafe {
-        src.copy(
+        src.copy_with(
             routines(cpu::config().isa, FlushKind::None),
             dst,
             len,
@@ -185,7 +134,7 @@ unsafe fn run_slow(dst: *mut u8, src: (*const u8, Option<u8>), len: usize, flags
 #[inline]
 pub unsafe fn memmove(dst: *mut u8, src: *const u8, len: usize, flags: u32) {
     // SAFETY: the caller's contract.
-    unsafe { run(dst, Data::Mem(src), len, flags) };
+    unsafe { run(dst, Mem(src), len, flags) };
 }
 
 /// # Safety
@@ -193,16 +142,16 @@ pub unsafe fn memmove(dst: *mut u8, src: *const u8, len: usize, flags: u32) {
 #[inline]
 pub unsafe fn memset(dst: *mut u8, c: u8, len: usize, flags: u32) {
     // SAFETY: the caller's contract.
-    unsafe { run(dst, Data::Fill(c), len, flags) };
+    unsafe { run(dst, Fill::new(c), len, flags) };
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
     use super::*;
     use crate::cpu::Features;
 
     fn shares(dst: usize, src: usize, len: usize) -> bool {
-        Data::Mem(src as *const u8).shares_lines(dst as *mut u8, len)
+        shares_lines(Mem(src as *const u8), dst as *mut u8, len)
     }
 
     #[test]
@@ -214,7 +163,7 @@ mod tests {
         assert!(!shares(base + 4096, base, 100), "far apart");
         assert!(shares(base, base + 100, 128), "source above");
         assert!(!shares(base + 32, base, 0), "nothing copied");
-        assert!(!Data::Fill(0).shares_lines(base as *mut u8, 64));
+        assert!(!shares_lines(Fill::new(0), base as *mut u8, 64));
     }
 
     #[test]

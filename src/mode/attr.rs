@@ -17,8 +17,9 @@ pub struct Attributes {
     pub persist_mode: &'static CStr,
 }
 
-/// x86_64: an aligned 8-byte store is never torn, also across power failure.
-const ATOMIC_STORE: usize = 8;
+/// The largest aligned store never torn, also across power failure, that
+/// the copy routines keep whole (8 bytes; 4 on 32-bit x86).
+const ATOMIC_STORE: usize = crate::arch::ATOMIC_STORE;
 
 /// The attributes of `[addr, addr + len)`. A threshold of usize::MAX means
 /// non-temporal stores are off (PMEM_NO_MOVNT=1).
