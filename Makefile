@@ -28,7 +28,7 @@ SWEEP      := $(BUILD)/pmem-sweep
 
 comma := ,
 
-.PHONY: all rust install uninstall check check-header check-abi check-conformance check-seed check-inline check-hardening check-dax check-cross fuzz demo bench clean FORCE
+.PHONY: all rust install uninstall check check-header check-abi check-conformance check-seed check-inline check-hardening check-dax check-cross fuzz demo bench bench-policy clean FORCE
 
 all: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libpmem.so $(STATIC) $(BUILD)/libpmem.pc $(SWEEP)
 
@@ -139,6 +139,10 @@ demo: all
 # Ours vs PMDK's libpmem, machine ceiling and floor; BENCH_QUICK=1 for ~1 min.
 bench: all
 	bench/run.sh
+
+# Our library under each copy policy against PMDK, with a per-row verdict.
+bench-policy: all
+	bench/policy.sh
 
 clean:
 	$(CARGO) clean

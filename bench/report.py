@@ -227,7 +227,10 @@ def main():
     md = [
         "# libpmem benchmark: ours vs PMDK",
         "",
-        f"- CPU: `{meta['cpu']}` (flags: {meta['cpu_flags'].strip()}); kernel {meta['kernel']}",
+        f"- CPU: `{meta['cpu']}` ({meta.get('cpu_id', '?')}; flags: {meta['cpu_flags'].strip()}); "
+        f"kernel {meta['kernel']}",
+        f"- Load average (1/5/15 min): {meta.get('load_start', '?')} at the start, "
+        f"{meta.get('load', '?')}",
         f"- Date: {meta['date']}; {meta['mode']} mode, {meta['rounds']} rounds of alternating runs "
         f"(PMDK, ours, ...), {meta['elapsed_s']} s in all",
         lib_line("pmdk"),
@@ -266,7 +269,8 @@ def main():
     md += ceiling_table(samples, order)
     md += ["", "## Floor: cheapest durable 64 B write", ""]
     md += floor_table(samples, order, run_meta)
-    md += ["", "![GB/s against size](results.png)", ""]
+    png = os.path.splitext(os.path.basename(md_path))[0] + ".png"
+    md += ["", f"![GB/s against size]({png})", ""]
     with open(md_path, "w") as f:
         f.write("\n".join(md))
     write_plot_data(samples, dat_path)

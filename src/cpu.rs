@@ -1,18 +1,29 @@
-//! CPU features and the PMEM_* overrides, read once: which flush
-//! instruction, which copy ISA, and when to use non-temporal stores.
+//! The load-time choice, read once: which flush instruction, which copy
+//! ISA, and when to use non-temporal stores, from the CPU's features (the
+//! architecture layer, `crate::arch`), the CPU's policy ([`crate::policy`])
+//! and the PMEM_* overrides. Nothing here names an instruction set.
 //!
 //! The overrides mean what they mean in PMDK (`man libpmem`):
-//! - `PMEM_NO_CLWB=1`: no CLWB (CLFLUSHOPT, else CLFLUSH);
+//! - x86: `PMEM_NO_CLWB=1`: no CLWB (CLFLUSHOPT, else CLFLUSH);
 //!   `PMEM_NO_CLFLUSHOPT=1`: no CLFLUSHOPT.
 //! - `PMEM_NO_FLUSH=1`: never flush caches, only fence (pmem_deep_flush
 //!   still flushes); `=0`: always flush; unset: flush unless the platform
 //!   flushes caches on power loss (`map::platform::has_auto_flush`).
-//! - `PMEM_NO_MOVNT=1`: temporal stores only, whatever the flags say.
+//! - `PMEM_NO_MOVNT=1`: temporal stores only, whatever the flags say
+//!   (and where the copies have no streaming stores, all but x86_64,
+//!   always).
 //! - `PMEM_MOVNT_THRESHOLD=N`: copies of N bytes or more use streaming
 //!   stores, smaller ones temporal stores (default 256; see
-//!   [`Config::small_movnt`] for what we do below it when N is unset).
-//! - `PMEM_AVX=0`, `PMEM_AVX512F=0`, `PMEM_MOVDIR64B=0`: do not use that
-//!   copy path (each switch only its own, as in PMDK).
+//!   [`Config::small_movnt`] for what a CPU's policy may do below it when N
+//!   is unset).
+//! - x86_64: `PMEM_AVX=0`, `PMEM_AVX512F=0`: do not use that copy path (each switch
+//!   only its own, as in PMDK).
+//! - `PMEM_MOVDIR64B=1`: use MOVDIR64B for whole streamed lines when the
+//!   CPU has it (off by default, as in PMDK 2.x); `=0`: never.
+//! - `PMEM_POLICY`, `PMEM_PREFETCH_LINES`, `PMEM_SMALL_MOVNT`,
+//!   `PMEM_PARTIAL_MOVNT`, `PMEM_SHARED_TEMPORAL_BELOW`: force the choices
+//!   where a CPU's [`crate::policy`] may differ from PMDK's (for
+//!   `make bench-policy`).
 //!
 //! A value other than 0 or 1 (or a number, for the threshold) is logged
 //! as a warning and ignored.
@@ -22,11 +33,13 @@
 //! calls in before constructors run. After that, a read is one atomic
 //! load and a branch: no lock, no environment access, no allocation.
 
-
 use std::sync::OnceLock;
 
+use crate::arch;
+use crate::policy::{self, Policy};
+
 /// PMDK's default `PMEM_MOVNT_THRESHOLD`.
-pub const DEFAULT_MOVNT_THRESHOLD: usize = 256;
+pub const DEFAULT_MOVNT_THRESHOLD: usize = policy::PMDK.movnt_threshold;
 
 pub use crate::arch::{detect, CopyIsa, Features, FlushKind};
 
@@ -44,15 +57,21 @@ pub struct Config {
     /// Copies of at least this many bytes use non-temporal stores.
     pub movnt_threshold: usize,
     /// Below the threshold, copies of 8 bytes or more still use streaming
-    /// stores (8-byte ones for partial lines): a streaming store and a fence
-    /// beat store + write-back + fence at every size on the development
-    /// machine (AMD EPYC: ~95 ns against ~160 ns for a durable 8..200 B
-    /// copy). The exception is short overlapping moves, whose destination
-    /// lines the source reads have just cached (`memops` stores those
-    /// temporally, whatever the threshold). Off when the user set
+    /// stores (the policy's `small_movnt`, see [`crate::policy`]), except
+    /// moves shorter than `shared_lines_temporal_below` whose source
+    /// shares cache lines with the destination. Off when the user set
     /// PMEM_MOVNT_THRESHOLD, so its documented meaning holds, and where
     /// nothing is flushed (eADR), where plain stores are cheapest.
     pub small_movnt: bool,
+    /// The policy's `shared_lines_temporal_below`.
+    pub shared_lines_temporal_below: usize,
+    /// Streamed copies stream their partial lines too (the policy's
+    /// `partial_movnt`).
+    pub partial_movnt: bool,
+    /// Source prefetch distance of long streaming copies, in lines (0: none).
+    pub prefetch_lines: u8,
+    /// The name of the policy these knobs started from.
+    pub policy: &'static str,
 }
 
 /// What the library chose, for the demo and the platform-attributes API.
@@ -67,6 +86,8 @@ pub struct Description {
     /// Whether copies may use non-temporal stores at all.
     pub movnt: bool,
     pub movnt_threshold: usize,
+    /// The name of the CPU policy (`crate::policy`): "pmdk", "amd-fam19"...
+    pub policy: &'static str,
 }
 
 /// A PMEM_* switch: Some(true) for "1", Some(false) for "0", None when
@@ -83,19 +104,6 @@ fn switch(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<bool> {
     }
 }
 
-fn threshold(env: &dyn Fn(&str) -> Option<String>) -> Option<usize> {
-    let v = env("PMEM_MOVNT_THRESHOLD")?;
-    match v.trim().parse::<usize>() {
-        Ok(n) => Some(n),
-        Err(_) => {
-            crate::log_warning!(
-                "ignoring PMEM_MOVNT_THRESHOLD={v:?}: expected a non-negative integer"
-            );
-            None
-        }
-    }
-}
-
 impl Config {
     /// Decides from the CPU's features, an environment lookup and the
     /// platform's auto-flush answer (asked only when PMEM_NO_FLUSH is unset).
@@ -105,7 +113,9 @@ impl Config {
         auto_flush: &dyn Fn() -> crate::Result<bool>,
     ) -> Config {
         let sw = |name: &str| switch(env, name);
-        let deep_flush = crate::arch::best_flush(f, &sw);
+        // The architecture's strongest write-back, after its own switches
+        // (x86: PMEM_NO_CLWB, PMEM_NO_CLFLUSHOPT).
+        let deep_flush = arch::best_flush(f, &sw);
         let flush_caches = match switch(env, "PMEM_NO_FLUSH") {
             Some(no_flush) => !no_flush,
             // An unknown answer is "no": flushing is always safe.
@@ -117,27 +127,43 @@ impl Config {
             FlushKind::None
         };
 
-        let isa = crate::arch::best_isa(f, &sw);
+        let p = Config::policy(f, env);
+        // The widest copy path, after the architecture's switches (x86:
+        // PMEM_AVX, PMEM_AVX512F, PMEM_MOVDIR64B with the policy's default).
+        let isa = arch::best_isa(f, &sw, &p);
 
-        let movnt = crate::arch::STREAMING_STORES && switch(env, "PMEM_NO_MOVNT") != Some(true);
-        let user_threshold = threshold(env);
+        // Only where the copies have streaming stores at all.
+        let movnt = arch::STREAMING_STORES && switch(env, "PMEM_NO_MOVNT") != Some(true);
+        let user_threshold = policy::number(env, "PMEM_MOVNT_THRESHOLD");
         Config {
             flush,
             deep_flush,
             isa,
             movnt,
-            movnt_threshold: user_threshold.unwrap_or(DEFAULT_MOVNT_THRESHOLD),
-            small_movnt: user_threshold.is_none() && flush != FlushKind::None,
+            movnt_threshold: user_threshold.unwrap_or(p.movnt_threshold),
+            small_movnt: p.small_movnt && user_threshold.is_none() && flush != FlushKind::None,
+            shared_lines_temporal_below: p.shared_lines_temporal_below,
+            partial_movnt: p.partial_movnt,
+            prefetch_lines: p.prefetch_lines,
+            policy: p.name,
         }
+    }
+
+    /// The table's policy for this CPU, with the environment's overrides.
+    fn policy(f: &Features, env: &dyn Fn(&str) -> Option<String>) -> Policy {
+        let sw = |name: &str| switch(env, name);
+        let (vendor, family) = arch::policy_key(f);
+        policy::apply_overrides(*policy::for_cpu(vendor, family), env, &sw)
     }
 
     pub fn describe(&self) -> Description {
         Description {
             flush: self.flush.name(),
             copy: self.isa.name(),
-            fence: crate::arch::fence_required(self.flush, self.movnt),
+            fence: arch::fence_required(self.flush, self.movnt),
             movnt: self.movnt,
             movnt_threshold: self.movnt_threshold,
+            policy: self.policy,
         }
     }
 }
@@ -183,123 +209,40 @@ pub fn describe() -> Description {
     config().describe()
 }
 
-#[cfg(all(test, target_arch = "x86_64"))]
+#[cfg(test)]
 mod tests {
+    //! What holds on every architecture; the x86 switches and the policy
+    //! table as x86 CPUs meet them are tested in `arch/x86_64`.
     use super::*;
 
-    const ALL: Features = Features {
-        clflush: true,
-        clflushopt: true,
-        clwb: true,
-        avx: true,
-        avx512f: true,
-        movdir64b: true,
-    };
-
-    fn build(f: &Features, vars: &[(&str, &str)], auto_flush: bool) -> Config {
-        let vars: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let env = move |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-        Config::build(f, &env, &|| Ok(auto_flush))
-    }
-
-    #[test]
-    fn best_instructions_by_default() {
-        let c = build(&ALL, &[], false);
-        assert_eq!(c.flush, FlushKind::Clwb);
-        assert_eq!(c.isa, CopyIsa::Movdir64b);
-        assert!(c.movnt && c.small_movnt);
-        assert_eq!(c.movnt_threshold, DEFAULT_MOVNT_THRESHOLD);
-        let no_movdir = Features {
-            movdir64b: false,
-            ..ALL
+    fn build(vars: &'static [(&str, &str)], auto_flush: crate::Result<bool>) -> Config {
+        let env = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
         };
-        assert_eq!(build(&no_movdir, &[], false).isa, CopyIsa::Avx512f);
-        let old = Features {
-            clflush: true,
-            ..Features::default()
-        };
-        let c = build(&old, &[], false);
-        assert_eq!((c.flush, c.isa), (FlushKind::Clflush, CopyIsa::Sse2));
-        assert!(!c.describe().fence || c.movnt);
+        Config::build(&detect(), &env, &|| auto_flush.clone())
     }
 
     #[test]
-    fn flush_overrides() {
-        let kind = |vars: &[(&str, &str)], auto| build(&ALL, vars, auto).flush;
-        assert_eq!(kind(&[("PMEM_NO_CLWB", "1")], false), FlushKind::Clflushopt);
-        assert_eq!(
-            kind(&[("PMEM_NO_CLWB", "1"), ("PMEM_NO_CLFLUSHOPT", "1")], false),
-            FlushKind::Clflush
-        );
-        // NO_CLFLUSHOPT alone leaves CLWB in place.
-        assert_eq!(kind(&[("PMEM_NO_CLFLUSHOPT", "1")], false), FlushKind::Clwb);
-        assert_eq!(kind(&[("PMEM_NO_CLWB", "0")], false), FlushKind::Clwb);
-        assert_eq!(kind(&[("PMEM_NO_CLWB", "yes")], false), FlushKind::Clwb);
-        // PMEM_NO_FLUSH: 1 never, 0 always, unset: ask the platform.
-        assert_eq!(kind(&[("PMEM_NO_FLUSH", "1")], false), FlushKind::None);
-        assert_eq!(kind(&[("PMEM_NO_FLUSH", "0")], true), FlushKind::Clwb);
-        assert_eq!(kind(&[], true), FlushKind::None);
-        assert_eq!(kind(&[("PMEM_NO_FLUSH", "2")], true), FlushKind::None);
-        assert_eq!(kind(&[("PMEM_NO_FLUSH", "2")], false), FlushKind::Clwb);
-        // Deep flush keeps the instruction whatever PMEM_NO_FLUSH says.
-        let c = build(&ALL, &[("PMEM_NO_FLUSH", "1")], false);
-        assert_eq!(c.deep_flush, FlushKind::Clwb);
-        let c = Config::build(&ALL, &|_| None, &|| {
-            Err(crate::Error::new(libc::EIO, "no sysfs"))
-        });
-        assert_eq!(c.flush, FlushKind::Clwb);
+    fn no_flush_and_auto_flush_on_this_cpu() {
+        let best = arch::best_flush(&detect(), &|_| None);
+        let c = build(&[("PMEM_NO_FLUSH", "1")], Ok(false));
+        assert_eq!((c.flush, c.deep_flush), (FlushKind::None, best));
+        assert_eq!(build(&[("PMEM_NO_FLUSH", "0")], Ok(true)).flush, best);
+        assert_eq!(build(&[], Ok(true)).flush, FlushKind::None);
+        assert_eq!(build(&[], Ok(false)).flush, best);
+        let unknown = Err(crate::Error::new(libc::EIO, "no sysfs"));
+        assert_eq!(build(&[], unknown).flush, best);
     }
 
     #[test]
-    fn copy_overrides() {
-        let isa = |f: &Features, vars: &[(&str, &str)]| build(f, vars, false).isa;
-        let no_movdir = Features {
-            movdir64b: false,
-            ..ALL
-        };
-        assert_eq!(isa(&ALL, &[("PMEM_MOVDIR64B", "0")]), CopyIsa::Avx512f);
-        assert_eq!(isa(&no_movdir, &[("PMEM_AVX512F", "0")]), CopyIsa::Avx);
-        assert_eq!(isa(&no_movdir, &[("PMEM_AVX", "0")]), CopyIsa::Avx512f);
-        assert_eq!(
-            isa(&no_movdir, &[("PMEM_AVX", "0"), ("PMEM_AVX512F", "0")]),
-            CopyIsa::Sse2
-        );
-        assert_eq!(
-            isa(&no_movdir, &[("PMEM_AVX512F", "off")]),
-            CopyIsa::Avx512f
-        );
-        let avx_only = Features {
-            avx: true,
-            ..Features::default()
-        };
-        assert_eq!(isa(&avx_only, &[("PMEM_AVX512F", "1")]), CopyIsa::Avx);
-    }
-
-    #[test]
-    fn movnt_overrides() {
-        assert!(!build(&ALL, &[("PMEM_NO_FLUSH", "1")], false).small_movnt);
-        let c = build(&ALL, &[("PMEM_NO_MOVNT", "1")], false);
-        assert!(!c.movnt);
-        assert!(!c.describe().movnt);
-        let c = build(&ALL, &[("PMEM_MOVNT_THRESHOLD", "0")], false);
-        assert_eq!((c.movnt_threshold, c.small_movnt), (0, false));
-        let c = build(&ALL, &[("PMEM_MOVNT_THRESHOLD", "4096")], false);
-        assert_eq!(c.movnt_threshold, 4096);
-        for bad in ["-1", "lots", ""] {
-            let c = build(&ALL, &[("PMEM_MOVNT_THRESHOLD", bad)], false);
-            assert_eq!(c.movnt_threshold, DEFAULT_MOVNT_THRESHOLD, "{bad:?}");
-            assert!(c.small_movnt);
-        }
-    }
-
-    #[test]
-    fn detection_matches_std() {
-        let f = detect();
-        assert_eq!(f.avx, std::arch::is_x86_feature_detected!("avx"));
-        assert_eq!(f.avx512f, std::arch::is_x86_feature_detected!("avx512f"));
-        assert!(f.clflush);
+    fn streaming_only_where_the_copies_have_it() {
+        let c = build(&[], Ok(false));
+        assert_eq!(c.movnt, arch::STREAMING_STORES);
+        assert!(!build(&[("PMEM_NO_MOVNT", "1")], Ok(false)).movnt);
+        let d = c.describe();
+        assert_eq!(d.fence, arch::fence_required(c.flush, c.movnt));
+        assert_eq!((d.flush, d.copy), (c.flush.name(), c.isa.name()));
     }
 }

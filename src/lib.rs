@@ -16,5 +16,6 @@ pub mod map;
 pub mod memops;
 pub mod mode;
 pub mod persist;
+pub mod policy;
 
 pub use error::{Error, Result};

@@ -5,7 +5,7 @@
 //! destination, and 8-byte atomicity under a concurrent reader.
 
 use pmem::cpu::{self, CopyIsa, FlushKind};
-use pmem::memops::{self, Routines};
+use pmem::memops::{self, Routines, Stores};
 
 const GUARD: usize = 64;
 
@@ -71,6 +71,29 @@ fn variants() -> Vec<(CopyIsa, FlushKind, &'static Routines)> {
     v
 }
 
+/// Every way a copy may store, under any policy: temporal; PMDK's
+/// streaming (whole lines only); partial lines streamed too; with source
+/// prefetch (the shortest distance, and the AMD table's).
+const STORES: [Stores; 5] = [
+    Stores::TEMPORAL,
+    Stores::NT,
+    Stores {
+        nt: true,
+        partial: true,
+        prefetch: 0,
+    },
+    Stores {
+        nt: true,
+        partial: false,
+        prefetch: 1,
+    },
+    Stores {
+        nt: true,
+        partial: true,
+        prefetch: 16,
+    },
+];
+
 fn sfence() {
     pmem::persist::fence();
 }
@@ -113,55 +136,50 @@ impl Bench {
     }
 
     /// memmove from a separate source buffer.
-    fn copy(&mut self, r: &Routines, nt: bool, len: usize, d: usize, s: usize, what: &str) {
+    fn copy(&mut self, r: &Routines, st: Stores, len: usize, d: usize, s: usize, what: &str) {
         self.reset((len * 131 + d * 7 + s) as u32);
         let (dp, sp) = (self.dst.ptr(GUARD + d), self.src.ptr(s));
         self.expect[GUARD + d..GUARD + d + len].copy_from_slice(&self.src.bytes()[s..s + len]);
         // SAFETY: both ranges lie inside their buffers; the ISA is supported.
-        unsafe { (r.memmove)(dp, sp, len, nt) };
+        unsafe { (r.memmove)(dp, sp, len, st) };
         sfence();
         self.check(what);
     }
 
-    fn set(&mut self, r: &Routines, nt: bool, len: usize, d: usize, c: u8, what: &str) {
+    fn set(&mut self, r: &Routines, st: Stores, len: usize, d: usize, c: u8, what: &str) {
         self.reset((len * 31 + d) as u32);
         let dp = self.dst.ptr(GUARD + d);
         self.expect[GUARD + d..GUARD + d + len].fill(c);
         // SAFETY: the range lies inside the buffer; the ISA is supported.
-        unsafe { (r.memset)(dp, c, len, nt) };
+        unsafe { (r.memset)(dp, c, len, st) };
         sfence();
         self.check(what);
     }
 
     /// memmove within the destination buffer (ranges may overlap).
-    fn shift(&mut self, r: &Routines, nt: bool, len: usize, d: usize, s: usize, what: &str) {
+    fn shift(&mut self, r: &Routines, st: Stores, len: usize, d: usize, s: usize, what: &str) {
         self.reset((len * 17 + d * 3 + s) as u32);
         let moved = self.expect[GUARD + s..GUARD + s + len].to_vec();
         self.expect[GUARD + d..GUARD + d + len].copy_from_slice(&moved);
         let (dp, sp) = (self.dst.ptr(GUARD + d), self.dst.ptr(GUARD + s));
         // SAFETY: both ranges lie inside the buffer; overlap is allowed.
-        unsafe { (r.memmove)(dp, sp, len, nt) };
+        unsafe { (r.memmove)(dp, sp, len, st) };
         sfence();
         self.check(what);
     }
 }
 
-fn name(isa: CopyIsa, flush: FlushKind, nt: bool) -> String {
-    format!(
-        "{}/{}/{}",
-        isa.name(),
-        flush.name(),
-        if nt { "nt" } else { "t" }
-    )
+fn name(isa: CopyIsa, flush: FlushKind, st: Stores) -> String {
+    format!("{}/{}/{st:?}", isa.name(), flush.name())
 }
 
 /// Runs `body` for every variant and store kind, with scratch space for
 /// copies up to `max_len` bytes and a name for failure messages.
-fn for_each_variant(max_len: usize, mut body: impl FnMut(&mut Bench, &Routines, bool, &str)) {
+fn for_each_variant(max_len: usize, mut body: impl FnMut(&mut Bench, &Routines, Stores, &str)) {
     for (isa, flush, r) in variants() {
         let mut b = Bench::new(max_len);
-        for nt in [false, true] {
-            body(&mut b, r, nt, &name(isa, flush, nt));
+        for st in STORES {
+            body(&mut b, r, st, &name(isa, flush, st));
         }
     }
 }
@@ -172,20 +190,20 @@ const LENGTHS: [usize; 24] = [
 
 #[test]
 fn every_alignment_pair() {
-    for_each_variant(1100, |b, r, nt, what| {
+    for_each_variant(1100, |b, r, st, what| {
         for len in LENGTHS {
             for d in 0..64 {
                 for s in 0..64 {
                     b.copy(
                         r,
-                        nt,
+                        st,
                         len,
                         d,
                         s,
                         &format!("{what} copy len {len} d {d} s {s}"),
                     );
                 }
-                b.set(r, nt, len, d, 0xa5, &format!("{what} set len {len} d {d}"));
+                b.set(r, st, len, d, 0xa5, &format!("{what} set len {len} d {d}"));
             }
         }
     });
@@ -193,12 +211,12 @@ fn every_alignment_pair() {
 
 #[test]
 fn every_length() {
-    for_each_variant(1100, |b, r, nt, what| {
+    for_each_variant(1100, |b, r, st, what| {
         for (d, s) in [(0, 0), (1, 3), (8, 8), (8, 24), (33, 0), (63, 62)] {
             for len in 0..=1100 {
                 b.copy(
                     r,
-                    nt,
+                    st,
                     len,
                     d,
                     s,
@@ -206,7 +224,7 @@ fn every_length() {
                 );
                 b.set(
                     r,
-                    nt,
+                    st,
                     len,
                     d,
                     len as u8,
@@ -219,14 +237,14 @@ fn every_length() {
 
 #[test]
 fn overlapping_moves_both_ways() {
-    for_each_variant(1100 + 200, |b, r, nt, what| {
+    for_each_variant(1100 + 200, |b, r, st, what| {
         for len in [1, 8, 31, 63, 64, 65, 100, 128, 200, 256, 511, 1000] {
             for base in [0, 5, 64] {
                 for dist in [1, 7, 8, 16, 32, 33, 63, 64, 65, 100, 128, 192] {
                     let (lo, hi) = (base, base + dist);
                     b.shift(
                         r,
-                        nt,
+                        st,
                         len,
                         lo,
                         hi,
@@ -234,7 +252,7 @@ fn overlapping_moves_both_ways() {
                     );
                     b.shift(
                         r,
-                        nt,
+                        st,
                         len,
                         hi,
                         lo,
@@ -267,14 +285,14 @@ fn large_copies_across_page_and_huge_page_boundaries() {
             continue;
         }
         let mut b = Bench::new(2 * MIB2 + 3 * 4096);
-        for nt in [false, true] {
-            let what = name(isa, flush, nt);
+        for st in STORES {
+            let what = name(isa, flush, st);
             for (d, len, s) in cases {
-                b.copy(r, nt, len, d, s, &format!("{what} copy len {len} d {d}"));
-                b.set(r, nt, len, d, 0x3c, &format!("{what} set len {len} d {d}"));
+                b.copy(r, st, len, d, s, &format!("{what} copy len {len} d {d}"));
+                b.set(r, st, len, d, 0x3c, &format!("{what} set len {len} d {d}"));
             }
-            b.shift(r, nt, MIB2 + 77, 4096 + 5, 3, &format!("{what} up 2MiB"));
-            b.shift(r, nt, MIB2 + 77, 3, 4096 + 5, &format!("{what} down 2MiB"));
+            b.shift(r, st, MIB2 + 77, 4096 + 5, 3, &format!("{what} up 2MiB"));
+            b.shift(r, st, MIB2 + 77, 3, 4096 + 5, &format!("{what} down 2MiB"));
         }
     }
 }
@@ -311,7 +329,7 @@ fn aligned_words_never_tear() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_millis(400);
     'outer: for round in 0.. {
         for (isa, _, r) in variants() {
-            for nt in [false, true] {
+            for st in STORES {
                 for (i, src) in sources.iter().enumerate() {
                     let first = (round + i) % 9;
                     let words = 1 + (round * 7 + i * 13) % (WORDS - first);
@@ -319,8 +337,8 @@ fn aligned_words_never_tear() {
                     // concurrent readers of the same words are the point.
                     unsafe {
                         let d = dst.add(first * 8);
-                        (r.memmove)(d, src.as_ptr().cast(), words * 8, nt);
-                        (r.memset)(d, (i as u8 + 1) * 0x11, words * 8, nt);
+                        (r.memmove)(d, src.as_ptr().cast(), words * 8, st);
+                        (r.memset)(d, (i as u8 + 1) * 0x11, words * 8, st);
                     }
                     sfence();
                     let _ = isa;

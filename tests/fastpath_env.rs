@@ -13,8 +13,8 @@ const REPORT: &str = "FASTPATH-DESCRIBE ";
 
 fn report(d: &pmem::persist::Description) -> String {
     format!(
-        "flush={} copy={} fence={} movnt={} threshold={}",
-        d.flush, d.copy, d.fence, d.movnt, d.movnt_threshold
+        "flush={} copy={} fence={} movnt={} threshold={} policy={}",
+        d.flush, d.copy, d.fence, d.movnt, d.movnt_threshold, d.policy
     )
 }
 
@@ -66,6 +66,23 @@ fn overrides_reach_the_library() {
         &[("PMEM_AVX", "0")],
         &[("PMEM_AVX512F", "0"), ("PMEM_AVX", "0")],
         &[("PMEM_MOVDIR64B", "0")],
+        &[("PMEM_MOVDIR64B", "1")],
+        // Every policy of the table and every knob, each on its own and
+        // against the grain of this CPU's entry: the child copies through
+        // each (the differential check below).
+        &[("PMEM_POLICY", "pmdk")],
+        &[("PMEM_POLICY", "amd-fam19")],
+        &[("PMEM_POLICY", "amd-fam19"), ("PMEM_PREFETCH_LINES", "0")],
+        &[("PMEM_POLICY", "amd-fam19"), ("PMEM_PARTIAL_MOVNT", "0")],
+        &[("PMEM_POLICY", "amd-fam19"), ("PMEM_SMALL_MOVNT", "0")],
+        &[
+            ("PMEM_POLICY", "amd-fam19"),
+            ("PMEM_SHARED_TEMPORAL_BELOW", "0"),
+        ],
+        &[("PMEM_POLICY", "pmdk"), ("PMEM_PREFETCH_LINES", "1")],
+        &[("PMEM_POLICY", "pmdk"), ("PMEM_PARTIAL_MOVNT", "1")],
+        &[("PMEM_POLICY", "pmdk"), ("PMEM_SMALL_MOVNT", "1")],
+        &[("PMEM_POLICY", "amd-fam19"), ("PMEM_MOVNT_THRESHOLD", "64")],
         &[("PMEM_NO_CLWB", "1")],
         &[("PMEM_NO_CLWB", "1"), ("PMEM_NO_CLFLUSHOPT", "1")],
         &[("PMEM_NO_FLUSH", "1")],
@@ -97,6 +114,21 @@ fn overrides_reach_the_library() {
         }
     }
     assert!(!expected(&[("PMEM_NO_MOVNT", "1")]).movnt);
+    let pmdk = expected(&[("PMEM_POLICY", "pmdk")]);
+    let amd = expected(&[("PMEM_POLICY", "amd-fam19")]);
+    assert_eq!((pmdk.policy, amd.policy), ("pmdk", "amd-fam19"));
+    assert_ne!(pmdk.partial_movnt, amd.partial_movnt);
+    assert_ne!(pmdk.prefetch_lines, amd.prefetch_lines);
+}
+
+/// What the child reports as the policy is the one the table gives this
+/// CPU when nothing is forced.
+#[test]
+fn default_policy_is_the_tables() {
+    let f = cpu::detect();
+    let (got, _) = run_child(&[]);
+    let want = pmem::policy::for_cpu(f.vendor, f.family).name;
+    assert!(got.ends_with(&format!("policy={want}")), "{got}");
 }
 
 #[test]
@@ -107,6 +139,8 @@ fn malformed_values_are_logged_and_ignored() {
     let vars = [
         ("PMEM_MOVNT_THRESHOLD", "lots"),
         ("PMEM_NO_CLWB", "yes"),
+        ("PMEM_POLICY", "fastest"),
+        ("PMEM_PREFETCH_LINES", "many"),
         ("PMEM_LOG_FILE", log_s),
     ];
     let (got, _) = run_child(&vars);
@@ -115,6 +149,8 @@ fn malformed_values_are_logged_and_ignored() {
     let _ = std::fs::remove_file(&log);
     assert!(text.contains("PMEM_MOVNT_THRESHOLD"), "log: {text:?}");
     assert!(text.contains("PMEM_NO_CLWB"), "log: {text:?}");
+    assert!(text.contains("PMEM_POLICY"), "log: {text:?}");
+    assert!(text.contains("PMEM_PREFETCH_LINES"), "log: {text:?}");
 }
 
 /// Run by the tests above in a fresh process (ignored in normal runs).
@@ -135,7 +171,9 @@ fn child_reports_choice_and_copies() {
         PMEM_F_MEM_NONTEMPORAL | PMEM_F_MEM_NODRAIN,
     ];
     for flags in flag_sets {
-        for len in [0, 1, 8, 63, 64, 65, 192, 255, 256, 257, 1024, 5000, 70_000] {
+        for len in [
+            0, 1, 8, 63, 64, 65, 192, 255, 256, 257, 1024, 4100, 5000, 70_000,
+        ] {
             for (d, s) in [(0, 0), (1, 0), (8, 40), (63, 5)] {
                 dst.fill(0xee);
                 // SAFETY: both ranges lie inside the vectors.
@@ -154,6 +192,22 @@ fn child_reports_choice_and_copies() {
                 pmem::persist::drain();
                 assert!(dst[d..d + len].iter().all(|&b| b == 0x11));
                 assert!(dst[..d].iter().chain(&dst[d + len..]).all(|&b| b == 0xee));
+            }
+            // Overlapping moves, both directions (the shared-lines path).
+            for (from, to) in [(0, 24), (24, 0), (3, 64), (64, 3)] {
+                if len + from.max(to) > dst.len() {
+                    continue;
+                }
+                dst[..len + 64].copy_from_slice(&src[..len + 64]);
+                let mut want = dst.clone();
+                want.copy_within(from..from + len, to);
+                // SAFETY: both ranges lie inside the vector; overlap is allowed.
+                unsafe {
+                    let base = dst.as_mut_ptr();
+                    pmem::memops::memmove(base.add(to), base.add(from), len, flags)
+                };
+                pmem::persist::drain();
+                assert!(dst == want, "flags {flags:#x} len {len} move {from}->{to}");
             }
         }
     }

@@ -79,3 +79,30 @@ proptest! {
         prop_assert!(buf == want, "len {} off {} c {} flags {:#x}", len, off, c, flags);
     }
 }
+
+/// The properties above under every policy of the table (the process's own
+/// is the one this CPU gets): re-runs them in a child with PMEM_POLICY set,
+/// since the policy is chosen once at load (fastpath_env checks that
+/// PMEM_POLICY reaches the library).
+#[test]
+fn properties_hold_under_every_policy() {
+    for policy in pmem::policy::ALL {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "memmove_disjoint",
+                "memmove_overlapping",
+                "memset_any",
+            ])
+            .env("PMEM_POLICY", policy.name)
+            .output()
+            .expect("re-run the test binary");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("3 passed"),
+            "PMEM_POLICY={}:\n{stdout}\n{}",
+            policy.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -10,6 +10,7 @@
 use super::generic;
 pub use super::generic::CopyIsa;
 use super::{flush_lines, Flusher, NoFlush, Routines, Switch};
+use crate::policy::{Policy, Vendor};
 use core::ffi::CStr;
 
 /// What the kernel reports about this CPU.
@@ -133,8 +134,14 @@ pub fn best_flush(f: &Features, _switch: Switch) -> FlushKind {
     }
 }
 
-pub fn best_isa(_: &Features, _: Switch) -> CopyIsa {
+pub fn best_isa(_: &Features, _: Switch, _: &Policy) -> CopyIsa {
     CopyIsa::Generic
+}
+
+/// No policy table entries: PMDK's choices (which only matter for
+/// streaming stores, and the portable copies have none).
+pub fn policy_key(_: &Features) -> (Vendor, u32) {
+    (Vendor::Other, 0)
 }
 
 /// The portable copies have no streaming stores.

@@ -8,6 +8,7 @@
 use super::generic;
 pub use super::generic::CopyIsa;
 use super::{NoFlush, Routines, Switch};
+use crate::policy::{Policy, Vendor};
 use core::ffi::CStr;
 
 /// Nothing to detect.
@@ -53,8 +54,14 @@ pub fn best_flush(_: &Features, _: Switch) -> FlushKind {
     FlushKind::None
 }
 
-pub fn best_isa(_: &Features, _: Switch) -> CopyIsa {
+pub fn best_isa(_: &Features, _: Switch, _: &Policy) -> CopyIsa {
     CopyIsa::Generic
+}
+
+/// No policy table entries: PMDK's choices (which only matter for
+/// streaming stores, and the portable copies have none).
+pub fn policy_key(_: &Features) -> (Vendor, u32) {
+    (Vendor::Other, 0)
 }
 
 /// The portable copies have no streaming stores.

@@ -11,7 +11,7 @@
 //! reports as [`super::ATOMIC_STORE`]).
 
 use super::source::{Fill, Mem, Source};
-use super::{flush_lines, Flusher, Routines};
+use super::{flush_lines, Flusher, Routines, Stores};
 
 const WORD: usize = core::mem::size_of::<usize>();
 
@@ -49,7 +49,7 @@ pub const fn routines<F: Flusher>() -> Routines {
 ///
 /// # Safety
 /// `s` readable and `d` writable for `len` bytes.
-unsafe fn memmove<F: Flusher>(d: *mut u8, s: *const u8, len: usize, _nt: bool) {
+unsafe fn memmove<F: Flusher>(d: *mut u8, s: *const u8, len: usize, _: Stores) {
     // SAFETY: the caller's contract.
     unsafe {
         transfer(d, Mem(s), len);
@@ -61,7 +61,7 @@ unsafe fn memmove<F: Flusher>(d: *mut u8, s: *const u8, len: usize, _nt: bool) {
 ///
 /// # Safety
 /// `d` writable for `len` bytes.
-unsafe fn memset<F: Flusher>(d: *mut u8, c: u8, len: usize, _nt: bool) {
+unsafe fn memset<F: Flusher>(d: *mut u8, c: u8, len: usize, _: Stores) {
     // SAFETY: the caller's contract.
     unsafe {
         transfer(d, Fill::new(c), len);
@@ -94,7 +94,9 @@ unsafe fn transfer<S: Source>(d: *mut u8, s: S, len: usize) {
     let head = ((d as usize).wrapping_neg() & (WORD - 1)).min(len);
     let words = (len - head) / WORD;
     let body_end = head + words * WORD;
-    let forward = s.addr().map_or(true, |s| (d as usize).wrapping_sub(s) >= len);
+    let forward = s
+        .addr()
+        .map_or(true, |s| (d as usize).wrapping_sub(s) >= len);
     // SAFETY: every offset below is under `len`, and `step::<usize>` runs
     // at `head + k * WORD`, word-aligned in `d`, with a word to spare.
     unsafe {
@@ -141,7 +143,7 @@ mod tests {
                     want.copy_within(src..src + len, dst);
                     let p = buf.as_mut_ptr();
                     // SAFETY: both ranges lie inside `buf`.
-                    unsafe { (r.memmove)(p.add(dst), p.add(src), len, false) };
+                    unsafe { (r.memmove)(p.add(dst), p.add(src), len, Stores::TEMPORAL) };
                     assert_eq!(buf, want, "len {len} src {src} dst {dst}");
                 }
             }
@@ -155,7 +157,7 @@ mod tests {
             for at in 0..16 {
                 let mut buf = [0u8; 64];
                 // SAFETY: the range lies inside `buf`.
-                unsafe { (r.memset)(buf.as_mut_ptr().add(at), 0x5a, len, true) };
+                unsafe { (r.memset)(buf.as_mut_ptr().add(at), 0x5a, len, Stores::NT) };
                 for (i, &b) in buf.iter().enumerate() {
                     let inside = (at..at + len).contains(&i);
                     assert_eq!(b, if inside { 0x5a } else { 0 }, "len {len} at {at}");

@@ -13,6 +13,9 @@
 //!   streaming stores) are complete;
 //! - [`CopyIsa`], [`best_isa`] and [`routines`]: the copy routines by
 //!   instruction set and flush instruction;
+//! - [`policy_key`]: the CPU's key into the policy table
+//!   ([`crate::policy`], which stays portable: x86_64 reads its MOVDIR64B
+//!   default in `best_isa` and its streaming knobs in the copies);
 //! - facts for the policy and pmem_get_attr: whether the copies have
 //!   streaming stores ([`STREAMING_STORES`]), whether drain must fence for
 //!   a choice ([`fence_required`]) and the power-fail atomic store size
@@ -72,8 +75,8 @@ use x86_64 as imp;
 compile_error!("libpmem knows no cache write-back or fence for this architecture");
 
 pub use imp::{
-    best_flush, best_isa, detect, fence, fence_required, routines, CopyIsa, Features, FlushKind,
-    ATOMIC_STORE, STREAMING_STORES,
+    best_flush, best_isa, detect, fence, fence_required, policy_key, routines, CopyIsa, Features,
+    FlushKind, ATOMIC_STORE, STREAMING_STORES,
 };
 
 /// The write-back granularity: every flush loop steps by this much. Where
@@ -137,16 +140,46 @@ pub unsafe fn flush_range(kind: FlushKind, addr: *const u8, len: usize) {
     unsafe { imp::flush_range(kind, addr, len) }
 }
 
-/// One instruction set's copy routines for one flush instruction. `nt`:
-/// streaming stores where the instruction set has them (ignored where it
-/// has not). Neither routine fences.
+/// How one copy stores: decided per call from the flags, the size and
+/// the load-time policy (`crate::policy`), passed in a register. Copies
+/// without streaming stores ([`STREAMING_STORES`] false) ignore it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stores {
+    /// Streaming stores for whole lines.
+    pub nt: bool,
+    /// With `nt`: also 8-byte streaming stores for partial lines of 8 bytes
+    /// or more (copies up to a line, or up to 1 KiB), instead of temporal
+    /// stores and a write-back.
+    pub partial: bool,
+    /// With `nt`: long forward copies prefetch their source this many
+    /// lines ahead (0: no prefetch).
+    pub prefetch: u8,
+}
+
+impl Stores {
+    /// Temporal stores, each line written back.
+    pub const TEMPORAL: Stores = Stores {
+        nt: false,
+        partial: false,
+        prefetch: 0,
+    };
+    /// PMDK's streaming copy: whole lines streamed, partial lines temporal.
+    pub const NT: Stores = Stores {
+        nt: true,
+        partial: false,
+        prefetch: 0,
+    };
+}
+
+/// One instruction set's copy routines for one flush instruction, storing
+/// as [`Stores`] says. Neither routine fences.
 pub struct Routines {
     /// # Safety
     /// The CPU supports the routine's instruction set; `src` readable and
     /// `dst` writable for `len` bytes (they may overlap).
-    pub memmove: unsafe fn(dst: *mut u8, src: *const u8, len: usize, nt: bool),
+    pub memmove: unsafe fn(dst: *mut u8, src: *const u8, len: usize, st: Stores),
     /// # Safety
     /// The CPU supports the routine's instruction set; `dst` writable for
     /// `len` bytes.
-    pub memset: unsafe fn(dst: *mut u8, c: u8, len: usize, nt: bool),
+    pub memset: unsafe fn(dst: *mut u8, c: u8, len: usize, st: Stores),
 }

@@ -13,6 +13,7 @@
 use super::generic;
 pub use super::generic::CopyIsa;
 use super::{flush_lines, Flusher, NoFlush, Routines, Switch};
+use crate::policy::{Policy, Vendor};
 use core::ffi::CStr;
 
 /// Nothing to detect: the instructions run on every 64-bit POWER CPU.
@@ -95,9 +96,7 @@ pub unsafe fn flush_range(kind: FlushKind, addr: *const u8, len: usize) {
 #[inline(always)]
 pub fn fence() {
     // SAFETY: a barrier has no preconditions.
-    unsafe {
-        core::arch::asm!(".long 0x7c8004ac", options(nostack, preserves_flags))
-    };
+    unsafe { core::arch::asm!(".long 0x7c8004ac", options(nostack, preserves_flags)) };
 }
 
 /// The one write-back instruction. (PMDK has no switch for it.)
@@ -105,8 +104,14 @@ pub fn best_flush(_: &Features, _: Switch) -> FlushKind {
     FlushKind::Dcbstps
 }
 
-pub fn best_isa(_: &Features, _: Switch) -> CopyIsa {
+pub fn best_isa(_: &Features, _: Switch, _: &Policy) -> CopyIsa {
     CopyIsa::Generic
+}
+
+/// No policy table entries: PMDK's choices (which only matter for
+/// streaming stores, and the portable copies have none).
+pub fn policy_key(_: &Features) -> (Vendor, u32) {
+    (Vendor::Other, 0)
 }
 
 /// The portable copies have no streaming stores.

@@ -3,7 +3,7 @@
 //! [`Source`], so memset runs the same code as memmove with the fill byte
 //! held in registers, reading no memory at all.
 
-use super::Routines;
+use super::{Routines, Stores};
 
 /// Where the bytes of a copy come from.
 pub trait Source: Copy {
@@ -26,7 +26,7 @@ pub trait Source: Copy {
     ///
     /// # Safety
     /// As [`Routines::memmove`] (for memory) or [`Routines::memset`].
-    unsafe fn copy_with(self, r: &Routines, dst: *mut u8, len: usize, nt: bool);
+    unsafe fn copy_with(self, r: &Routines, dst: *mut u8, len: usize, st: Stores);
 }
 
 /// memmove's source: memory.
@@ -53,10 +53,10 @@ impl Source for Mem {
     }
 
     #[inline(always)]
-    unsafe fn copy_with(self, r: &Routines, dst: *mut u8, len: usize, nt: bool) {
+    unsafe fn copy_with(self, r: &Routines, dst: *mut u8, len: usize, st: Stores) {
         // SAFETY: the ranges and the instruction set are as memmove needs
         // (the caller's contract).
-        unsafe { (r.memmove)(dst, self.0, len, nt) }
+        unsafe { (r.memmove)(dst, self.0, len, st) }
     }
 }
 
@@ -92,10 +92,10 @@ impl Source for Fill {
     }
 
     #[inline(always)]
-    unsafe fn copy_with(self, r: &Routines, dst: *mut u8, len: usize, nt: bool) {
+    unsafe fn copy_with(self, r: &Routines, dst: *mut u8, len: usize, st: Stores) {
         // SAFETY: `dst` and the instruction set are as memset needs (the
         // caller's contract). Every byte of the word is the fill byte.
-        unsafe { (r.memset)(dst, self.0 as u8, len, nt) }
+        unsafe { (r.memset)(dst, self.0 as u8, len, st) }
     }
 }
 

@@ -3,18 +3,25 @@
 //! then fence. The routines are the architecture layer's
 //! ([`crate::arch::routines`]).
 
+use crate::arch::source::{Fill, Mem, Source};
 use crate::cpu::{self, Config, CopyIsa, FlushKind};
 use crate::ffi::consts::{
     PMEM_F_MEM_NODRAIN, PMEM_F_MEM_NOFLUSH, PMEM_F_MEM_NONTEMPORAL, PMEM_F_MEM_TEMPORAL,
     PMEM_F_MEM_WB, PMEM_F_MEM_WC,
 };
-use crate::arch::source::{Fill, Mem, Source};
 use crate::persist::{self, mode_hook, CACHELINE};
 
-/// One ISA's copy routines for one flush instruction. `nt`: streaming
-/// stores for whole lines (and 8-byte ones for parts of 8 bytes or more).
-/// Neither routine fences.
-pub use crate::arch::Routines;
+pub use crate::arch::{Routines, Stores};
+
+/// Streaming stores with `cfg`'s policy for partial lines and prefetch.
+#[inline(always)]
+fn streaming(cfg: &Config) -> Stores {
+    Stores {
+        nt: true,
+        partial: cfg.partial_movnt,
+        prefetch: cfg.prefetch_lines,
+    }
+}
 
 /// The routines for `isa` and `flush`. Calling them is only sound when
 /// `isa.supported(&cpu::detect())`.
@@ -23,17 +30,12 @@ pub fn routines(isa: CopyIsa, flush: FlushKind) -> &'static Routines {
     crate::arch::routines(isa, flush)
 }
 
-
-/// Moves shorter than this whose source shares cache lines with the
-/// destination (overlapping or adjacent ranges) use temporal stores under
-/// the default policy: the source reads have just pulled those lines into
-/// the cache, and a streaming store to a cached line must first evict it
-/// (on the development machine, AMD EPYC, a 64-byte overlapping move took
-/// ~350 ns streamed against ~170 ns stored and written back).
-const SHARED_LINES_TEMPORAL_BELOW: usize = 4096;
-
 /// Streaming stores or not, from the flags, the size, whether source and
-/// destination share cache lines and the load-time policy.
+/// destination share cache lines and the load-time policy. Under
+/// `small_movnt`, short moves whose source shares lines with the
+/// destination (overlapping or adjacent ranges) store temporally: the
+/// source reads have just pulled those lines into the cache, and a
+/// streaming store to a cached line must first evict it.
 #[inline]
 fn non_temporal(cfg: &Config, len: usize, flags: u32, shared_lines: bool) -> bool {
     if !cfg.movnt {
@@ -46,8 +48,8 @@ fn non_temporal(cfg: &Config, len: usize, flags: u32, shared_lines: bool) -> boo
         return false;
     }
     if cfg.small_movnt {
-        // Our own policy (the user did not set a threshold).
-        len >= 8 && !(shared_lines && len < SHARED_LINES_TEMPORAL_BELOW)
+        // The CPU's policy (the user did not set a threshold).
+        len >= 8 && !(shared_lines && len < cfg.shared_lines_temporal_below)
     } else {
         len >= cfg.movnt_threshold
     }
@@ -86,11 +88,22 @@ unsafe fn run<S: Source>(dst: *mut u8, src: S, len: usize, flags: u32) {
         // NOFLUSH implies NODRAIN (pmem_memmove(3)).
         // SAFETY: the caller's contract; the routine's ISA is supported
         // (the load-time choice only picks what CPUID reported).
-        return unsafe { src.copy_with(routines(cfg.isa, FlushKind::None), dst, len, false) };
+        return unsafe {
+            src.copy_with(
+                routines(cfg.isa, FlushKind::None),
+                dst,
+                len,
+                Stores::TEMPORAL,
+            )
+        };
     }
-    let nt = non_temporal(cfg, len, flags, shares_lines(src, dst, len));
+    let st = if non_temporal(cfg, len, flags, shares_lines(src, dst, len)) {
+        streaming(cfg)
+    } else {
+        Stores::TEMPORAL
+    };
     // SAFETY: as above.
-    unsafe { src.copy_with(routines(cfg.isa, cfg.flush), dst, len, nt) };
+    unsafe { src.copy_with(routines(cfg.isa, cfg.flush), dst, len, st) };
     if flags & PMEM_F_MEM_NODRAIN == 0 {
         persist::fence();
     }
@@ -99,7 +112,7 @@ unsafe fn run<S: Source>(dst: *mut u8, src: S, len: usize, flags: u32) {
 /// `run` under a persistence mode, or before the load-time choice is
 /// made. Out of line, so that the fast path keeps few registers live
 /// across calls (each spill is a store, and stores queue behind
-/// streaming stores). Both sources pass in one register.
+/// streaming stores). Either source passes in one register.
 ///
 /// # Safety
 /// As `run`.
@@ -118,7 +131,7 @@ unsafe fn run_slow<S: Source>(dst: *mut u8, src: S, len: usize, flags: u32) {
             routines(cpu::config().isa, FlushKind::None),
             dst,
             len,
-            false,
+            Stores::TEMPORAL,
         )
     };
     if flags & PMEM_F_MEM_NOFLUSH == 0 {
@@ -145,7 +158,7 @@ pub unsafe fn memset(dst: *mut u8, c: u8, len: usize, flags: u32) {
     unsafe { run(dst, Fill::new(c), len, flags) };
 }
 
-#[cfg(all(test, target_arch = "x86_64"))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::cpu::Features;
@@ -166,8 +179,7 @@ mod tests {
         assert!(!shares_lines(Fill::new(0), base as *mut u8, 64));
     }
 
-    #[test]
-    fn shared_lines_pick_temporal_stores_under_our_policy_only() {
+    fn build(vars: &[(&str, &str)]) -> Config {
         let all = Features {
             clflush: true,
             clflushopt: true,
@@ -175,16 +187,44 @@ mod tests {
             avx: true,
             avx512f: true,
             movdir64b: false,
+            vendor: crate::policy::Vendor::Amd,
+            family: 0x19,
         };
-        let ours = Config::build(&all, &|_| None, &|| Ok(false));
+        let env = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        };
+        Config::build(&all, &env, &|| Ok(false))
+    }
+
+    #[test]
+    fn shared_lines_pick_temporal_stores_under_small_movnt_only() {
+        let ours = build(&[]);
+        assert_eq!(ours.policy, "amd-fam19");
         assert!(non_temporal(&ours, 64, 0, false));
         assert!(!non_temporal(&ours, 64, 0, true));
         assert!(!non_temporal(&ours, 4095, 0, true));
         assert!(non_temporal(&ours, 4096, 0, true));
         assert!(non_temporal(&ours, 64, PMEM_F_MEM_NONTEMPORAL, true));
-        let env = |name: &str| (name == "PMEM_MOVNT_THRESHOLD").then(|| "256".to_string());
-        let user = Config::build(&all, &env, &|| Ok(false));
+        let user = build(&[("PMEM_MOVNT_THRESHOLD", "256")]);
         assert!(non_temporal(&user, 256, 0, true));
         assert!(!non_temporal(&user, 255, 0, false));
+        let off = build(&[("PMEM_SHARED_TEMPORAL_BELOW", "0")]);
+        assert!(non_temporal(&off, 64, 0, true));
+    }
+
+    #[test]
+    fn pmdk_policy_streams_from_the_threshold_only() {
+        let pmdk = build(&[("PMEM_POLICY", "pmdk")]);
+        assert!(!non_temporal(&pmdk, 8, 0, false));
+        assert!(!non_temporal(&pmdk, 255, 0, false));
+        assert!(non_temporal(&pmdk, 256, 0, false));
+        assert!(non_temporal(&pmdk, 256, 0, true));
+        assert!(non_temporal(&pmdk, 8, PMEM_F_MEM_NONTEMPORAL, false));
+        assert_eq!(streaming(&pmdk), Stores::NT);
+        let amd = build(&[]);
+        let st = streaming(&amd);
+        assert!(st.nt && st.partial && st.prefetch == 16);
     }
 }

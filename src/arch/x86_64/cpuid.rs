@@ -1,8 +1,10 @@
 //! What this x86 CPU supports, from CPUID (and XCR0 for the vector states
 //! the OS saves).
 
+use crate::policy::{self, Vendor};
+
 #[cfg(target_arch = "x86")]
-use core::arch::x86 as x86;
+use core::arch::x86;
 #[cfg(target_arch = "x86_64")]
 use core::arch::x86_64 as x86;
 
@@ -15,6 +17,9 @@ pub struct Features {
     pub avx: bool,
     pub avx512f: bool,
     pub movdir64b: bool,
+    /// Who made the CPU and its display family: the policy table's key.
+    pub vendor: Vendor,
+    pub family: u32,
 }
 
 fn cpuid(leaf: u32, sub: u32) -> x86::CpuidResult {
@@ -44,8 +49,9 @@ unsafe fn xcr0() -> u64 {
 /// Reads CPUID (and XCR0 for the vector states).
 pub fn detect() -> Features {
     let bit = |reg: u32, n: u32| reg & (1 << n) != 0;
+    let l0 = cpuid(0, 0);
     let l1 = cpuid(1, 0);
-    let max_leaf = cpuid(0, 0).eax;
+    let max_leaf = l0.eax;
     let l7 = if max_leaf >= 7 {
         cpuid(7, 0)
     } else {
@@ -57,7 +63,15 @@ pub fn detect() -> Features {
         }
     };
     // SAFETY: only read when OSXSAVE is reported.
-    let xcr0 = if bit(l1.ecx, 27) { unsafe { xcr0() } } else { 0 };
+    let xcr0 = if bit(l1.ecx, 27) {
+        unsafe { xcr0() }
+    } else {
+        0
+    };
+    let mut id = [0u8; 12];
+    for (i, reg) in [l0.ebx, l0.edx, l0.ecx].into_iter().enumerate() {
+        id[4 * i..4 * i + 4].copy_from_slice(&reg.to_le_bytes());
+    }
     let ymm_state = xcr0 & 0b110 == 0b110;
     let zmm_state = xcr0 & 0b1110_0110 == 0b1110_0110;
     Features {
@@ -67,16 +81,7 @@ pub fn detect() -> Features {
         avx: bit(l1.ecx, 28) && ymm_state,
         avx512f: bit(l7.ebx, 16) && zmm_state,
         movdir64b: bit(l7.ecx, 28),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn detection_matches_std() {
-        let f = super::detect();
-        assert_eq!(f.avx, std::arch::is_x86_feature_detected!("avx"));
-        assert_eq!(f.avx512f, std::arch::is_x86_feature_detected!("avx512f"));
-        assert!(f.clflush);
+        vendor: Vendor::from_id(&id),
+        family: policy::display_family(l1.eax),
     }
 }

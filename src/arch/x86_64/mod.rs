@@ -4,6 +4,8 @@
 //! routines (`copy`). 32-bit x86 uses the portable copies: the template
 //! relies on 64-bit streaming stores.
 
+#[cfg(all(test, target_arch = "x86_64"))]
+mod config_tests;
 mod cpuid;
 pub(crate) mod flush;
 
@@ -11,6 +13,7 @@ pub use cpuid::{detect, Features};
 pub use flush::{flush_range, FlushKind};
 
 use super::Switch;
+use crate::policy::Vendor;
 
 #[cfg(target_arch = "x86_64")]
 mod copy;
@@ -49,6 +52,11 @@ pub fn best_flush(f: &Features, switch: Switch) -> FlushKind {
     best
 }
 
+/// The policy table's key: CPUID's vendor and display family.
+pub fn policy_key(f: &Features) -> (Vendor, u32) {
+    (f.vendor, f.family)
+}
+
 /// Streaming stores: on x86_64 the copy template has them.
 pub const STREAMING_STORES: bool = cfg!(target_arch = "x86_64");
 
@@ -61,19 +69,16 @@ pub fn fence_required(flush: FlushKind, movnt: bool) -> bool {
 /// An aligned 8-byte store is never torn, also across power failure, and
 /// the copies never write an aligned word piecewise. 32-bit x86's portable
 /// copies store 4-byte words.
-pub const ATOMIC_STORE: usize = if cfg!(target_arch = "x86_64") {
-    8
-} else {
-    4
-};
+pub const ATOMIC_STORE: usize = if cfg!(target_arch = "x86_64") { 8 } else { 4 };
 
 /// 32-bit x86: the portable copies for each write-back instruction.
 #[cfg(target_arch = "x86")]
 mod portable_copies {
     use super::{flush::by_flush_kind, Features, FlushKind, Switch};
     use crate::arch::generic::{self, routines as make};
-    pub use generic::CopyIsa;
     use crate::arch::Routines;
+    use crate::policy::Policy;
+    pub use generic::CopyIsa;
 
     static ROUTINES: [Routines; FlushKind::COUNT] = by_flush_kind!(make);
 
@@ -82,7 +87,7 @@ mod portable_copies {
         &ROUTINES[flush as usize]
     }
 
-    pub fn best_isa(_: &Features, _: Switch) -> CopyIsa {
+    pub fn best_isa(_: &Features, _: Switch, _: &Policy) -> CopyIsa {
         CopyIsa::Generic
     }
 }
@@ -98,6 +103,8 @@ mod tests {
         avx: true,
         avx512f: true,
         movdir64b: true,
+        vendor: Vendor::Amd,
+        family: 0x19,
     };
 
     fn switches(set: &'static [(&'static str, bool)]) -> impl Fn(&str) -> Option<bool> {

@@ -9,6 +9,7 @@ mod template;
 
 use super::{Features, FlushKind};
 use crate::arch::{Routines, Switch};
+use crate::policy::Policy;
 use core::ffi::CStr;
 
 /// The instruction set the copy routines use.
@@ -57,8 +58,10 @@ impl CopyIsa {
 
 /// The widest path the CPU has that PMEM_AVX, PMEM_AVX512F and
 /// PMEM_MOVDIR64B allow. As in PMDK, PMEM_AVX=0 does not veto AVX-512F:
-/// each switch only turns off its own path.
-pub fn best_isa(f: &Features, switch: Switch) -> CopyIsa {
+/// each switch only turns off its own path. MOVDIR64B is used when
+/// PMEM_MOVDIR64B says so, else when the CPU's policy says so (PMDK's:
+/// never unasked).
+pub fn best_isa(f: &Features, switch: Switch, p: &Policy) -> CopyIsa {
     let mut isa = CopyIsa::Sse2;
     if f.avx && switch("PMEM_AVX") != Some(false) {
         isa = CopyIsa::Avx;
@@ -66,7 +69,7 @@ pub fn best_isa(f: &Features, switch: Switch) -> CopyIsa {
     if f.avx512f && switch("PMEM_AVX512F") != Some(false) {
         isa = CopyIsa::Avx512f;
     }
-    if f.movdir64b && switch("PMEM_MOVDIR64B") != Some(false) {
+    if f.movdir64b && switch("PMEM_MOVDIR64B").unwrap_or(p.movdir64b) {
         isa = CopyIsa::Movdir64b;
     }
     isa

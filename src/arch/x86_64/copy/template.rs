@@ -9,15 +9,18 @@
 //! Shape of a copy of `len` bytes to `d`:
 //! - up to 64 bytes, temporal: overlapping loads of the widest size that
 //!   fits, all loads before any store, then a flush of the touched lines;
-//!   non-temporal (8 bytes or more): one streaming line when `d` is a whole
-//!   aligned line, else 8-byte streaming stores, all loads first;
+//!   non-temporal: one streaming line when `d` is a whole aligned line,
+//!   else, when the policy streams partial lines (`Stores::partial`) and
+//!   there are 8 bytes or more, 8-byte streaming stores, all loads first,
+//!   else as temporal;
 //! - otherwise a head up to the first 64-byte boundary of `d`, whole lines,
 //!   and a tail. Head and tail use temporal stores and are flushed (for
 //!   disjoint ranges both before the lines, so the write-backs overlap
 //!   them); the lines use streaming stores (nothing to flush) or temporal
 //!   stores each flushed right after it is written;
-//! - non-temporal up to `WORDS_MAX` bytes, when head and tail are each 0
-//!   or at least 8 bytes or the ranges are disjoint: the same, but the
+//! - non-temporal with `Stores::partial`, up to `WORDS_MAX` bytes, when
+//!   head and tail are each 0 or at least 8 bytes or the ranges are
+//!   disjoint: the same, but the
 //!   head and tail are 8-byte streaming stores (the last one overlapping
 //!   when the part is not a multiple of 8; a part of 1 to 7 bytes grows to
 //!   one word that also rewrites bytes of the lines next to it), so
@@ -39,20 +42,16 @@
 //! least 8 bytes wide, so no aligned 8-byte word is ever written piecewise.
 
 use crate::arch::source::{Fill, Mem, Source};
-use crate::arch::{flush_lines, Flusher, CACHELINE as LINE};
+use crate::arch::{flush_lines, Flusher, Stores, CACHELINE as LINE};
+use crate::policy::PREFETCH_MIN_LINES;
 use core::arch::x86_64::__m128i;
 
-/// Non-temporal copies up to this size stream their partial lines as words
-/// (no write-back at all); longer ones store them temporally and write them
-/// back while the lines stream. On the development machine (AMD EPYC)
-/// partial streamed lines pending at the fence cost more than hidden
-/// write-backs at 4 KiB, less at 1 KiB.
+/// Under `Stores::partial`, non-temporal copies up to this size stream
+/// their partial lines as words (no write-back at all); longer ones store
+/// them temporally and write them back while the lines stream. On AMD EPYC
+/// (family 19h) partial streamed lines pending at the fence cost more than
+/// hidden write-backs at 4 KiB, less at 1 KiB.
 const WORDS_MAX: usize = 1024;
-
-/// Streaming copies of at least this many lines prefetch their source,
-/// this many lines ahead of the loads.
-const PREFETCH_MIN_LINES: usize = 64;
-const PREFETCH_AHEAD: usize = 16;
 
 /// One instruction set's vector moves. Every method requires, beyond the
 /// bounds it states, that the CPU supports the instruction set; they are
@@ -177,7 +176,7 @@ pub(super) trait Isa: Sized {
 pub(super) trait OutOfLine: Isa {
     /// # Safety
     /// As [`transfer_lines`].
-    unsafe fn transfer_lines<F: Flusher, S: Lines<Self>>(d: *mut u8, s: S, len: usize, nt: bool);
+    unsafe fn transfer_lines<F: Flusher, S: Lines<Self>>(d: *mut u8, s: S, len: usize, st: Stores);
 }
 
 /// A source's 32- and 64-byte moves with instruction set `I`.
@@ -372,11 +371,7 @@ unsafe fn move_small<I: Isa, S: Lines<I>>(d: *mut u8, s: S, len: usize) {
 /// # Safety
 /// As `move_small`.
 #[inline(always)]
-unsafe fn part<I: Isa, F: Flusher, S: Lines<I>, const WORDS: bool>(
-    d: *mut u8,
-    s: S,
-    len: usize,
-) {
+unsafe fn part<I: Isa, F: Flusher, S: Lines<I>, const WORDS: bool>(d: *mut u8, s: S, len: usize) {
     // SAFETY: the caller's ranges.
     unsafe {
         if WORDS {
@@ -407,11 +402,10 @@ unsafe fn line<I: Isa, F: Flusher, S: Lines<I>, const NT: bool>(d: *mut u8, s: S
 }
 
 /// `n` whole lines to the 64-aligned `d`. Forward streaming goes four
-/// lines per `stream_quad`, and in long copies asks for the source
-/// `PREFETCH_AHEAD` lines early (a source in DRAM streams 10-15% faster
-/// that way on the development machine; one in cache is unaffected);
-/// backward goes line by line from the end, so no store lands on source
-/// bytes not yet read.
+/// lines per `stream_quad`, and in copies of at least `PREFETCH_MIN_LINES`
+/// asks for the source `ahead` lines early when `ahead` is not 0 (the CPU
+/// policy's `prefetch_lines`); backward goes line by line from the end, so
+/// no store lands on source bytes not yet read.
 ///
 /// # Safety
 /// The ISA is present; `n` lines lie inside both ranges.
@@ -420,15 +414,17 @@ unsafe fn lines<I: Isa, F: Flusher, S: Lines<I>, const NT: bool, const FWD: bool
     d: *mut u8,
     s: S,
     n: usize,
+    ahead: u8,
 ) {
     if FWD {
         let mut i = 0;
         if NT {
-            let prefetch = n >= PREFETCH_MIN_LINES;
+            let ahead = usize::from(ahead);
+            let prefetch = ahead != 0 && n >= PREFETCH_MIN_LINES;
             while i + 4 <= n {
                 if prefetch {
                     for k in 0..4 {
-                        s.prefetch((i + PREFETCH_AHEAD + k) * LINE);
+                        s.prefetch((i + ahead + k) * LINE);
                     }
                 }
                 // SAFETY: lines i..i + 4 are below n, in range.
@@ -460,14 +456,14 @@ unsafe fn body<I: Isa, F: Flusher, S: Lines<I>, const FWD: bool>(
     d: *mut u8,
     s: S,
     n: usize,
-    nt: bool,
+    st: Stores,
 ) {
     // SAFETY: the caller's ranges.
     unsafe {
-        if nt {
-            lines::<I, F, S, true, FWD>(d, s, n)
+        if st.nt {
+            lines::<I, F, S, true, FWD>(d, s, n, st.prefetch)
         } else {
-            lines::<I, F, S, false, FWD>(d, s, n)
+            lines::<I, F, S, false, FWD>(d, s, n, 0)
         }
     }
 }
@@ -492,22 +488,24 @@ pub(super) unsafe fn transfer<I: OutOfLine, F: Flusher, S: Lines<I>>(
     d: *mut u8,
     s: S,
     len: usize,
-    nt: bool,
+    st: Stores,
 ) {
     let aligned = (d as usize) % LINE == 0;
     if len > LINE {
-        let forward = s.addr().map_or(true, |s| (d as usize).wrapping_sub(s) >= len);
-        if nt && aligned && len % LINE == 0 && forward {
+        let forward = s
+            .addr()
+            .map_or(true, |s| (d as usize).wrapping_sub(s) >= len);
+        if st.nt && aligned && len % LINE == 0 && forward {
             // SAFETY: the caller's ranges, all whole lines.
-            unsafe { lines::<I, F, S, true, true>(d, s, len / LINE) }
+            unsafe { lines::<I, F, S, true, true>(d, s, len / LINE, st.prefetch) }
         } else {
             // SAFETY: the caller's ranges.
-            unsafe { I::transfer_lines::<F, S>(d, s, len, nt) }
+            unsafe { I::transfer_lines::<F, S>(d, s, len, st) }
         }
-    } else if nt && len == LINE && aligned {
+    } else if st.nt && len == LINE && aligned {
         // SAFETY: the caller's ranges: one aligned line.
         unsafe { s.stream_line(d) }
-    } else if nt && len >= 8 {
+    } else if st.nt && st.partial && len >= 8 {
         // SAFETY: the caller's ranges, 8 to 64 bytes.
         unsafe { stream_words(d, s, len) }
     } else {
@@ -525,14 +523,15 @@ pub(super) unsafe fn transfer_lines<I: Isa, F: Flusher, S: Lines<I>>(
     d: *mut u8,
     s: S,
     len: usize,
-    nt: bool,
+    st: Stores,
 ) {
     // Streamed words need 8 bytes in all, and a head and tail of 0 or at
     // least 8 bytes each, unless a short part may be widened to a word that
     // rewrites bytes of its neighbour: fine when the ranges are disjoint (or
     // for memset), as those bytes get their final value again. Longer
     // copies store their parts temporally, ahead of the lines (see `split`).
-    let words = nt
+    let words = st.nt
+        && st.partial
         && len <= WORDS_MAX
         && (disjoint(d, s, len) || {
             let head = (d as usize).wrapping_neg() & (LINE - 1);
@@ -542,10 +541,10 @@ pub(super) unsafe fn transfer_lines<I: Isa, F: Flusher, S: Lines<I>>(
     if words {
         // SAFETY: the caller's ranges; parts are 0 or >= 8 bytes or may be
         // widened.
-        unsafe { split::<I, F, S, true>(d, s, len, true) }
+        unsafe { split::<I, F, S, true>(d, s, len, st) }
     } else {
         // SAFETY: the caller's ranges.
-        unsafe { split::<I, F, S, false>(d, s, len, nt) }
+        unsafe { split::<I, F, S, false>(d, s, len, st) }
     }
 }
 
@@ -561,7 +560,7 @@ unsafe fn split<I: Isa, F: Flusher, S: Lines<I>, const WORDS: bool>(
     d: *mut u8,
     s: S,
     len: usize,
-    nt: bool,
+    st: Stores,
 ) {
     let head = (d as usize).wrapping_neg() & (LINE - 1);
     let n = (len - head) / LINE;
@@ -583,9 +582,11 @@ unsafe fn split<I: Isa, F: Flusher, S: Lines<I>, const WORDS: bool>(
             // lines are written.
             part::<I, F, S, false>(d, s, head);
             part::<I, F, S, false>(d.add(len - tail), s.at(len - tail), tail);
-            return body::<I, F, S, true>(bd, bs, n, nt);
+            return body::<I, F, S, true>(bd, bs, n, st);
         }
-        let forward = s.addr().map_or(true, |s| (d as usize).wrapping_sub(s) >= len);
+        let forward = s
+            .addr()
+            .map_or(true, |s| (d as usize).wrapping_sub(s) >= len);
         let (first, last) = if forward {
             (head_part, tail_part)
         } else {
@@ -593,9 +594,9 @@ unsafe fn split<I: Isa, F: Flusher, S: Lines<I>, const WORDS: bool>(
         };
         part::<I, F, S, WORDS>(d.add(first.0), s.at(first.0), first.1);
         if forward {
-            body::<I, F, S, true>(bd, bs, n, nt);
+            body::<I, F, S, true>(bd, bs, n, st);
         } else {
-            body::<I, F, S, false>(bd, bs, n, nt);
+            body::<I, F, S, false>(bd, bs, n, st);
         }
         part::<I, F, S, WORDS>(d.add(last.0), s.at(last.0), last.1);
     }
@@ -612,11 +613,11 @@ macro_rules! entry_points {
         use $crate::arch::source::{Fill, Mem};
         use $crate::arch::x86_64::copy::template::{self, Lines, OutOfLine};
         use $crate::arch::x86_64::flush::by_flush_kind;
-        use $crate::arch::{Flusher, Routines};
+        use $crate::arch::{Flusher, Routines, Stores};
 
         /// This ISA's routines, indexed by `FlushKind as usize`.
-        pub(in $crate::arch::x86_64::copy) const ROUTINES:
-            [Routines; $crate::arch::FlushKind::COUNT] = by_flush_kind!(routines);
+        pub(in $crate::arch::x86_64::copy) const ROUTINES: [Routines;
+            $crate::arch::FlushKind::COUNT] = by_flush_kind!(routines);
 
         const fn routines<F: Flusher>() -> Routines {
             Routines {
@@ -625,18 +626,18 @@ macro_rules! entry_points {
             }
         }
 
-        /// Copies `len` bytes from `s` to `d` (they may overlap), with
-        /// streaming stores for whole lines when `nt`, writing back with `F`
-        /// whatever went through the cache. No fence.
+        /// Copies `len` bytes from `s` to `d` (they may overlap), storing as
+        /// `st` says, writing back with `F` whatever went through the cache.
+        /// No fence.
         ///
         /// # Safety
         /// The CPU supports this module's ISA; `s` readable and `d`
         /// writable for `len` bytes.
         #[target_feature(enable = $features)]
-        unsafe fn memmove<F: Flusher>(d: *mut u8, s: *const u8, len: usize, nt: bool) {
+        unsafe fn memmove<F: Flusher>(d: *mut u8, s: *const u8, len: usize, st: Stores) {
             // SAFETY: the caller's contract.
             unsafe {
-                template::transfer::<$isa, F, Mem>(d, Mem(s), len, nt);
+                template::transfer::<$isa, F, Mem>(d, Mem(s), len, st);
                 <$isa>::finish();
             }
         }
@@ -646,10 +647,10 @@ macro_rules! entry_points {
         /// # Safety
         /// The CPU supports this module's ISA; `d` writable for `len` bytes.
         #[target_feature(enable = $features)]
-        unsafe fn memset<F: Flusher>(d: *mut u8, c: u8, len: usize, nt: bool) {
+        unsafe fn memset<F: Flusher>(d: *mut u8, c: u8, len: usize, st: Stores) {
             // SAFETY: the caller's contract.
             unsafe {
-                template::transfer::<$isa, F, Fill>(d, Fill::new(c), len, nt);
+                template::transfer::<$isa, F, Fill>(d, Fill::new(c), len, st);
                 <$isa>::finish();
             }
         }
@@ -664,10 +665,10 @@ macro_rules! entry_points {
             d: *mut u8,
             s: S,
             len: usize,
-            nt: bool,
+            st: Stores,
         ) {
             // SAFETY: the caller's contract.
-            unsafe { template::transfer_lines::<$isa, F, S>(d, s, len, nt) }
+            unsafe { template::transfer_lines::<$isa, F, S>(d, s, len, st) }
         }
 
         impl OutOfLine for $isa {
@@ -676,10 +677,10 @@ macro_rules! entry_points {
                 d: *mut u8,
                 s: S,
                 len: usize,
-                nt: bool,
+                st: Stores,
             ) {
                 // SAFETY: the caller's contract.
-                unsafe { transfer_lines::<F, S>(d, s, len, nt) }
+                unsafe { transfer_lines::<F, S>(d, s, len, st) }
             }
         }
     };

@@ -1,0 +1,298 @@
+//! Where our copy instructions may differ from PMDK's, per CPU, and the
+//! measurements that allow it.
+//!
+//! PMDK's choices (libpmem2's x86_64 code, read for facts) are the default
+//! for every CPU: below `PMEM_MOVNT_THRESHOLD` (256 B) copies use temporal
+//! stores and write the lines back; at or above it whole lines are
+//! streamed and the partial head and tail lines are stored temporally and
+//! written back; no source prefetch on the AVX-512 path; MOVDIR64B only when
+//! `PMEM_MOVDIR64B` asks for it. A CPU gets another entry only where
+//! `make bench` / `make bench-policy` on that vendor and family showed the
+//! difference to win; each entry names the results file.
+//!
+//! The table is looked up once at load ([`crate::cpu::Config::build`]);
+//! `PMEM_POLICY` and the per-knob variables of [`apply_overrides`] force
+//! any other choice, so `make bench-policy` can compare them on any CPU.
+
+/// CPU vendors the table can tell apart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Vendor {
+    Intel,
+    Amd,
+    #[default]
+    Other,
+}
+
+impl Vendor {
+    /// From CPUID leaf 0's 12-byte vendor string.
+    pub fn from_id(id: &[u8; 12]) -> Vendor {
+        match id {
+            b"GenuineIntel" => Vendor::Intel,
+            b"AuthenticAMD" => Vendor::Amd,
+            _ => Vendor::Other,
+        }
+    }
+}
+
+/// The choices that may differ from PMDK's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Name for `PMEM_POLICY`, logs and the benchmark.
+    pub name: &'static str,
+    /// Streaming copies of at least [`PREFETCH_MIN_LINES`] whole lines
+    /// prefetch their source this many lines ahead of the loads; 0: never.
+    pub prefetch_lines: u8,
+    /// Copies of 8 bytes or more below the threshold still use streaming
+    /// stores (unless the user set `PMEM_MOVNT_THRESHOLD`).
+    pub small_movnt: bool,
+    /// Streamed copies write their partial lines (of 8 bytes or more, in
+    /// copies up to 1 KiB) with 8-byte streaming stores instead of
+    /// temporal stores and a write-back.
+    pub partial_movnt: bool,
+    /// Under `small_movnt`: moves shorter than this whose source shares
+    /// cache lines with the destination use temporal stores (0: none do).
+    pub shared_lines_temporal_below: usize,
+    /// The default non-temporal threshold (`PMEM_MOVNT_THRESHOLD` wins).
+    pub movnt_threshold: usize,
+    /// Whether MOVDIR64B is used when the CPU has it and `PMEM_MOVDIR64B`
+    /// is unset (`PMEM_MOVDIR64B=1` turns it on, `=0` off, either way).
+    pub movdir64b: bool,
+}
+
+/// Streaming copies shorter than this many lines never prefetch.
+pub const PREFETCH_MIN_LINES: usize = 64;
+
+/// PMDK's choices: for every CPU not measured otherwise.
+pub const PMDK: Policy = Policy {
+    name: "pmdk",
+    prefetch_lines: 0,
+    small_movnt: false,
+    partial_movnt: false,
+    shared_lines_temporal_below: 0,
+    movnt_threshold: 256,
+    // PMDK 2.x compiles its MOVDIR64B path but uses it only when
+    // PMEM_MOVDIR64B is set non-zero; on the one Intel CPU measured
+    // (bench/results/intel-xeon-avx512-movdir64b.md) it was no faster than
+    // AVX-512 and slower at 2 MiB.
+    movdir64b: false,
+};
+
+/// AMD family 19h (Zen 3/Zen 4; measured on an EPYC, model 11h).
+/// Evidence: bench/results/amd-epyc-fam19h-m11h.md and
+/// bench/results/amd-epyc-fam19h-m11h-policy.md (make bench and make
+/// bench-policy on that machine):
+/// - small_movnt and partial_movnt: a durable 8..1024 B copy costs ~95 ns
+///   streamed against ~160 ns stored and written back (~1.7x on the
+///   8 B-1 KiB memcpy/memset rows, aligned and misaligned);
+/// - prefetch 16 lines ahead: DRAM-sourced copies of 4 KiB+ stream 10-15 %
+///   faster (the 2 MiB and 64 MiB memcpy rows);
+/// - shared lines below 4 KiB temporal: a 64 B overlapping move took
+///   ~350 ns streamed against ~170 ns stored and written back.
+pub const AMD_FAM19: Policy = Policy {
+    name: "amd-fam19",
+    prefetch_lines: 16,
+    small_movnt: true,
+    partial_movnt: true,
+    shared_lines_temporal_below: 4096,
+    movnt_threshold: 256,
+    movdir64b: false,
+};
+
+// PMDK's entry is PMDK's behaviour, checked at compile time.
+const _: () = assert!(
+    PMDK.prefetch_lines == 0
+        && !PMDK.small_movnt
+        && !PMDK.partial_movnt
+        && PMDK.shared_lines_temporal_below == 0
+        && PMDK.movnt_threshold == 256
+        && !PMDK.movdir64b
+);
+
+/// Every named policy, for `PMEM_POLICY` and the benchmark.
+pub const ALL: [&Policy; 2] = [&PMDK, &AMD_FAM19];
+
+/// One row of the table: a vendor and a range of CPUID display families.
+struct Entry {
+    vendor: Vendor,
+    families: core::ops::RangeInclusive<u32>,
+    policy: &'static Policy,
+}
+
+/// The table. Intel is absent on purpose: the only Intel run
+/// (bench/results/intel-xeon-avx512-movdir64b.md, before this table)
+/// showed our AMD choices losing there (prefetch: 0.47 at 64 MiB; partial
+/// lines streamed: 0.51-0.67), so Intel uses PMDK's choices until an
+/// Intel run of `make bench-policy` says otherwise.
+const TABLE: &[Entry] = &[Entry {
+    vendor: Vendor::Amd,
+    families: 0x19..=0x19,
+    policy: &AMD_FAM19,
+}];
+
+/// The policy for a CPU: its table entry, else PMDK's.
+pub fn for_cpu(vendor: Vendor, family: u32) -> &'static Policy {
+    TABLE
+        .iter()
+        .find(|e| e.vendor == vendor && e.families.contains(&family))
+        .map_or(&PMDK, |e| e.policy)
+}
+
+/// The policy named `name` (`PMEM_POLICY`), if there is one.
+pub fn by_name(name: &str) -> Option<&'static Policy> {
+    ALL.iter().copied().find(|p| p.name == name)
+}
+
+/// The CPUID display family: the base family, plus the extended family
+/// when the base is 0xF (as both vendors define it).
+pub fn display_family(leaf1_eax: u32) -> u32 {
+    let base = (leaf1_eax >> 8) & 0xf;
+    if base == 0xf {
+        base + ((leaf1_eax >> 20) & 0xff)
+    } else {
+        base
+    }
+}
+
+/// `policy` with the overrides in the environment applied:
+/// `PMEM_POLICY=<name>` replaces it by that table policy, then
+/// `PMEM_PREFETCH_LINES=N` (0-255, 0 = no prefetch),
+/// `PMEM_SMALL_MOVNT=0|1`, `PMEM_PARTIAL_MOVNT=0|1` and
+/// `PMEM_SHARED_TEMPORAL_BELOW=N` (bytes) set one knob each. A malformed
+/// value is logged and ignored.
+pub fn apply_overrides(
+    mut policy: Policy,
+    env: &dyn Fn(&str) -> Option<String>,
+    switch: &dyn Fn(&str) -> Option<bool>,
+) -> Policy {
+    if let Some(name) = env("PMEM_POLICY") {
+        match by_name(&name) {
+            Some(p) => policy = *p,
+            None => {
+                let names: Vec<&str> = ALL.iter().map(|p| p.name).collect();
+                crate::log_warning!(
+                    "ignoring PMEM_POLICY={name:?}: expected one of {}",
+                    names.join(", ")
+                );
+            }
+        }
+    }
+    if let Some(n) = number(env, "PMEM_PREFETCH_LINES") {
+        match u8::try_from(n) {
+            Ok(n) => policy.prefetch_lines = n,
+            Err(_) => crate::log_warning!("ignoring PMEM_PREFETCH_LINES={n}: at most 255"),
+        }
+    }
+    if let Some(on) = switch("PMEM_SMALL_MOVNT") {
+        policy.small_movnt = on;
+    }
+    if let Some(on) = switch("PMEM_PARTIAL_MOVNT") {
+        policy.partial_movnt = on;
+    }
+    if let Some(n) = number(env, "PMEM_SHARED_TEMPORAL_BELOW") {
+        policy.shared_lines_temporal_below = n;
+    }
+    policy
+}
+
+/// A non-negative integer variable; anything else is logged and ignored.
+pub fn number(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<usize> {
+    let v = env(name)?;
+    match v.trim().parse::<usize>() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            crate::log_warning!("ignoring {name}={v:?}: expected a non-negative integer");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_lookup() {
+        assert_eq!(for_cpu(Vendor::Amd, 0x19), &AMD_FAM19);
+        // Unmeasured families and vendors: PMDK's choices.
+        for (v, f) in [
+            (Vendor::Amd, 0x17),
+            (Vendor::Amd, 0x1a),
+            (Vendor::Intel, 6),
+            (Vendor::Intel, 0x13),
+            (Vendor::Other, 0x19),
+            (Vendor::Other, 6),
+        ] {
+            assert_eq!(for_cpu(v, f), &PMDK, "{v:?} family {f:#x}");
+        }
+    }
+
+    #[test]
+    fn vendor_and_family_decoding() {
+        assert_eq!(Vendor::from_id(b"AuthenticAMD"), Vendor::Amd);
+        assert_eq!(Vendor::from_id(b"GenuineIntel"), Vendor::Intel);
+        assert_eq!(Vendor::from_id(b"HygonGenuine"), Vendor::Other);
+        // EPYC 9004: family 0xF + extended 0xA = 0x19, model 0x11.
+        assert_eq!(display_family(0x00a1_0f11), 0x19);
+        // Sapphire Rapids: family 6 (the extended family is not added).
+        assert_eq!(display_family(0x0008_06f8), 6);
+    }
+
+    #[test]
+    fn names_are_unique_and_found() {
+        let names: Vec<_> = ALL.iter().map(|p| p.name).collect();
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(by_name(n), Some(ALL[i]));
+            assert!(!names[..i].contains(n), "duplicate name {n}");
+        }
+    }
+
+    fn with(vars: &[(&str, &str)], base: Policy) -> Policy {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let env = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let switch = |name: &str| match env(name).as_deref() {
+            Some("1") => Some(true),
+            Some("0") => Some(false),
+            _ => None,
+        };
+        apply_overrides(base, &env, &switch)
+    }
+
+    #[test]
+    fn overrides() {
+        assert_eq!(with(&[], AMD_FAM19), AMD_FAM19);
+        assert_eq!(with(&[("PMEM_POLICY", "pmdk")], AMD_FAM19), PMDK);
+        assert_eq!(with(&[("PMEM_POLICY", "amd-fam19")], PMDK), AMD_FAM19);
+        assert_eq!(with(&[("PMEM_POLICY", "fast")], AMD_FAM19), AMD_FAM19);
+        let p = with(
+            &[
+                ("PMEM_POLICY", "pmdk"),
+                ("PMEM_PREFETCH_LINES", "8"),
+                ("PMEM_SMALL_MOVNT", "1"),
+            ],
+            AMD_FAM19,
+        );
+        assert_eq!(
+            (p.prefetch_lines, p.small_movnt, p.partial_movnt),
+            (8, true, false)
+        );
+        let p = with(
+            &[
+                ("PMEM_PREFETCH_LINES", "0"),
+                ("PMEM_PARTIAL_MOVNT", "0"),
+                ("PMEM_SHARED_TEMPORAL_BELOW", "0"),
+            ],
+            AMD_FAM19,
+        );
+        assert_eq!(p.prefetch_lines, 0);
+        assert!(!p.partial_movnt && p.small_movnt);
+        assert_eq!(p.shared_lines_temporal_below, 0);
+        // Malformed or out of range: ignored.
+        let p = with(&[("PMEM_PREFETCH_LINES", "300")], AMD_FAM19);
+        assert_eq!(p.prefetch_lines, 16);
+        let p = with(&[("PMEM_SHARED_TEMPORAL_BELOW", "big")], AMD_FAM19);
+        assert_eq!(p.shared_lines_temporal_below, 4096);
+    }
+}
