@@ -41,7 +41,7 @@ use crate::policy::{self, Policy};
 /// PMDK's default `PMEM_MOVNT_THRESHOLD`.
 pub const DEFAULT_MOVNT_THRESHOLD: usize = policy::PMDK.movnt_threshold;
 
-pub use crate::arch::{detect, CopyIsa, Features, FlushKind};
+pub use crate::arch::{detect, policy_key, CopyIsa, Features, FlushKind};
 
 /// The choices made at load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -34,6 +34,11 @@ impl CopyIsa {
     pub fn c_name(self) -> &'static core::ffi::CStr {
         c"generic"
     }
+
+    /// Plain stores run everywhere.
+    pub fn supported<F>(self, _: &F) -> bool {
+        true
+    }
 }
 
 /// The portable routines for flush instruction `F`.
