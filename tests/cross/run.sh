@@ -46,10 +46,12 @@ missing() {
 [ -d "$("$RUSTC_WEB" --print sysroot)/lib/rustlib/src/rust/library" ] || missing "the std sources (rust-web-src)"
 
 # cargo for TRIPLE, with Debian's toolchain and its own target directory.
+# (Every -Z after the subcommand: cargo 1.96 drops -Zbuild-std given before
+# it once another -Z follows the subcommand.)
 xcargo() {
 	local triple=$1 dir=$2; shift 2
 	env RUSTC="$RUSTC_WEB" RUSTDOC="${RUSTC_WEB%rustc}rustdoc" RUSTC_BOOTSTRAP=1 \
-		CARGO_TARGET_DIR="$dir" CARGO_BUILD_TARGET="$triple" "$CARGO_WEB" "$BUILD_STD" "$@"
+		CARGO_TARGET_DIR="$dir" CARGO_BUILD_TARGET="$triple" "$CARGO_WEB" "$@" "$BUILD_STD"
 }
 
 # Sums "test result: ok. N passed" lines.
