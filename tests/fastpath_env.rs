@@ -4,9 +4,10 @@
 //! points on that path. The parent checks the report against
 //! `Config::build` for this CPU with the same variables.
 
+mod common;
+
 use pmem::cpu::{self, Config};
 use pmem::ffi::consts::*;
-use std::process::Command;
 
 const CHILD: &str = "child_reports_choice_and_copies";
 const REPORT: &str = "FASTPATH-DESCRIBE ";
@@ -20,7 +21,7 @@ fn report(d: &pmem::persist::Description) -> String {
 
 /// Runs the child with exactly `vars` among the PMEM_* variables.
 fn run_child(vars: &[(&str, &str)]) -> (String, std::process::Output) {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    let mut cmd = common::self_command();
     cmd.args([
         "--ignored",
         "--exact",

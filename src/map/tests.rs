@@ -384,13 +384,30 @@ fn nothing_is_lost_when_the_file_system_is_full() {
     }
 }
 
+/// This test binary again: directly, or under the emulator named in
+/// CROSS_TEST_RUNNER (`make check-cross`: under qemu-user a binary of
+/// another architecture cannot exec itself).
+fn self_command() -> std::process::Command {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let runner = std::env::var("CROSS_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    match words.next() {
+        Some(emulator) => {
+            let mut cmd = std::process::Command::new(emulator);
+            cmd.args(words).arg(exe);
+            cmd
+        }
+        None => std::process::Command::new(exe),
+    }
+}
+
 /// Runs `child` in a copy of this test binary with RLIMIT_FSIZE at 64 KiB
 /// and SIGXFSZ ignored, so growing a file past it fails with EFBIG.
 #[test]
 fn rlimit_rollback() {
     use std::os::unix::process::CommandExt;
     let s = Scratch::new("rlimit");
-    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    let mut cmd = self_command();
     cmd.args([
         "--exact",
         "map::tests::rlimit_child",
