@@ -17,7 +17,10 @@ if [ "$soname" != libpmem.so.1 ]; then
 fi
 
 # "symbol version" for every defined dynamic symbol of ours.
-exported=$("$OBJDUMP" -T "$so" | awk '$2 == "g" && $4 != "*UND*" && $4 != "*ABS*" { print $NF, $(NF-1) }' | sort)
+# (ppc64le's objdump adds the ELFv2 local-entry offset, e.g. 0x60, between
+# the version and the name.)
+exported=$("$OBJDUMP" -T "$so" | awk '$2 == "g" && $4 != "*UND*" && $4 != "*ABS*" {
+	v = $(NF-1); if (v ~ /^0x[0-9a-f]+$/) v = $(NF-2); print $NF, v }' | sort)
 
 # The expected list: from the shared ABI files when present, else libpmem.map.
 if [ -f "$abi/libpmem-1.0.symbols" ]; then
