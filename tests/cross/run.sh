@@ -140,8 +140,10 @@ target() {
 			-o "$bin" "$src" c_tests/lib/check.c -L"$build" -lpmem >>"$log" 2>&1; then
 			echo "    | $(basename "$src"): does not compile"; c_fail=$((c_fail + 1)); continue
 		fi
-		if timeout 600 "${qemu[@]}" -L "/usr/$gnu" -E "LD_LIBRARY_PATH=$build:/usr/$gnu/lib" \
-			-E "PMEM_TEST_LIB=$so" "$bin" >"$bin.out" 2>&1; then
+		# CROSS_TEST_RUNNER: how the programs that re-run themselves do so.
+		if CROSS_TEST_RUNNER="$runner" timeout 600 "${qemu[@]}" -L "/usr/$gnu" \
+			-E "LD_LIBRARY_PATH=$build:/usr/$gnu/lib" -E "PMEM_TEST_LIB=$so" \
+			"$bin" >"$bin.out" 2>&1; then
 			c_pass=$((c_pass + 1))
 		else
 			c_fail=$((c_fail + 1))
