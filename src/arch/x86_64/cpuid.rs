@@ -62,8 +62,8 @@ pub fn detect() -> Features {
             edx: 0,
         }
     };
-    // SAFETY: only read when OSXSAVE is reported.
     let xcr0 = if bit(l1.ecx, 27) {
+        // SAFETY: OSXSAVE is reported, so XGETBV(0) is legal.
         unsafe { xcr0() }
     } else {
         0
