@@ -37,6 +37,11 @@ QEMU_SKIPS=(
 	map::mmap::tests::large_mappings_start_on_large_page_boundaries
 	map::tests::create_sizes_allocates_and_honours_mode
 )
+# And on i686 only: qemu-user reserves a 32-bit guest's whole address space,
+# so msync of a page the program never mapped succeeds instead of ENOMEM.
+declare -A TARGET_SKIPS=(
+	[i686]=map::platform::tests::deep_drain_of_page_cache_and_unmapped_ranges_is_msync
+)
 RUSTC_WEB=${RUSTC_WEB:-/usr/bin/rustc}
 CARGO_WEB=${CARGO_WEB:-/usr/bin/cargo}
 BUILD_STD=-Zbuild-std=std,panic_abort
@@ -72,6 +77,8 @@ target() {
 	mkdir -p "$dir" "$build"
 	: >"$log"
 	local start=$SECONDS step
+	# shellcheck disable=SC2206 # the extra skips are words
+	local skips=("${QEMU_SKIPS[@]}" ${TARGET_SKIPS[$name]:-})
 
 	if [ "$gnu" = - ]; then
 		step="cargo check (no cross C library to link with)"
@@ -121,7 +128,7 @@ target() {
 	# too. Tests that re-run their own binary do so under CROSS_TEST_RUNNER.
 	CROSS_TEST_RUNNER="$runner" xcargo "$triple" "$dir" test --release -p pmem \
 		--config 'profile.release.panic="unwind"' -Zbuild-std=std,panic_unwind \
-		-- "${QEMU_SKIPS[@]/#/--skip=}" >"$rlog" 2>&1
+		-- "${skips[@]/#/--skip=}" >"$rlog" 2>&1
 	local rc=$?
 	cat "$rlog" >>"$log"
 	if [ $rc != 0 ]; then
@@ -155,7 +162,7 @@ target() {
 		echo "FAIL: $name: $step: $c_fail of $((c_pass + c_fail)) programs failed; see $log"
 		return 1
 	fi
-	echo "PASS: $name: libpmem.so.1 + ABI, $rust_n Rust tests (${#QEMU_SKIPS[@]} skipped: qemu ignores mmap hints), $c_pass C test programs under ${qemu[*]} ($((SECONDS - start)) s)"
+	echo "PASS: $name: libpmem.so.1 + ABI, $rust_n Rust tests (${#skips[@]} skipped: what qemu-user does not do as Linux does), $c_pass C test programs under ${qemu[*]} ($((SECONDS - start)) s)"
 }
 
 want=("$@")
