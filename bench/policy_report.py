@@ -11,38 +11,40 @@ and which choice wins. A variant "wins" a row when it is at least NOISE
 faster than our library with PMDK's choices (the `pmdk_choices` variant);
 otherwise PMDK's choice stands there.
 """
-import glob
-import json
 import os
-import re
 import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from report import fmt_ns, fmt_size, median_of, read_meta, read_runs, spread  # noqa: E402
+from report import (fio_bw, fio_sizes, fmt_ns, fmt_size, median_of, read_meta,  # noqa: E402
+                    read_runs, spread)
 
 BASE = "pmdk_choices"
 # Ratios within 3 % of each other are ties (the issue's noise bar: 0.97).
 NOISE = 1.03
 
 
-def fio_bw(raw, bs, label):
-    try:
-        with open(os.path.join(raw, f"fio-{bs}-{label}.json")) as f:
-            job = json.load(f)["jobs"][0]
-        return None if job["error"] else job["write"]["bw_bytes"]
-    except (OSError, ValueError, KeyError, IndexError):
-        return None
+def rel_iqr(values):
+    """Interquartile range across rounds relative to the median (0 for one round)."""
+    if not values or len(values) < 2:
+        return 0.0
+    q1, _, q3 = statistics.quantiles(values, n=4)
+    return (q3 - q1) / statistics.median(values)
 
 
-def verdict(ratios, labels):
-    """The winning variant of one row (by ratio PMDK/variant), or BASE."""
+def verdict(ratios, noise):
+    """The winning variant of one row (by ratio PMDK/variant), or BASE.
+    noise[label]: that variant's relative IQR on the row; a win smaller than
+    the two variants' IQRs together is reported as unclear."""
     base = ratios.get(BASE)
     if base is None:
         return "n/a"
     best = max((r, label) for label, r in ratios.items() if r is not None)
     if best[1] != BASE and best[0] >= base * NOISE:
-        return f"**{best[1]}** (+{100 * (best[0] / base - 1):.0f} %)"
+        gain = best[0] / base - 1
+        if gain < noise.get(best[1], 0) + noise.get(BASE, 0):
+            return f"unclear: {best[1]} +{100 * gain:.0f} % within the spread"
+        return f"**{best[1]}** (+{100 * gain:.0f} %)"
     return f"{BASE} (tie within {100 * (NOISE - 1):.0f} %)"
 
 
@@ -79,7 +81,9 @@ def main():
         "",
         "Cells: PMDK's time / the variant's time, so **>1.00 means that variant beats PMDK**. "
         f"Verdict: the variant at least {100 * (NOISE - 1):.0f} % faster than `{BASE}` on that row, "
-        f"else `{BASE}` (PMDK's instruction choice is kept where nothing beats it).",
+        f"else `{BASE}` (PMDK's instruction choice is kept where nothing beats it); \"unclear\" "
+        "when that gain is smaller than the two variants' run-to-run spreads (interquartile range "
+        "over rounds / median) on the row together: rerun on a quieter machine or with more rounds.",
         "",
         "| operation | size | alignment | PMDK ns/op | " + " | ".join(labels) + " | verdict |",
         "|---|---:|---|---:|" + "---:|" * len(labels) + "---|",
@@ -89,13 +93,14 @@ def main():
     for key in rows:
         group, op, size, align = key
         p = median_of(samples, ("pmdk",) + key)
-        ratios = {}
+        ratios, noise = {}, {}
         for label in labels:
             v = median_of(samples, (label,) + key)
             ratios[label] = p / v if p and v else None
+            noise[label] = rel_iqr(samples.get((label,) + key))
         cells = [op, fmt_size(size), align, fmt_ns(p) if p else "n/a"]
         cells += [f"{r:.2f}" if r is not None else "n/a" for r in ratios.values()]
-        cells.append(verdict(ratios, labels))
+        cells.append(verdict(ratios, noise))
         md.append("| " + " | ".join(cells) + " |")
         base = ratios.get(BASE)
         name = f"{op} {fmt_size(size)} {align}"
@@ -107,24 +112,23 @@ def main():
             elif r * NOISE <= base:
                 losses[label].append(f"{name} ({r / base:.2f})")
 
-    sizes = sorted({re.search(r"fio-(\w+)-", p).group(1)
-                    for p in glob.glob(os.path.join(raw, "fio-*.json"))},
-                   key=lambda s: int(s[:-1]) * (1024 if s.endswith("k") else 1))
+    sizes = fio_sizes(raw)
     if sizes:
         md += ["", f"## fio, libpmem engine ({meta['fio']}), {meta['fio_secs']} s per run", "",
-               "Cells: the variant's bandwidth / PMDK's (>1.00 = faster than PMDK); one run each.",
+               "Cells: the variant's bandwidth / PMDK's (>1.00 = faster than PMDK); median of "
+               f"{meta.get('fio_runs', '1')} alternating runs each.",
                "",
                "| block size | PMDK GB/s | " + " | ".join(labels) + " | verdict |",
                "|---:|---:|" + "---:|" * len(labels) + "---|"]
         for bs in sizes:
-            p = fio_bw(raw, bs, "pmdk")
+            p = fio_bw(raw, bs, "pmdk")[0]
             ratios = {}
             for label in labels:
-                v = fio_bw(raw, bs, label)
+                v = fio_bw(raw, bs, label)[0]
                 ratios[label] = v / p if p and v else None
             cells = [bs.replace("k", " KiB"), f"{p / 1e9:.2f}" if p else "failed"]
             cells += [f"{r:.2f}" if r is not None else "failed" for r in ratios.values()]
-            cells.append(verdict(ratios, labels))
+            cells.append(verdict(ratios, {}))
             md.append("| " + " | ".join(cells) + " |")
 
     md += ["", f"## Per variant: rows it wins or loses against `{BASE}` (by {100 * (NOISE - 1):.0f} % or more)", ""]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turn bench/run.sh's raw output into results.md and gnuplot data.
+"""Turn bench/run.sh's raw output into bench/results/<cpu>.md and gnuplot data.
 
 usage: report.py RAW_DIR RESULTS_MD PLOT_DAT
 
@@ -140,31 +140,47 @@ def floor_table(samples, order, run_meta):
     return out
 
 
+def fio_bw(raw, bs, lib):
+    """Median write bandwidth (bytes/s) of the fio runs of lib at bs, or
+    (None, first error) when none succeeded."""
+    bws, err = [], None
+    for path in sorted(glob.glob(os.path.join(raw, f"fio-{bs}-{lib}-*.json"))):
+        try:
+            with open(path) as f:
+                job = json.load(f)["jobs"][0]
+            if job["error"]:
+                raise ValueError(f"fio error {job['error']}")
+            bws.append(job["write"]["bw_bytes"])
+        except (OSError, ValueError, KeyError, IndexError) as e:
+            if err is None:
+                err = str(e)
+                errfile = path[:-5] + ".err"
+                if os.path.exists(errfile):
+                    with open(errfile) as f:
+                        lines = f.read().strip().splitlines()
+                    err = lines[0] if lines else err
+    return (statistics.median(bws), None) if bws else (None, err or "no run")
+
+
+def fio_sizes(raw):
+    return sorted({re.search(r"fio-(\w+?)-", p).group(1) for p in glob.glob(os.path.join(raw, "fio-*.json"))},
+                  key=lambda s: int(s[:-1]) * (1024 if s.endswith("k") else 1))
+
+
 def fio_table(raw):
     out = [
         "| block size | PMDK GB/s | ours GB/s | speed ratio ours/PMDK (>1.00 = ours faster) |",
         "|---:|---:|---:|---:|",
     ]
-    sizes = sorted({re.search(r"fio-(\w+)-", p).group(1) for p in glob.glob(os.path.join(raw, "fio-*.json"))},
-                   key=lambda s: int(s[:-1]) * (1024 if s.endswith("k") else 1))
-    for bs in sizes:
+    for bs in fio_sizes(raw):
         bw, cells = {}, [bs.replace("k", " KiB")]
         for lib in LIBS:
-            base = os.path.join(raw, f"fio-{bs}-{lib}")
-            try:
-                with open(base + ".json") as f:
-                    job = json.load(f)["jobs"][0]
-                if job["error"]:
-                    raise ValueError(f"fio error {job['error']}")
-                bw[lib] = job["write"]["bw_bytes"] / 1e9
+            value, err = fio_bw(raw, bs, lib)
+            if value is None:
+                cells.append(f"failed: {err}".replace("|", "/"))
+            else:
+                bw[lib] = value / 1e9
                 cells.append(f"{bw[lib]:.2f}")
-            except (OSError, ValueError, KeyError, IndexError) as e:
-                err = ""
-                if os.path.exists(base + ".err"):
-                    with open(base + ".err") as f:
-                        err = f.read().strip().splitlines()[:1]
-                        err = err[0] if err else ""
-                cells.append(f"failed: {err or e}".replace("|", "/"))
         cells.append(f"**{bw['ours'] / bw['pmdk']:.2f}**" if len(bw) == 2 else "n/a")
         out.append("| " + " | ".join(cells) + " |")
     return out
@@ -258,7 +274,8 @@ def main():
     md += lib_table(samples, order)
     md += ["", f"## fio, libpmem engine ({meta['fio']})", "",
            f"Sequential writes (`--rw=write --direct=1`, i.e. non-temporal copies) to a 256 MiB "
-           f"file in {meta['dir'].split()[0]}, {meta['fio_secs']} s each, bandwidth from fio's JSON.",
+           f"file in {meta['dir'].split()[0]}, {meta['fio_secs']} s each, "
+           f"{meta.get('fio_runs', '1')} alternating runs per library, median of fio's JSON bandwidth.",
            ""]
     md += fio_table(raw)
     md += ["", "## Machine ceiling", "",

@@ -1,7 +1,7 @@
 #!/bin/bash
 # `make bench`: our libpmem.so.1 against Debian's PMDK libpmem, alternating
 # runs (PMDK, ours, PMDK, ours, ...) so drift on a shared machine hits both
-# alike; then fio's libpmem engine once under each; then
+# alike; then fio's libpmem engine, alternating the same way; then
 # bench/results/<cpu>.md and .png.  See bench/README.md.
 #
 # Environment:
@@ -17,6 +17,7 @@
 #                    set, each round after PMDK's run; more than one variant
 #                    gives the per-row verdict report (bench/policy.sh)
 #   BENCH_FIO_SECS=N seconds per fio run (default 8, quick 2)
+#   BENCH_FIO_RUNS=N fio runs per library and block size (default 3, quick 1)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,9 +27,9 @@ pmdk=${BENCH_PMDK:-/usr/lib/x86_64-linux-gnu/libpmem.so.1}
 dir=${BENCH_DIR:-/dev/shm}
 quick=${BENCH_QUICK:-0}
 if [ "$quick" != 0 ] && [ -n "$quick" ]; then
-	quick=1 mode=quick rounds=${BENCH_ROUNDS:-2} batch_ms=3 fio_secs=${BENCH_FIO_SECS:-2}
+	quick=1 mode=quick rounds=${BENCH_ROUNDS:-2} batch_ms=3 fio_secs=${BENCH_FIO_SECS:-2} fio_runs=${BENCH_FIO_RUNS:-1}
 else
-	quick=0 mode=full rounds=${BENCH_ROUNDS:-15} batch_ms=10 fio_secs=${BENCH_FIO_SECS:-8}
+	quick=0 mode=full rounds=${BENCH_ROUNDS:-15} batch_ms=10 fio_secs=${BENCH_FIO_SECS:-8} fio_runs=${BENCH_FIO_RUNS:-3}
 fi
 work=$root/build/bench
 raw=$work/raw
@@ -147,24 +148,29 @@ for round in $(seq 1 "$rounds"); do
 	done
 done
 
-# fio: libpmem engine, sequential writes of non-temporal copies (direct=1).
+# fio: libpmem engine, sequential writes of non-temporal copies (direct=1);
+# fio_runs alternating runs per library, the report takes the median.
+for lib in pmdk "${labels[@]}"; do
+	# The engine's libpmem.so.1 must be the intended one.
+	got=$(with_lib "$lib" ldd "$(command -v fio)" | awk '$1 == "libpmem.so.1" { print $3 }')
+	[ "$(realpath "$got")" = "$(lib_path "$lib")" ] ||
+		die "fio would load $got, not $(lib_path "$lib")"
+done
 for bs in 4k 256k; do
-	for lib in pmdk "${labels[@]}"; do
-		# The engine's libpmem.so.1 must be the intended one.
-		got=$(with_lib "$lib" ldd "$(command -v fio)" | awk '$1 == "libpmem.so.1" { print $3 }')
-		[ "$(realpath "$got")" = "$(lib_path "$lib")" ] ||
-			die "fio would load $got, not $(lib_path "$lib")"
-		printf 'bench: fio bs=%-4s %-16s ... ' "$bs" "$lib"
-		file=$dir/pmembench-fio.$$
-		if with_lib "$lib" fio --name=pmem --ioengine=libpmem --filename="$file" \
-			--size=256M --rw=write --bs="$bs" --direct=1 --iodepth=1 --time_based \
-			--runtime="$fio_secs" --output-format=json \
-			> "$raw/fio-$bs-$lib.json" 2> "$raw/fio-$bs-$lib.err"; then
-			echo ok
-		else
-			echo "failed (recorded in the report)"
-		fi
-		rm -f "$file"
+	for run in $(seq 1 "$fio_runs"); do
+		for lib in pmdk "${labels[@]}"; do
+			printf 'bench: fio bs=%-4s run %s/%s %-16s ... ' "$bs" "$run" "$fio_runs" "$lib"
+			file=$dir/pmembench-fio.$$
+			if with_lib "$lib" fio --name=pmem --ioengine=libpmem --filename="$file" \
+				--size=256M --rw=write --bs="$bs" --direct=1 --iodepth=1 --time_based \
+				--runtime="$fio_secs" --output-format=json \
+				> "$raw/fio-$bs-$lib-$run.json" 2> "$raw/fio-$bs-$lib-$run.err"; then
+				echo ok
+			else
+				echo "failed (recorded in the report)"
+			fi
+			rm -f "$file"
+		done
 	done
 done
 
@@ -182,6 +188,7 @@ done
 	echo "mode	$mode"
 	echo "batch_ms	$batch_ms"
 	echo "fio_secs	$fio_secs"
+	echo "fio_runs	$fio_runs"
 	echo "fio	$(fio --version)"
 	echo "dir	$dir ($(stat -f -c %T "$dir"))"
 	echo "root	$root"

@@ -84,8 +84,10 @@ pub const PMDK: Policy = Policy {
 /// - small_movnt and partial_movnt: a durable 8..1024 B copy costs ~95 ns
 ///   streamed against ~160 ns stored and written back (~1.7x on the
 ///   8 B-1 KiB memcpy/memset rows, aligned and misaligned);
-/// - prefetch 16 lines ahead: DRAM-sourced copies of 4 KiB+ stream 10-15 %
-///   faster (the 2 MiB and 64 MiB memcpy rows);
+/// - prefetch 16 lines ahead: DRAM-sourced copies of 4 KiB+ streamed 10-15 %
+///   faster on the quiet machine (commit 5a9b169); on the loaded VM the
+///   64 MiB rows went either way (the -policy.md appendix). The weakest
+///   entry: a quiet make bench-policy should confirm it or set 0;
 /// - shared lines below 4 KiB temporal: a 64 B overlapping move took
 ///   ~350 ns streamed against ~170 ns stored and written back.
 pub const AMD_FAM19: Policy = Policy {

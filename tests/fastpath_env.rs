@@ -118,8 +118,16 @@ fn overrides_reach_the_library() {
     let pmdk = expected(&[("PMEM_POLICY", "pmdk")]);
     let amd = expected(&[("PMEM_POLICY", "amd-fam19")]);
     assert_eq!((pmdk.policy, amd.policy), ("pmdk", "amd-fam19"));
+    // The forced policies are the table's, knob for knob.
+    for (c, p) in [
+        (&pmdk, &pmem::policy::PMDK),
+        (&amd, &pmem::policy::AMD_FAM19),
+    ] {
+        assert_eq!(c.prefetch_lines, p.prefetch_lines);
+        assert_eq!(c.partial_movnt, p.partial_movnt);
+        assert_eq!(c.shared_lines_temporal_below, p.shared_lines_temporal_below);
+    }
     assert_ne!(pmdk.partial_movnt, amd.partial_movnt);
-    assert_ne!(pmdk.prefetch_lines, amd.prefetch_lines);
 }
 
 /// What the child reports as the policy is the one the table gives this
