@@ -16,12 +16,9 @@ static VETO: AtomicBool = AtomicBool::new(false);
 fn on_map(fd: i32, addr: *mut u8, len: usize) -> pmem::Result<()> {
     // SAFETY: plain data filled by fstat.
     let mut st: libc::stat = unsafe { core::mem::zeroed() };
-    // SAFETY: st is writable.
-    assert_eq!(
-        unsafe { libc::fstat(fd, &mut st) },
-        0,
-        "on_map gets an open fd"
-    );
+    // SAFETY: st is a writable stat buffer; fstat checks fd itself.
+    let rc = unsafe { libc::fstat(fd, &mut st) };
+    assert_eq!(rc, 0, "on_map gets an open fd");
     assert!(st.st_size as usize >= len);
     if VETO.load(Ordering::Relaxed) {
         return Err(pmem::Error::new(libc::EPERM, "vetoed"));
