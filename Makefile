@@ -31,7 +31,7 @@ MAN_PAGES  := $(wildcard docs/man/*.[1-8])
 
 comma := ,
 
-.PHONY: all rust install uninstall install-man uninstall-man check check-doc check-man check-header check-abi check-conformance check-seed check-sweep check-inline check-hardening check-dax check-cross fuzz demo bench bench-policy clean FORCE
+.PHONY: all rust install uninstall install-man uninstall-man check check-doc check-layers check-man check-header check-abi check-conformance check-seed check-sweep check-inline check-hardening check-dax check-cross fuzz demo bench bench-policy clean FORCE
 
 all: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libpmem.so $(STATIC) $(BUILD)/libpmem.pc $(SWEEP)
 
@@ -97,6 +97,10 @@ uninstall-man:
 	rm -f $(foreach p,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $p))/$(notdir $p))
 
 # The committed header must be exactly what cbindgen makes of src/ffi.
+# No module imports from a higher layer (the layers: lib.rs, tests/layers.sh).
+check-layers:
+	tests/layers.sh $(CURDIR)
+
 check-header:
 	rm -f $(BUILD)/libpmem.h.gen; mkdir -p $(BUILD)
 	PMEM_HEADER_OUT=$(CURDIR)/$(BUILD)/libpmem.h.gen $(CARGO) build --release --lib
@@ -144,7 +148,7 @@ check-doc:
 check-man:
 	docs/man/check.sh $(CURDIR)
 
-check: all check-header check-abi check-conformance check-seed check-sweep check-inline check-hardening check-doc check-man
+check: all check-layers check-header check-abi check-conformance check-seed check-sweep check-inline check-hardening check-doc check-man
 	$(CARGO) test --release --workspace
 	$(MAKE) --no-print-directory -C c_tests check LIBPMEM_ROOT=$(CURDIR)
 

@@ -8,7 +8,7 @@
 //!   `PMEM_NO_CLFLUSHOPT=1`: no CLFLUSHOPT.
 //! - `PMEM_NO_FLUSH=1`: never flush caches, only fence (pmem_deep_flush
 //!   still flushes); `=0`: always flush; unset: flush unless the platform
-//!   flushes caches on power loss (`map::platform::has_auto_flush`).
+//!   flushes caches on power loss ([`crate::sysfs::has_auto_flush`]).
 //! - `PMEM_NO_MOVNT=1`: temporal stores only, whatever the flags say
 //!   (and where the copies have no streaming stores, all but x86_64,
 //!   always).
@@ -39,6 +39,7 @@ use crate::arch;
 use crate::policy::{self, Policy};
 
 /// PMDK's default `PMEM_MOVNT_THRESHOLD`.
+#[cfg(test)]
 pub const DEFAULT_MOVNT_THRESHOLD: usize = policy::PMDK.movnt_threshold;
 
 pub use crate::arch::{detect, policy_key, CopyIsa, Features, FlushKind};
@@ -57,7 +58,7 @@ pub struct Config {
     /// Copies of at least this many bytes use non-temporal stores.
     pub movnt_threshold: usize,
     /// Below the threshold, copies of 8 bytes or more still use streaming
-    /// stores (the policy's `small_movnt`, see [`crate::policy`]), except
+    /// stores (the policy's `small_movnt`, see `crate::policy`), except
     /// moves shorter than `shared_lines_temporal_below` whose source
     /// shares cache lines with the destination. Off when the user set
     /// PMEM_MOVNT_THRESHOLD, so its documented meaning holds, and where
@@ -170,11 +171,12 @@ impl Config {
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
 
-/// The process's choice. `has_auto_flush` runs inside the one-time
-/// initialisation, so it must not flush or copy through this crate.
+/// The process's choice: this CPU, the process's environment and the
+/// system's sysfs. `sysfs` is a leaf (it reads files, never flushes or
+/// copies), so the one-time initialisation cannot re-enter itself.
 fn from_process() -> Config {
     let env = |name: &str| std::env::var(name).ok();
-    Config::build(&detect(), &env, &crate::map::platform::has_auto_flush)
+    Config::build(&detect(), &env, &crate::sysfs::has_auto_flush)
 }
 
 /// Makes the load-time choice; called from the library constructor.

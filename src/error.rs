@@ -231,6 +231,7 @@ pub fn last_message_ptr() -> *const c_char {
 }
 
 /// This thread's last error message, for Rust callers and tests.
+#[cfg(test)]
 pub fn last_message() -> String {
     // SAFETY: always NUL-terminated (MsgBuf, or the static "").
     unsafe { core::ffi::CStr::from_ptr(last_message_ptr()) }

@@ -1,23 +1,76 @@
 //! A drop-in replacement for PMDK's `libpmem.so.1`, written in Rust.
 //!
-//! The C surface lives in [`ffi`]; everything below it speaks `Result`.
-//! Data flows one way: `ffi` -> `map` (files and mappings) -> `persist`
-//! (flush, fence, drain) -> `memops` (copies), with `cpu` choosing the
-//! instructions once at load (from `policy`'s table) and `error`/`log`
-//! reporting failures. Everything that names an instruction set is in
-//! `arch`, at the bottom; nothing above it says `cfg(target_arch)`.
+//! Rust callers use [`api`] (a safe [`api::PmemFile`]); C callers the
+//! `extern "C"` functions of `ffi`, exported by `libpmem.so.1` and
+//! declared in `include/libpmem.h`. Everything else is internal.
+//!
+//! Dependencies run one way, each layer importing only from those below
+//! it (`tests/layers.sh`, run by `make check`, enforces this):
+//!
+//! 1. `ffi` (the C surface), [`api`] (the Rust surface), `init` (the ELF
+//!    constructor and destructor);
+//! 2. `map` (files, mappings, the registry of mapped ranges, deep drain)
+//!    and `mode` (the msync, fit and auto persistence modes, which plug
+//!    into `persist` through its mode hooks);
+//! 3. `memops` (memmove, memcpy, memset: temporal or streaming stores);
+//! 4. `persist` (flush, fence, drain, msync, deep flush);
+//! 5. the leaf: platform facts and what every layer shares. `cpu` (the
+//!    load-time choice of instructions), `policy` (the per-CPU table),
+//!    `arch` (everything that names an instruction set; nothing above it
+//!    says `cfg(target_arch)`), `sysfs` (eADR), `consts` (libpmem.h's
+//!    flags, re-exported by `ffi`), `range` (checked address arithmetic),
+//!    `error` and `log`.
 
 pub mod api;
 mod arch;
-pub mod cpu;
-pub mod error;
-pub mod ffi;
+mod consts;
+mod cpu;
+mod error;
+mod ffi;
 mod init;
-pub mod log;
-pub mod map;
-pub mod memops;
-pub mod mode;
-pub mod persist;
-pub mod policy;
+mod log;
+mod map;
+mod memops;
+mod mode;
+mod persist;
+mod policy;
+mod range;
+mod sysfs;
 
 pub use error::{Error, Result};
+
+/// Internals the integration tests (`tests/*.rs`) drive directly, under
+/// the paths they have inside the crate. Not an API: nothing here is
+/// stable, and most of it takes raw pointers.
+#[doc(hidden)]
+pub mod testing {
+    pub mod consts {
+        pub use crate::consts::*;
+    }
+    pub mod cpu {
+        pub use crate::cpu::{detect, policy_key, Config, CopyIsa, FlushKind};
+    }
+    pub mod map {
+        pub use crate::map::{find, is_pmem, map_fd, map_file, unmap};
+    }
+    pub mod memops {
+        pub use crate::memops::{memmove, memset, routines, Routines, Stores};
+    }
+    pub mod mode {
+        pub mod attr {
+            pub use crate::mode::attr::get;
+        }
+    }
+    pub mod persist {
+        pub use crate::persist::{
+            deep_flush, describe, drain, fence, flush, mode_hook, msync, page_size, persist,
+            Description,
+        };
+    }
+    pub mod policy {
+        pub use crate::policy::{for_cpu, ALL, AMD_FAM19, PMDK};
+    }
+    pub mod sysfs {
+        pub use crate::sysfs::has_auto_flush;
+    }
+}

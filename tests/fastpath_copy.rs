@@ -4,8 +4,8 @@
 //! boundaries, overlapping moves both ways, guard bytes around the
 //! destination, and 8-byte atomicity under a concurrent reader.
 
-use pmem::cpu::{self, CopyIsa, FlushKind};
-use pmem::memops::{self, Routines, Stores};
+use pmem::testing::cpu::{self, CopyIsa, FlushKind};
+use pmem::testing::memops::{self, Routines, Stores};
 
 const GUARD: usize = 64;
 
@@ -95,7 +95,7 @@ const STORES: [Stores; 5] = [
 ];
 
 fn sfence() {
-    pmem::persist::fence();
+    pmem::testing::persist::fence();
 }
 
 /// Scratch space for one variant: destination (with guards) and source.
@@ -307,7 +307,7 @@ fn aligned_words_never_tear() {
 
     const WORDS: usize = 160;
     let probe = [0u8; 8];
-    let unit = pmem::mode::attr::get(probe.as_ptr(), probe.len())
+    let unit = pmem::testing::mode::attr::get(probe.as_ptr(), probe.len())
         .expect("the platform attributes")
         .atomic_store_size;
     assert!(unit == 8 || unit == 4, "atomic store size {unit}");
@@ -364,7 +364,7 @@ fn aligned_words_never_tear() {
 /// path: data and guards as the reference says, whatever the flags.
 #[test]
 fn public_entry_points_every_flag_combination() {
-    use pmem::ffi::consts::PMEM_F_MEM_VALID_FLAGS;
+    use pmem::testing::consts::PMEM_F_MEM_VALID_FLAGS;
     let mut b = Bench::new(5000);
     for flags in (0..=PMEM_F_MEM_VALID_FLAGS).filter(|f| f & !PMEM_F_MEM_VALID_FLAGS == 0) {
         for len in [0, 1, 8, 60, 64, 100, 128, 256, 257, 640, 4999] {
@@ -375,7 +375,7 @@ fn public_entry_points_every_flag_combination() {
                 let (dp, sp) = (b.dst.ptr(GUARD + d), b.src.ptr(s));
                 // SAFETY: both ranges lie inside their buffers.
                 unsafe { memops::memmove(dp, sp, len, flags) };
-                pmem::persist::drain();
+                pmem::testing::persist::drain();
                 b.check(&what);
 
                 b.reset(len as u32 ^ !flags);
@@ -383,7 +383,7 @@ fn public_entry_points_every_flag_combination() {
                 let dp = b.dst.ptr(GUARD + d);
                 // SAFETY: the range lies inside the buffer.
                 unsafe { memops::memset(dp, 0x42, len, flags) };
-                pmem::persist::drain();
+                pmem::testing::persist::drain();
                 b.check(&what);
             }
         }

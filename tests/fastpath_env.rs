@@ -6,13 +6,13 @@
 
 mod common;
 
-use pmem::cpu::{self, Config};
-use pmem::ffi::consts::*;
+use pmem::testing::cpu::{self, Config};
+use pmem::testing::consts::*;
 
 const CHILD: &str = "child_reports_choice_and_copies";
 const REPORT: &str = "FASTPATH-DESCRIBE ";
 
-fn report(d: &pmem::persist::Description) -> String {
+fn report(d: &pmem::testing::persist::Description) -> String {
     format!(
         "flush={} copy={} fence={} movnt={} threshold={} policy={}",
         d.flush, d.copy, d.fence, d.movnt, d.movnt_threshold, d.policy
@@ -56,7 +56,7 @@ fn expected(vars: &[(&str, &str)]) -> Config {
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v.to_string())
     };
-    Config::build(&cpu::detect(), &env, &pmem::map::platform::has_auto_flush)
+    Config::build(&cpu::detect(), &env, &pmem::testing::sysfs::has_auto_flush)
 }
 
 #[test]
@@ -120,8 +120,8 @@ fn overrides_reach_the_library() {
     assert_eq!((pmdk.policy, amd.policy), ("pmdk", "amd-fam19"));
     // The forced policies are the table's, knob for knob.
     for (c, p) in [
-        (&pmdk, &pmem::policy::PMDK),
-        (&amd, &pmem::policy::AMD_FAM19),
+        (&pmdk, &pmem::testing::policy::PMDK),
+        (&amd, &pmem::testing::policy::AMD_FAM19),
     ] {
         assert_eq!(c.prefetch_lines, p.prefetch_lines);
         assert_eq!(c.partial_movnt, p.partial_movnt);
@@ -137,7 +137,7 @@ fn default_policy_is_the_tables() {
     let f = cpu::detect();
     let (got, _) = run_child(&[]);
     let (vendor, family) = cpu::policy_key(&f);
-    let want = pmem::policy::for_cpu(vendor, family).name;
+    let want = pmem::testing::policy::for_cpu(vendor, family).name;
     assert!(got.ends_with(&format!("policy={want}")), "{got}");
 }
 
@@ -171,7 +171,7 @@ fn malformed_values_are_logged_and_ignored() {
 #[test]
 #[ignore = "re-executed by overrides_reach_the_library with PMEM_* set"]
 fn child_reports_choice_and_copies() {
-    println!("{REPORT}{}", report(&pmem::persist::describe()));
+    println!("{REPORT}{}", report(&pmem::testing::persist::describe()));
     let src: Vec<u8> = (0..80_000u32).map(|i| (i ^ (i >> 8)) as u8).collect();
     let mut dst = vec![0u8; 80_100];
     let flag_sets = [
@@ -192,9 +192,9 @@ fn child_reports_choice_and_copies() {
                 dst.fill(0xee);
                 // SAFETY: both ranges lie inside the vectors.
                 unsafe {
-                    pmem::memops::memmove(dst[d..].as_mut_ptr(), src[s..].as_ptr(), len, flags)
+                    pmem::testing::memops::memmove(dst[d..].as_mut_ptr(), src[s..].as_ptr(), len, flags)
                 };
-                pmem::persist::drain();
+                pmem::testing::persist::drain();
                 assert_eq!(
                     &dst[d..d + len],
                     &src[s..s + len],
@@ -202,8 +202,8 @@ fn child_reports_choice_and_copies() {
                 );
                 assert!(dst[..d].iter().chain(&dst[d + len..]).all(|&b| b == 0xee));
                 // SAFETY: the range lies inside the vector.
-                unsafe { pmem::memops::memset(dst[d..].as_mut_ptr(), 0x11, len, flags) };
-                pmem::persist::drain();
+                unsafe { pmem::testing::memops::memset(dst[d..].as_mut_ptr(), 0x11, len, flags) };
+                pmem::testing::persist::drain();
                 assert!(dst[d..d + len].iter().all(|&b| b == 0x11));
                 assert!(dst[..d].iter().chain(&dst[d + len..]).all(|&b| b == 0xee));
             }
@@ -218,9 +218,9 @@ fn child_reports_choice_and_copies() {
                 // SAFETY: both ranges lie inside the vector; overlap is allowed.
                 unsafe {
                     let base = dst.as_mut_ptr();
-                    pmem::memops::memmove(base.add(to), base.add(from), len, flags)
+                    pmem::testing::memops::memmove(base.add(to), base.add(from), len, flags)
                 };
-                pmem::persist::drain();
+                pmem::testing::persist::drain();
                 assert!(dst == want, "flags {flags:#x} len {len} move {from}->{to}");
             }
         }

@@ -3,8 +3,8 @@
 //! hooks, whatever the flags, size and store kind; flush, drain, msync
 //! and deep_flush go through the hooks too. One test: hooks are global.
 
-use pmem::ffi::consts::*;
-use pmem::persist::{self, mode_hook};
+use pmem::testing::consts::*;
+use pmem::testing::persist::{self, mode_hook};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -51,13 +51,13 @@ fn mode_hooks_see_one_point_per_call() {
 
             DRAINS.store(0, Ordering::SeqCst);
             // SAFETY: both ranges lie inside the vectors.
-            unsafe { pmem::memops::memmove(d, src.as_ptr(), len, flags) };
+            unsafe { pmem::testing::memops::memmove(d, src.as_ptr(), len, flags) };
             assert_eq!(&dst[off..off + len], &src[..len], "flags {flags:#x}");
             assert_eq!(flushes(), want_flush, "memmove flags {flags:#x} len {len}");
             assert_eq!(DRAINS.swap(0, Ordering::SeqCst), want_drains);
 
             // SAFETY: the range lies inside the vector.
-            unsafe { pmem::memops::memset(d, 0x5a, len, flags) };
+            unsafe { pmem::testing::memops::memset(d, 0x5a, len, flags) };
             assert!(dst[off..off + len].iter().all(|&b| b == 0x5a));
             assert_eq!(flushes(), want_flush, "memset flags {flags:#x} len {len}");
             assert_eq!(DRAINS.swap(0, Ordering::SeqCst), want_drains);
@@ -65,9 +65,12 @@ fn mode_hooks_see_one_point_per_call() {
     }
 
     let p = dst.as_ptr();
-    persist::flush(p, 10);
-    persist::deep_flush(p, 20);
-    persist::persist(p, 30);
+    // SAFETY: the first 30 bytes of the vector: mapped, no wrap.
+    unsafe {
+        persist::flush(p, 10);
+        persist::deep_flush(p, 20);
+        persist::persist(p, 30);
+    }
     persist::drain();
     assert_eq!(persist::msync(p, 40), Ok(()));
     assert_eq!(
@@ -79,9 +82,10 @@ fn mode_hooks_see_one_point_per_call() {
 
     // Back to plain flushing: the hooks see nothing.
     mode_hook::install(None);
-    persist::persist(p, 64);
     // SAFETY: inside the vector.
-    unsafe { pmem::memops::memmove(dst.as_mut_ptr(), src.as_ptr(), 4096, 0) };
+    unsafe { persist::persist(p, 64) };
+    // SAFETY: inside the vector.
+    unsafe { pmem::testing::memops::memmove(dst.as_mut_ptr(), src.as_ptr(), 4096, 0) };
     assert_eq!(&dst[..4096], &src[..4096]);
     assert!(flushes().is_empty());
     assert_eq!(DRAINS.load(Ordering::SeqCst), 0);

@@ -3,8 +3,8 @@
 //! new mapping (and can veto it), and on_unmap sees every unmap, partial
 //! ones included. Its own test binary, since hooks are process-wide.
 
-use pmem::map;
-use pmem::persist::mode_hook::{self, ModeHooks};
+use pmem::testing::map;
+use pmem::testing::persist::mode_hook::{self, ModeHooks};
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -57,7 +57,7 @@ fn private_mappings_and_hooks() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("f");
     let cpath = CString::new(path.as_os_str().as_bytes()).unwrap();
-    let page = pmem::persist::page_size();
+    let page = pmem::testing::persist::page_size();
     mode_hook::install(Some(&FIT));
 
     let m = map::map_file(&cpath, 4 * page, 1, 0o600).unwrap();
@@ -111,7 +111,7 @@ fn private_mappings_and_hooks() {
     let m = map::map_file(&cpath, 0, 0, 0).unwrap();
     // SAFETY: as above.
     unsafe { m.addr.write(0xcd) };
-    pmem::persist::msync(m.addr, 1).unwrap();
+    pmem::testing::persist::msync(m.addr, 1).unwrap();
     assert_eq!(
         std::fs::read(&path).unwrap()[0],
         0xcd,

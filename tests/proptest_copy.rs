@@ -1,4 +1,4 @@
-//! Property tests: pmem::memops::{memmove, memset} against a naive
+//! Property tests: pmem::testing::memops::{memmove, memset} against a naive
 //! reference over random lengths, alignments, overlaps and flag sets, with
 //! guard bytes around the destination so an overrun is caught.
 
@@ -49,7 +49,7 @@ proptest! {
         want[GUARD + dst_off..][..len].copy_from_slice(&src[src_off..][..len]);
         // SAFETY: both ranges lie inside their vectors; they do not overlap.
         unsafe {
-            pmem::memops::memmove(dst.as_mut_ptr().add(GUARD + dst_off),
+            pmem::testing::memops::memmove(dst.as_mut_ptr().add(GUARD + dst_off),
                                   src.as_ptr().add(src_off), len, flags);
         }
         prop_assert!(dst == want, "len {} dst_off {} src_off {} flags {:#x}",
@@ -66,7 +66,7 @@ proptest! {
         let base = buf.as_mut_ptr();
         // SAFETY: both ranges lie inside `buf`; memmove allows overlap.
         unsafe {
-            pmem::memops::memmove(base.add(GUARD + b), base.add(GUARD + a), len, flags);
+            pmem::testing::memops::memmove(base.add(GUARD + b), base.add(GUARD + a), len, flags);
         }
         prop_assert!(buf == want, "len {} src {} dst {} flags {:#x}", len, a, b, flags);
     }
@@ -77,7 +77,7 @@ proptest! {
         let mut want = buf.clone();
         want[GUARD + off..][..len].fill(c);
         // SAFETY: the range lies inside `buf`.
-        unsafe { pmem::memops::memset(buf.as_mut_ptr().add(GUARD + off), c, len, flags) };
+        unsafe { pmem::testing::memops::memset(buf.as_mut_ptr().add(GUARD + off), c, len, flags) };
         prop_assert!(buf == want, "len {} off {} c {} flags {:#x}", len, off, c, flags);
     }
 }
@@ -88,7 +88,7 @@ proptest! {
 /// PMEM_POLICY reaches the library).
 #[test]
 fn properties_hold_under_every_policy() {
-    for policy in pmem::policy::ALL {
+    for policy in pmem::testing::policy::ALL {
         let out = common::self_command()
             .args([
                 "--exact",

@@ -25,7 +25,7 @@ fn page() -> usize {
 /// What the registry says about `addr`: the (start, len) of its record.
 /// The one place that knows `find`'s signature.
 fn registry_extent(addr: usize) -> Option<(usize, usize)> {
-    pmem::map::find(addr as *const u8).map(|m| (m.start, m.len))
+    pmem::testing::map::find(addr as *const u8).map(|m| (m.start, m.len))
 }
 
 #[derive(Debug, Clone)]
@@ -132,7 +132,7 @@ impl Model {
         self.files += 1;
         let cpath = CString::new(path.to_str().unwrap()).unwrap();
         let len = pages * page();
-        let m = pmem::map::map_file(&cpath, len, PMEM_FILE_CREATE, 0o600)
+        let m = pmem::testing::map::map_file(&cpath, len, PMEM_FILE_CREATE, 0o600)
             .map_err(|e| TestCaseError::fail(format!("map_file {path:?} {len}: {e:?}")))?;
         // The file stays mapped; its name is no longer needed.
         std::fs::remove_file(&path).unwrap();
@@ -162,7 +162,7 @@ impl Model {
         let pages = pages.min(rfirst + rlen - first);
         let addr = self.maps[m].page_addr(first);
         // SAFETY: the range is mapped by this test and nothing refers to it.
-        unsafe { pmem::map::unmap(addr as *mut u8, pages * page()) }
+        unsafe { pmem::testing::map::unmap(addr as *mut u8, pages * page()) }
             .map_err(|e| TestCaseError::fail(format!("unmap: {e:?}")))?;
         self.maps[m].live[first..first + pages].fill(false);
         self.check_markers()
@@ -193,8 +193,8 @@ impl Model {
         let len = count * page();
         let addr = start + (page_sel % count) * page() + byte % page();
 
-        prop_assert!(!pmem::map::is_pmem(addr as *const u8, 1));
-        prop_assert!(!pmem::map::is_pmem(start as *const u8, len));
+        prop_assert!(!pmem::testing::map::is_pmem(addr as *const u8, 1));
+        prop_assert!(!pmem::testing::map::is_pmem(start as *const u8, len));
         prop_assert_eq!(
             registry_extent(addr),
             Some((start, len)),
@@ -216,7 +216,7 @@ impl Model {
             let start = self.maps[m].page_addr(first);
             prop_assert_eq!(registry_extent(start), Some((start, count * page())));
             // SAFETY: the run is mapped by this test and nothing refers to it.
-            unsafe { pmem::map::unmap(start as *mut u8, count * page()) }
+            unsafe { pmem::testing::map::unmap(start as *mut u8, count * page()) }
                 .map_err(|e| TestCaseError::fail(format!("unmap: {e:?}")))?;
             prop_assert_eq!(registry_extent(start), None);
         }
@@ -254,7 +254,7 @@ proptest! {
         // On a failure, leave nothing mapped for the next (shrinking) case.
         for (m, first, count) in model.all_runs() {
             // SAFETY: the run is mapped by this test and nothing refers to it.
-            let _ = unsafe { pmem::map::unmap(model.maps[m].page_addr(first) as *mut u8, count * page()) };
+            let _ = unsafe { pmem::testing::map::unmap(model.maps[m].page_addr(first) as *mut u8, count * page()) };
         }
         std::fs::remove_dir_all(&dir).unwrap();
         result?;

@@ -3,7 +3,7 @@
 //! `bitflags` crate's, written here to keep the crate free of dependencies.
 //! The bit values are PMDK's, so `bits()` is what the C API takes.
 
-use crate::ffi::consts::{
+use crate::consts::{
     PMEM_FILE_CREATE, PMEM_FILE_EXCL, PMEM_FILE_SPARSE, PMEM_FILE_TMPFILE, PMEM_F_MEM_NODRAIN,
     PMEM_F_MEM_NOFLUSH, PMEM_F_MEM_NONTEMPORAL, PMEM_F_MEM_TEMPORAL, PMEM_F_MEM_WB, PMEM_F_MEM_WC,
 };
@@ -185,7 +185,7 @@ mod tests {
         assert_eq!(named, FileFlags::all());
         assert_eq!(
             MemFlags::all().bits(),
-            crate::ffi::consts::PMEM_F_MEM_VALID_FLAGS
+            crate::consts::PMEM_F_MEM_VALID_FLAGS
         );
         assert_eq!(MemFlags::from_bits(1 << 6), None);
     }

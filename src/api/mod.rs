@@ -227,7 +227,9 @@ impl PmemFile {
     pub fn persist(&self, range: impl RangeBounds<usize>) -> Result<()> {
         let r = self.range(range)?;
         if self.is_pmem {
-            persist::persist(self.at(r.start), r.len());
+            // SAFETY: `range` checked `r` lies within this live mapping, so
+            // it is mapped and cannot wrap.
+            unsafe { persist::persist(self.at(r.start), r.len()) };
             Ok(())
         } else {
             self.sync(r)
@@ -245,7 +247,9 @@ impl PmemFile {
     pub fn flush(&self, range: impl RangeBounds<usize>) -> Result<()> {
         let r = self.range(range)?;
         if self.is_pmem {
-            persist::flush(self.at(r.start), r.len());
+            // SAFETY: `range` checked `r` lies within this live mapping, so
+            // it is mapped and cannot wrap.
+            unsafe { persist::flush(self.at(r.start), r.len()) };
             Ok(())
         } else {
             self.sync(r)

@@ -5,7 +5,9 @@ use super::{fail, null_arg};
 use crate::memops;
 use libc::{c_int, c_uint, c_void, size_t};
 
-/// Rejects NULL pointers with a non-zero length (PMDK would crash).
+/// Rejects NULL pointers with a non-zero length (PMDK would crash), and
+/// ranges past the end of the address space (EINVAL, [`crate::range`]).
+/// Two carry tests on the fast path.
 #[inline(always)]
 fn check(function: &str, dest: *mut c_void, src: *const c_void, len: size_t) -> bool {
     if len == 0 {
@@ -16,6 +18,12 @@ fn check(function: &str, dest: *mut c_void, src: *const c_void, len: size_t) -> 
     }
     if src.is_null() {
         return fail(null_arg(function, "src"), false);
+    }
+    if let Err(e) = crate::range::checked_end(function, dest, len) {
+        return fail(e, false);
+    }
+    if let Err(e) = crate::range::checked_end(function, src, len) {
+        return fail(e, false);
     }
     true
 }
@@ -38,8 +46,9 @@ fn move_with(
     flags: c_uint,
 ) -> *mut c_void {
     if check(function, dest, src, len) {
-        // SAFETY: the C contract: dest writable and src readable for len bytes
-        // (NULL with len > 0 rejected above); overlap is allowed.
+        // SAFETY: dest writable and src readable for len bytes is the C
+        // contract the caller accepted; NULL and wrapping ranges were
+        // rejected above. memmove allows overlap.
         unsafe { memops::memmove(dest.cast(), src.cast(), len, flags) };
     }
     dest
@@ -54,7 +63,8 @@ fn set_with(
     flags: c_uint,
 ) -> *mut c_void {
     if check(function, dest, dest, len) {
-        // SAFETY: the C contract: dest writable for len bytes.
+        // SAFETY: dest writable for len bytes is the C contract the caller
+        // accepted; NULL and a wrapping range were rejected above.
         unsafe { memops::memset(dest.cast(), c as u8, len, flags) };
     }
     dest

@@ -63,11 +63,17 @@ pub(crate) fn null_arg(function: &str, arg: &str) -> Error {
 }
 
 /// Whether `addr` may be used for `len` bytes: NULL with a non-zero length
-/// is reported (EINVAL, naming `function`) where PMDK would crash.
+/// is reported (EINVAL, naming `function`) where PMDK would crash, and a
+/// range past the end of the address space (EINVAL, [`crate::range`])
+/// where PMDK's loop would silently stop early. On success the range is
+/// one the layers below accept: it does not wrap.
 #[inline(always)]
-pub(crate) fn addr_ok(function: &str, addr: *const libc::c_void, len: usize) -> bool {
+pub(crate) fn range_ok(function: &str, addr: *const libc::c_void, len: usize) -> bool {
     if addr.is_null() && len != 0 {
         return fail(null_arg(function, "addr"), false);
+    }
+    if let Err(e) = crate::range::checked_end(function, addr, len) {
+        return fail(e, false);
     }
     true
 }

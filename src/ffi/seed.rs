@@ -26,10 +26,12 @@ pub extern "C" fn pmem_flush_cache(addr: *mut c_void, len: size_t, flags: c_int)
     if flags != 0 {
         super::ignore_invalid_flags("pmem_flush_cache", flags);
     }
-    if !super::addr_ok("pmem_flush_cache", addr, len) {
+    if !super::range_ok("pmem_flush_cache", addr, len) {
         return;
     }
-    persist::flush(addr.cast(), len);
+    // SAFETY: the range does not wrap (checked above); that it is mapped is
+    // pmem_flush_cache's C contract, which the caller accepted.
+    unsafe { persist::flush(addr.cast(), len) };
 }
 
 /// Orders earlier flushes before later stores: the drain of the active mode.

@@ -1,92 +1,21 @@
-//! What the platform says about persistence, from sysfs: whether the CPU
-//! caches are in the persistence domain (eADR), and the NVDIMM regions'
-//! deep_flush files behind pmem_deep_drain.
+//! pmem_deep_drain: the NVDIMM regions' deep_flush files behind the
+//! mapped ranges, and msync for the rest.
 //!
 //! Every reader takes the sysfs root as a [`Sysfs`] so tests can point it
-//! at a fake tree; the C entry points use [`Sysfs::system`].
+//! at a fake tree; the C entry points use [`Sysfs::system`]. The sysfs
+//! facts that need no mapping (eADR, `has_auto_flush`) are in the leaf
+//! [`crate::sysfs`], below `persist`, since the CPU configuration reads
+//! them.
 
 use super::registry::{Backing, Record};
-use crate::error::{Error, Result};
-use std::io::{self, Read, Write};
+use crate::error::Result;
+#[cfg(test)]
+use crate::sysfs::{auto_flush_in, has_auto_flush};
+pub use crate::sysfs::Sysfs;
+use crate::sysfs::{io_error, REGIONS};
+use std::io::Read;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-
-/// A sysfs tree: `/sys`, or a fake one in tests.
-#[derive(Debug, Clone)]
-pub struct Sysfs {
-    root: PathBuf,
-}
-
-impl Sysfs {
-    pub fn system() -> Sysfs {
-        Sysfs::at("/sys")
-    }
-
-    pub fn at(root: impl Into<PathBuf>) -> Sysfs {
-        Sysfs { root: root.into() }
-    }
-
-    pub fn path(&self, rel: impl AsRef<Path>) -> PathBuf {
-        self.root.join(rel)
-    }
-
-    /// The first line of a sysfs attribute, without its newline.
-    pub fn read_attr(&self, rel: impl AsRef<Path>) -> io::Result<String> {
-        let text = std::fs::read_to_string(self.path(rel))?;
-        Ok(text.lines().next().unwrap_or("").to_owned())
-    }
-
-    /// The directory of device `major:minor` of `kind` ("char" or "block").
-    pub fn dev_dir(&self, kind: &str, dev: u64) -> PathBuf {
-        self.path(format!(
-            "dev/{kind}/{}:{}",
-            libc::major(dev),
-            libc::minor(dev)
-        ))
-    }
-}
-
-const REGIONS: &str = "bus/nd/devices";
-
-/// pmem_has_auto_flush on the real machine.
-pub fn has_auto_flush() -> Result<bool> {
-    auto_flush_in(&Sysfs::system())
-}
-
-/// True when there is at least one NVDIMM region and every one reports
-/// `cpu_cache` as its persistence domain. A region that reports anything
-/// else settles the answer (false) even if another cannot be read; a
-/// region whose domain cannot be read otherwise makes the answer unknown.
-pub fn auto_flush_in(sys: &Sysfs) -> Result<bool> {
-    let dir = sys.path(REGIONS);
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(e) => e,
-        // No NVDIMM bus at all: nothing flushes automatically.
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(io_error(e, format!("reading {}", dir.display()))),
-    };
-    let mut regions = 0usize;
-    let mut unknown = None;
-    for entry in entries {
-        let entry = entry.map_err(|e| io_error(e, format!("reading {}", dir.display())))?;
-        let name = entry.file_name();
-        if !name.to_string_lossy().starts_with("region") {
-            continue;
-        }
-        regions += 1;
-        let rel = Path::new(REGIONS).join(&name).join("persistence_domain");
-        match sys.read_attr(&rel) {
-            Ok(domain) if domain.trim() == "cpu_cache" => {}
-            Ok(_) => return Ok(false),
-            // A kernel that does not report the domain promises nothing.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-            Err(e) => unknown = Some(io_error(e, format!("reading {}", rel.display()))),
-        }
-    }
-    match unknown {
-        Some(e) => Err(e),
-        None => Ok(regions > 0),
-    }
-}
 
 /// pmem_deep_drain: DAX parts of the range go through their region's
 /// deep_flush; everything else through msync (in the active persistence
@@ -165,10 +94,6 @@ pub fn write_deep_flush(file: &Path) -> Result<()> {
         .open(file)
         .and_then(|mut f| f.write_all(b"1"))
         .map_err(|e| io_error(e, format!("deep flush {}", file.display())))
-}
-
-fn io_error(e: io::Error, what: String) -> Error {
-    Error::new(e.raw_os_error().unwrap_or(libc::EIO), what)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use crate::arch::source::{Fill, Mem, Source};
 use crate::cpu::{self, Config, CopyIsa, FlushKind};
-use crate::ffi::consts::{
+use crate::consts::{
     PMEM_F_MEM_NODRAIN, PMEM_F_MEM_NOFLUSH, PMEM_F_MEM_NONTEMPORAL, PMEM_F_MEM_TEMPORAL,
     PMEM_F_MEM_WB, PMEM_F_MEM_WC,
 };
@@ -135,26 +135,36 @@ unsafe fn run_slow<S: Source>(dst: *mut u8, src: S, len: usize, flags: u32) {
         )
     };
     if flags & PMEM_F_MEM_NOFLUSH == 0 {
-        persist::flush(dst, len);
+        // SAFETY: `[dst, dst + len)` was just written, so it is mapped, and
+        // it does not wrap (our contract).
+        unsafe { persist::flush(dst, len) };
     }
     if flags & PMEM_F_MEM_NODRAIN == 0 {
         persist::drain();
     }
 }
 
+/// Copies `len` bytes from `src` to `dst` (the ranges may overlap), then
+/// flushes and drains as `flags` (`PMEM_F_MEM_*`) say.
+///
 /// # Safety
-/// `dst` must be writable and `src` readable for `len` bytes; they may overlap.
+/// `dst` must be writable and `src` readable for `len` bytes, and neither
+/// range may pass the end of the address space.
 #[inline]
 pub unsafe fn memmove(dst: *mut u8, src: *const u8, len: usize, flags: u32) {
-    // SAFETY: the caller's contract.
+    // SAFETY: `run`'s contract is ours, for a memory source.
     unsafe { run(dst, Mem(src), len, flags) };
 }
 
+/// Fills `len` bytes at `dst` with `c`, then flushes and drains as `flags`
+/// say.
+///
 /// # Safety
-/// `dst` must be writable for `len` bytes.
+/// `dst` must be writable for `len` bytes, and the range may not pass the
+/// end of the address space.
 #[inline]
 pub unsafe fn memset(dst: *mut u8, c: u8, len: usize, flags: u32) {
-    // SAFETY: the caller's contract.
+    // SAFETY: `run`'s contract is ours; a fill reads no memory.
     unsafe { run(dst, Fill::new(c), len, flags) };
 }
 

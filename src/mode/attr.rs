@@ -24,7 +24,7 @@ const ATOMIC_STORE: usize = crate::arch::ATOMIC_STORE;
 /// The attributes of `[addr, addr + len)`. A threshold of usize::MAX means
 /// non-temporal stores are off (PMEM_NO_MOVNT=1).
 pub fn get(addr: *const u8, len: usize) -> Result<Attributes> {
-    let eadr = crate::map::platform::has_auto_flush()?;
+    let eadr = crate::sysfs::has_auto_flush()?;
     let cpu = crate::cpu::config();
     Ok(Attributes {
         flush_granularity: crate::persist::CACHELINE,

@@ -20,15 +20,19 @@ fn msync(addr: *const u8, len: usize) -> crate::Result<()> {
 /// memory the library did not map is flushed by lines as a whole (the
 /// registry cannot say where the next mapping begins).
 fn by_mapping(addr: *const u8, len: usize) -> crate::Result<()> {
-    let (mut cur, end) = (addr as usize, addr as usize + len);
+    let end = crate::range::checked_end("flush", addr, len)?;
+    let mut cur = addr as usize;
     while cur < end {
         let Some(m) = crate::map::find(cur as *const u8) else {
-            flush_lines(cur as *const u8, end - cur);
+            // SAFETY: `[cur, end)` is the rest of the range the hook was
+            // given, which its caller guarantees is mapped (ModeHooks::flush).
+            unsafe { flush_lines(cur as *const u8, end - cur) };
             return Ok(());
         };
         let part_end = end.min(m.start + m.len);
         if m.is_pmem {
-            flush_lines(cur as *const u8, part_end - cur);
+            // SAFETY: a part of the hook's range, mapped by its contract.
+            unsafe { flush_lines(cur as *const u8, part_end - cur) };
         } else {
             msync_pages(cur as *const u8, part_end - cur)?;
         }

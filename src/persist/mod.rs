@@ -1,5 +1,10 @@
 //! Making stores durable: flush cache lines (CLWB, CLFLUSHOPT or CLFLUSH as
 //! chosen at load), fence, msync.
+//!
+//! The functions that take a range are `unsafe`: they flush whatever the
+//! caller names, and a flush of an unmapped line faults. Their ranges never
+//! wrap past the end of the address space: the C entry points reject such
+//! ranges first ([`crate::range`]).
 
 pub mod mode_hook;
 
@@ -8,17 +13,21 @@ use crate::error::{Error, Result};
 
 pub use crate::arch::CACHELINE;
 
-/// Writes back every cache line that overlaps `[addr, addr + len)`.
+/// Writes back every cache line that overlaps `[addr, addr + len)` (or
+/// does what the active persistence mode does instead).
 ///
-/// Safe like the skeleton's (and pmem_flush's C contract): the flush
-/// instructions never change memory, only an unmapped range faults.
+/// # Safety
+/// `addr + len` does not pass the end of the address space, and every
+/// byte of the range is mapped (pmem_flush's C contract). The flush
+/// instructions never change memory; an unmapped line faults.
 #[inline]
-#[allow(clippy::not_unsafe_ptr_arg_deref)]
-pub fn flush(addr: *const u8, len: usize) {
+pub unsafe fn flush(addr: *const u8, len: usize) {
     match fast_config() {
-        // SAFETY: as in `flush_lines`.
+        // SAFETY: the range is mapped and does not wrap (our contract), and
+        // `cfg.flush` was chosen at load among what this CPU supports.
         Some(cfg) => unsafe { crate::arch::flush_range(cfg.flush, addr, len) },
-        None => flush_slow(addr, len),
+        // SAFETY: our contract is flush_slow's.
+        None => unsafe { flush_slow(addr, len) },
     }
 }
 
@@ -34,21 +43,27 @@ fn fast_config() -> Option<&'static crate::cpu::Config> {
     }
 }
 
+/// # Safety
+/// As [`flush`].
 #[inline(never)]
-fn flush_slow(addr: *const u8, len: usize) {
+unsafe fn flush_slow(addr: *const u8, len: usize) {
     if let Some(h) = mode_hook::current() {
-        return (h.flush)(addr, len);
+        // SAFETY: our contract is the hook's (`ModeHooks::flush`).
+        return unsafe { (h.flush)(addr, len) };
     }
-    flush_lines(addr, len);
+    // SAFETY: our contract is flush_lines's.
+    unsafe { flush_lines(addr, len) };
 }
 
 /// The load-time choice of cache-line flush, bypassing the mode hooks: what
 /// the modes themselves use for ranges they flush the ordinary way.
+///
+/// # Safety
+/// As [`flush`]: the range is mapped and does not wrap.
 #[inline]
-#[allow(clippy::not_unsafe_ptr_arg_deref)]
-pub fn flush_lines(addr: *const u8, len: usize) {
-    // SAFETY: flushing a range the caller owns (the C contract of
-    // pmem_flush); the instruction never changes memory contents.
+pub unsafe fn flush_lines(addr: *const u8, len: usize) {
+    // SAFETY: the range is mapped and does not wrap (our contract), and the
+    // load-time flush instruction is one this CPU supports.
     unsafe { crate::arch::flush_range(crate::cpu::config().flush, addr, len) };
 }
 
@@ -67,26 +82,36 @@ pub fn fence() {
     crate::arch::fence();
 }
 
+/// [`flush`], then [`drain`]: the stores in the range are durable.
+///
+/// # Safety
+/// As [`flush`].
 #[inline]
-#[allow(clippy::not_unsafe_ptr_arg_deref)]
-pub fn persist(addr: *const u8, len: usize) {
+pub unsafe fn persist(addr: *const u8, len: usize) {
     match fast_config() {
         Some(cfg) => {
-            // SAFETY: as in `flush_lines`.
+            // SAFETY: as in `flush`: our contract, and a supported
+            // instruction chosen at load.
             unsafe { crate::arch::flush_range(cfg.flush, addr, len) };
             fence();
         }
-        None => persist_slow(addr, len),
+        // SAFETY: our contract is persist_slow's.
+        None => unsafe { persist_slow(addr, len) },
     }
 }
 
+/// # Safety
+/// As [`flush`].
 #[inline(never)]
-fn persist_slow(addr: *const u8, len: usize) {
-    flush_slow(addr, len);
+unsafe fn persist_slow(addr: *const u8, len: usize) {
+    // SAFETY: our contract is flush_slow's.
+    unsafe { flush_slow(addr, len) };
     drain();
 }
 
-/// msync(2) over the pages that hold `[addr, addr + len)`.
+/// msync(2) over the pages that hold `[addr, addr + len)` (or what the
+/// active persistence mode does instead). Safe: msync(2) checks the range
+/// itself and reports an unmapped one as ENOMEM.
 pub fn msync(addr: *const u8, len: usize) -> Result<()> {
     if let Some(h) = mode_hook::current() {
         return (h.msync)(addr, len);
@@ -95,10 +120,11 @@ pub fn msync(addr: *const u8, len: usize) -> Result<()> {
 }
 
 /// msync(2) itself, whatever the mode (the msync and fit modes use it).
+/// A range past the end of the address space is handed to msync with
+/// PMDK's wrapped length ([`crate::range::msync_span`]), so the result is
+/// PMDK's.
 pub fn msync_pages(addr: *const u8, len: usize) -> Result<()> {
-    let page = page_size();
-    let start = addr as usize & !(page - 1);
-    let len = len + (addr as usize - start);
+    let (start, len) = crate::range::msync_span(addr as usize, len, page_size());
     // SAFETY: msync only validates and writes back; a bad range gives ENOMEM.
     if unsafe { libc::msync(start as *mut libc::c_void, len, libc::MS_SYNC) } != 0 {
         return Err(Error::last_os("msync"));
@@ -112,11 +138,15 @@ pub fn page_size() -> usize {
 }
 
 /// Flushes even where the platform would not need it (eADR, PMEM_NO_FLUSH=1).
-#[allow(clippy::not_unsafe_ptr_arg_deref)]
-pub fn deep_flush(addr: *const u8, len: usize) {
+///
+/// # Safety
+/// As [`flush`].
+pub unsafe fn deep_flush(addr: *const u8, len: usize) {
     if let Some(h) = mode_hook::current() {
-        return (h.flush)(addr, len);
+        // SAFETY: our contract is the hook's (`ModeHooks::flush`).
+        return unsafe { (h.flush)(addr, len) };
     }
-    // SAFETY: as in `flush`.
+    // SAFETY: the range is mapped and does not wrap (our contract);
+    // `deep_flush` is the CPU's own best instruction, chosen at load.
     unsafe { crate::arch::flush_range(crate::cpu::config().deep_flush, addr, len) };
 }

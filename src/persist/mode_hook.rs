@@ -15,7 +15,9 @@ pub struct ModeHooks {
     /// The mode's name, as `PMEM_PERSIST_MODE` spells it.
     pub name: &'static str,
     /// Makes `[addr, addr + len)` durable (or records it as flushed).
-    pub flush: fn(addr: *const u8, len: usize),
+    /// Unsafe to call, with [`crate::persist::flush`]'s contract: the range
+    /// is mapped and does not wrap (a safe `fn` coerces to it).
+    pub flush: unsafe fn(addr: *const u8, len: usize),
     /// Completes earlier flushes.
     pub drain: fn(),
     /// pmem_msync's work in this mode.

@@ -49,7 +49,9 @@ fn mapper(id: usize, dir: PathBuf, slots: Slots, stop: Arc<AtomicBool>) -> usize
         assert_eq!(is_pmem(m.addr, len), pmem);
         // SAFETY: the mapping is ours, len bytes long and writable.
         unsafe { core::ptr::write_bytes(m.addr, id as u8, len) };
-        crate::persist::persist(m.addr, len);
+        // SAFETY: the mapping is ours and len bytes long, so the range is
+        // mapped and cannot wrap.
+        unsafe { crate::persist::persist(m.addr, len) };
         let slot = &slots[id];
         *slot.write().unwrap() = Some(Live { addr, len, pmem });
         std::thread::yield_now();
@@ -89,7 +91,10 @@ fn reader(id: usize, slots: Slots, stop: Arc<AtomicBool>, persist: bool) -> usiz
         };
         let p = l.addr as *const u8;
         if persist {
-            crate::persist::persist(p, l.len);
+            // SAFETY: the slot's read lock keeps the mapping alive (the
+            // unmapping thread takes the write lock first), and a mapping
+            // never wraps.
+            unsafe { crate::persist::persist(p, l.len) };
             platform::deep_drain(p, l.len).unwrap();
         } else {
             assert_eq!(is_pmem(p, l.len), l.pmem);

@@ -72,7 +72,9 @@ pub fn live_mappings() -> usize {
 
 fn flush(addr: *const u8, len: usize) {
     log_failure(route_lines(addr, len, |a, l| {
-        crate::persist::flush_lines(a, l);
+        // SAFETY: route_lines passes parts of the hook's range, which its
+        // caller guarantees is mapped and does not wrap (ModeHooks::flush).
+        unsafe { crate::persist::flush_lines(a, l) };
         Ok(())
     }));
 }
