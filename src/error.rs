@@ -52,7 +52,8 @@ pub fn last_errno() -> i32 {
 
 /// Sets the calling thread's errno.
 pub fn set_errno(e: i32) {
-    // SAFETY: as in last_errno.
+    // SAFETY: __errno_location returns this thread's errno, valid for
+    // the thread's lifetime.
     unsafe { *libc::__errno_location() = e }
 }
 

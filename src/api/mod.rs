@@ -140,7 +140,8 @@ impl PmemFile {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub unsafe fn open(path: impl AsRef<Path>) -> Result<Self> {
-        // SAFETY: the caller's contract is map's.
+        // SAFETY: MapOptions::map's contract (nobody else changes the
+        // file while it is mapped) is ours, passed on unchanged.
         unsafe { MapOptions::new().map(path) }
     }
 
@@ -170,7 +171,8 @@ impl PmemFile {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub unsafe fn create(path: impl AsRef<Path>, len: usize) -> Result<Self> {
-        // SAFETY: the caller's contract is map's.
+        // SAFETY: MapOptions::map's contract (nobody else changes the
+        // file while it is mapped) is ours, passed on unchanged.
         unsafe {
             MapOptions::new()
                 .len(len)

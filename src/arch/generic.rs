@@ -53,9 +53,11 @@ pub const fn routines<F: Flusher>() -> Routines {
 /// range back with `F`. `_nt` is ignored: there are no streaming stores.
 ///
 /// # Safety
-/// `s` readable and `d` writable for `len` bytes.
+/// `s` readable and `d` writable for `len` bytes, neither range wrapping,
+/// and `F` supported by this CPU.
 unsafe fn memmove<F: Flusher>(d: *mut u8, s: *const u8, len: usize, _: Stores) {
-    // SAFETY: the caller's contract.
+    // SAFETY: transfer needs the two ranges, flush_lines the written one
+    // (mapped, since it was just written) and F: all our contract.
     unsafe {
         transfer(d, Mem(s), len);
         flush_lines::<F>(d, len);
@@ -65,9 +67,11 @@ unsafe fn memmove<F: Flusher>(d: *mut u8, s: *const u8, len: usize, _: Stores) {
 /// Fills `len` bytes at `d` with `c`, then writes the range back with `F`.
 ///
 /// # Safety
-/// `d` writable for `len` bytes.
+/// `d` writable for `len` bytes, not wrapping, and `F` supported by this
+/// CPU.
 unsafe fn memset<F: Flusher>(d: *mut u8, c: u8, len: usize, _: Stores) {
-    // SAFETY: the caller's contract.
+    // SAFETY: transfer needs the writable range, flush_lines that range
+    // (mapped, since it was just written) and F: all our contract.
     unsafe {
         transfer(d, Fill::new(c), len);
         flush_lines::<F>(d, len);

@@ -114,7 +114,9 @@ impl Flusher for NoFlush {
 /// Writes back every line that overlaps `[addr, addr + len)` with `F`.
 ///
 /// # Safety
-/// The range must be mapped.
+/// The range must be mapped, `addr + len` must not pass the end of the
+/// address space (callers check with `crate::range`), and `F`'s instruction
+/// must be supported by this CPU.
 #[inline(always)]
 pub unsafe fn flush_lines<F: Flusher>(addr: *const u8, len: usize) {
     if F::KIND == FlushKind::None || len == 0 {
@@ -133,10 +135,11 @@ pub unsafe fn flush_lines<F: Flusher>(addr: *const u8, len: usize) {
 /// instruction `kind` chosen at run time.
 ///
 /// # Safety
-/// The range must be mapped.
+/// As [`flush_lines`]: the range is mapped and does not wrap, and `kind`
+/// is supported by this CPU.
 #[inline]
 pub unsafe fn flush_range(kind: FlushKind, addr: *const u8, len: usize) {
-    // SAFETY: the caller's contract.
+    // SAFETY: the architecture's flush_range has our contract, passed on.
     unsafe { imp::flush_range(kind, addr, len) }
 }
 

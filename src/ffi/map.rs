@@ -47,7 +47,8 @@ pub unsafe extern "C" fn pmem_map_file(
 /// Nothing may use the range afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn pmem_unmap(addr: *mut c_void, len: size_t) -> c_int {
-    // SAFETY: the caller's contract.
+    // SAFETY: that nothing uses the range afterwards is pmem_unmap's C
+    // contract (above), which the caller accepted; it is map::unmap's.
     match unsafe { map::unmap(addr.cast(), len) } {
         Ok(()) => 0,
         Err(e) => fail(e, -1),

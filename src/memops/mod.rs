@@ -81,13 +81,14 @@ fn shares_lines<S: Source>(src: S, dst: *mut u8, len: usize) -> bool {
 unsafe fn run<S: Source>(dst: *mut u8, src: S, len: usize, flags: u32) {
     let cfg = match (mode_hook::current(), cpu::config_if_made()) {
         (None, Some(cfg)) => cfg,
-        // SAFETY: the caller's contract.
+        // SAFETY: run_slow's contract is ours, passed on unchanged.
         _ => return unsafe { run_slow(dst, src, len, flags) },
     };
     if flags & PMEM_F_MEM_NOFLUSH != 0 {
         // NOFLUSH implies NODRAIN (pmem_memmove(3)).
-        // SAFETY: the caller's contract; the routine's ISA is supported
-        // (the load-time choice only picks what CPUID reported).
+        // SAFETY: dst and the source cover len bytes and do not wrap (our
+        // contract); the routine's ISA is supported (the load-time choice
+        // only picks what the CPU reported).
         return unsafe {
             src.copy_with(
                 routines(cfg.isa, FlushKind::None),
@@ -102,7 +103,8 @@ unsafe fn run<S: Source>(dst: *mut u8, src: S, len: usize, flags: u32) {
     } else {
         Stores::TEMPORAL
     };
-    // SAFETY: as above.
+    // SAFETY: the ranges as above; `cfg.flush` and `cfg.isa` were chosen
+    // at load among what this CPU supports.
     unsafe { src.copy_with(routines(cfg.isa, cfg.flush), dst, len, st) };
     if flags & PMEM_F_MEM_NODRAIN == 0 {
         persist::fence();
@@ -120,12 +122,14 @@ unsafe fn run<S: Source>(dst: *mut u8, src: S, len: usize, flags: u32) {
 unsafe fn run_slow<S: Source>(dst: *mut u8, src: S, len: usize, flags: u32) {
     if mode_hook::current().is_none() {
         cpu::init();
-        // SAFETY: the caller's contract; the choice is made now.
+        // SAFETY: run's contract is ours; the load-time choice is made now,
+        // so run takes its fast path rather than coming back here.
         return unsafe { run(dst, src, len, flags) };
     }
     // The mode makes the range durable its own way: one flush call per
     // operation, so it sees each pmem_mem* call as one point.
-    // SAFETY: as in `run`.
+    // SAFETY: the ranges are valid and do not wrap (our contract), and
+    // `cpu::config().isa` is supported by this CPU (chosen at load).
     unsafe {
         src.copy_with(
             routines(cpu::config().isa, FlushKind::None),

@@ -88,10 +88,12 @@ macro_rules! by_flush_kind {
 pub(crate) use by_flush_kind;
 
 /// # Safety
-/// The range is mapped and `kind` is supported by this CPU.
+/// The range is mapped and does not wrap, and `kind` is supported by this
+/// CPU.
 #[inline]
 pub unsafe fn flush_range(kind: FlushKind, addr: *const u8, len: usize) {
-    // SAFETY: the caller's contract.
+    // SAFETY: flush_lines's contract is ours; each arm's flusher is the
+    // instruction `kind` names, which the caller says this CPU has.
     unsafe {
         match kind {
             FlushKind::None => {}
