@@ -54,6 +54,36 @@ pub use crate::error::Result;
 pub use flags::{FileFlags, MemFlags};
 pub use options::MapOptions;
 
+/// A persistence mode (`flush`, `msync`, `fit`, `auto`; see docs/modes.md):
+/// what every flush, drain and msync of the library does.
+pub use crate::mode::Mode as PersistMode;
+
+/// The active persistence mode (`PMEM_PERSIST_MODE` at load, or the last
+/// [`set_persist_mode`]).
+pub fn persist_mode() -> PersistMode {
+    crate::mode::current()
+}
+
+/// Switches the persistence mode for every later flush, drain, msync and
+/// mapping of the process (C callers included).
+///
+/// ```
+/// use pmem::api::{persist_mode, set_persist_mode, PersistMode};
+///
+/// let before = persist_mode();
+/// set_persist_mode(PersistMode::Msync)?;
+/// assert_eq!(persist_mode(), PersistMode::Msync);
+/// set_persist_mode(before)?;
+/// # Ok::<(), pmem::Error>(())
+/// ```
+///
+/// # Errors
+/// `EBUSY` when asked for `Flush` while mappings made in `Fit` mode are
+/// live (their stores would never reach their files).
+pub fn set_persist_mode(mode: PersistMode) -> Result<()> {
+    crate::mode::set(mode)
+}
+
 use crate::{map, memops, persist};
 use core::ops::{Bound, Deref, DerefMut, Range, RangeBounds};
 use core::ptr::NonNull;
