@@ -64,7 +64,10 @@ mod tests {
         let e = checked_end("pmem_flush", 0x1000 as *const u8, usize::MAX).unwrap_err();
         assert_eq!(e.errno(), libc::EINVAL);
         let text = e.to_string();
-        assert!(text.contains("pmem_flush") && text.contains("0x1000"), "{text}");
+        assert!(
+            text.contains("pmem_flush") && text.contains("0x1000"),
+            "{text}"
+        );
         assert_eq!(checked_end("f", 0x1000 as *const u8, 16), Ok(0x1010));
     }
 

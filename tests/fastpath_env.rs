@@ -6,8 +6,8 @@
 
 mod common;
 
-use pmem::testing::cpu::{self, Config};
 use pmem::testing::consts::*;
+use pmem::testing::cpu::{self, Config};
 
 const CHILD: &str = "child_reports_choice_and_copies";
 const REPORT: &str = "FASTPATH-DESCRIBE ";
@@ -192,7 +192,12 @@ fn child_reports_choice_and_copies() {
                 dst.fill(0xee);
                 // SAFETY: both ranges lie inside the vectors.
                 unsafe {
-                    pmem::testing::memops::memmove(dst[d..].as_mut_ptr(), src[s..].as_ptr(), len, flags)
+                    pmem::testing::memops::memmove(
+                        dst[d..].as_mut_ptr(),
+                        src[s..].as_ptr(),
+                        len,
+                        flags,
+                    )
                 };
                 pmem::testing::persist::drain();
                 assert_eq!(

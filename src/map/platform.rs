@@ -9,9 +9,9 @@
 
 use super::registry::{Backing, Record};
 use crate::error::Result;
+pub use crate::sysfs::Sysfs;
 #[cfg(test)]
 use crate::sysfs::{auto_flush_in, has_auto_flush};
-pub use crate::sysfs::Sysfs;
 use crate::sysfs::{io_error, REGIONS};
 use std::io::Read;
 use std::io::Write;

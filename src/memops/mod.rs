@@ -4,11 +4,11 @@
 //! ([`crate::arch::routines`]).
 
 use crate::arch::source::{Fill, Mem, Source};
-use crate::cpu::{self, Config, CopyIsa, FlushKind};
 use crate::consts::{
     PMEM_F_MEM_NODRAIN, PMEM_F_MEM_NOFLUSH, PMEM_F_MEM_NONTEMPORAL, PMEM_F_MEM_TEMPORAL,
     PMEM_F_MEM_WB, PMEM_F_MEM_WC,
 };
+use crate::cpu::{self, Config, CopyIsa, FlushKind};
 use crate::persist::{self, mode_hook, CACHELINE};
 
 pub use crate::arch::{Routines, Stores};
