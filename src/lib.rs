@@ -38,6 +38,7 @@ mod range;
 mod sysfs;
 
 pub use error::{Error, Result};
+pub(crate) use log::{__function_name, log_at, log_error, log_notice, log_warning};
 
 /// Internals the integration tests (`tests/*.rs`) drive directly, under
 /// the paths they have inside the crate. Not an API: nothing here is

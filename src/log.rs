@@ -293,8 +293,6 @@ pub fn init_from_env() {
 }
 
 /// The enclosing function's name, for log messages.
-#[macro_export]
-#[doc(hidden)]
 macro_rules! __function_name {
     () => {{
         fn f() {}
@@ -305,7 +303,6 @@ macro_rules! __function_name {
 }
 
 /// Logs at an explicit level: `log_at!(Level::PMEM_LOG_LEVEL_INFO, "...", args)`.
-#[macro_export]
 macro_rules! log_at {
     ($level:expr, $($arg:tt)*) => {{
         let level = $level;
@@ -315,20 +312,21 @@ macro_rules! log_at {
     }};
 }
 
-#[macro_export]
 macro_rules! log_error {
     ($($arg:tt)*) => { $crate::log_at!($crate::log::Level::PMEM_LOG_LEVEL_ERROR, $($arg)*) };
 }
 
-#[macro_export]
 macro_rules! log_warning {
     ($($arg:tt)*) => { $crate::log_at!($crate::log::Level::PMEM_LOG_LEVEL_WARNING, $($arg)*) };
 }
 
-#[macro_export]
 macro_rules! log_notice {
     ($($arg:tt)*) => { $crate::log_at!($crate::log::Level::PMEM_LOG_LEVEL_NOTICE, $($arg)*) };
 }
+
+// Crate-private (not `#[macro_export]`): lib.rs re-exports them at the
+// crate root, so `crate::log_warning!` works everywhere inside the crate.
+pub(crate) use {__function_name, log_at, log_error, log_notice, log_warning};
 
 #[cfg(test)]
 mod tests {
