@@ -142,7 +142,7 @@ pub unsafe fn flush_range(kind: FlushKind, addr: *const u8, len: usize) {
 
 /// How one copy stores: decided per call from the flags, the size and
 /// the load-time policy (`crate::policy`), passed in a register. Copies
-/// without streaming stores ([`STREAMING_STORES`] false) ignore it.
+/// without streaming stores (`STREAMING_STORES` false) ignore it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stores {
     /// Streaming stores for whole lines.

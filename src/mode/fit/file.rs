@@ -64,7 +64,7 @@ impl FitFile {
         // SAFETY: `fd` is a fresh descriptor nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         let st = stat_fd(fd.as_raw_fd())?;
-        if st.st_dev != dev || st.st_ino != ino || st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        if id_of(&st) != (dev, ino) || st.st_mode & libc::S_IFMT != libc::S_IFREG {
             return Err(Error::new(
                 libc::ESTALE,
                 format!("fit mode: {} is no longer the mapped file", path.display()),
@@ -74,10 +74,11 @@ impl FitFile {
     }
 
     fn from_owned(fd: OwnedFd, st: &libc::stat) -> FitFile {
+        let (dev, ino) = id_of(st);
         FitFile {
             fd,
-            dev: st.st_dev,
-            ino: st.st_ino,
+            dev,
+            ino,
             shadow: OnceLock::new(),
         }
     }
@@ -103,4 +104,11 @@ impl FitFile {
         // Callers hold the registry's write lock, so nobody raced us here.
         Ok(self.shadow.get_or_init(|| made))
     }
+}
+
+/// A file's (device, inode) as the u64s /proc/self/maps shows; `stat`'s own
+/// field types are narrower on 32-bit targets.
+#[allow(clippy::useless_conversion)]
+pub fn id_of(st: &libc::stat) -> (u64, u64) {
+    (u64::from(st.st_dev), u64::from(st.st_ino))
 }

@@ -7,16 +7,16 @@
 //!
 //! Each flush is a persistence point (see [`crash`]): at the planned one the
 //! engine tears the flush after k lines and flips in-flight lines
-//! ([`state`]); with a report open it books every line for the missing-flush
+//! (`state`); with a report open it books every line for the missing-flush
 //! report ([`report`]).
 //!
 //! - Mappings the library makes are aliases of one shared shadow per file
-//!   ([`shadow`]), so they behave as shared mappings among themselves, across
+//!   (`shadow`), so they behave as shared mappings among themselves, across
 //!   fork and under MADV_DONTNEED.
 //! - Foreign shared file mappings (libpmemobj's pool) are adopted at their
-//!   first flush: remapped private in place ([`follow`]).
+//!   first flush: remapped private in place (`follow`).
 //! - The registry is checked against the kernel's mappings before each write
-//!   ([`procmaps`]), so plain munmap, mremap and mappings placed over stale
+//!   (`procmaps`), so plain munmap, mremap and mappings placed over stale
 //!   ranges are followed.
 //!
 //! Memory cost: the shadow holds the file's non-zero pages and every page
@@ -211,7 +211,8 @@ fn register(fd: i32, addr: *mut u8, len: usize) -> Result<()> {
     }
     let st = file::stat_fd(fd)?;
     let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
-    let file = match follow::file_of(&reg, st.st_dev, st.st_ino) {
+    let (dev, ino) = file::id_of(&st);
+    let file = match follow::file_of(&reg, dev, ino) {
         Some(f) => f,
         None => Arc::new(FitFile::dup(fd, &st)?),
     };
@@ -290,7 +291,7 @@ fn refuse_twice(
     Ok(())
 }
 
-/// Marks a child forked while fit mappings are live (see [`follow`]).
+/// Marks a child forked while fit mappings are live (see `follow`).
 fn watch_fork() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     // SAFETY: registers a handler that only stores to an atomic.

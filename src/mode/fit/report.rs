@@ -66,7 +66,7 @@ pub fn file_id(fd: RawFd) -> Option<FileId> {
     // SAFETY: fstat fills a zeroed stat it is given.
     unsafe {
         let mut st: libc::stat = core::mem::zeroed();
-        (libc::fstat(fd, &mut st) == 0).then_some((st.st_dev, st.st_ino))
+        (libc::fstat(fd, &mut st) == 0).then(|| super::file::id_of(&st))
     }
 }
 

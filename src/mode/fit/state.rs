@@ -218,16 +218,13 @@ fn linked_name(fd: RawFd, shown: &std::path::Path) -> Option<String> {
     if !name.starts_with('#') || !name.ends_with(" (deleted)") {
         return None;
     }
-    let st = super::file::stat_fd(fd).ok()?;
+    let (dev, ino) = super::file::id_of(&super::file::stat_fd(fd).ok()?);
     let dir = shown.parent()?;
     std::fs::read_dir(dir)
         .ok()?
         .flatten()
-        .filter(|e| e.ino() == st.st_ino)
-        .find(|e| {
-            e.metadata()
-                .is_ok_and(|m| m.dev() == st.st_dev && m.ino() == st.st_ino)
-        })
+        .filter(|e| e.ino() == ino)
+        .find(|e| e.metadata().is_ok_and(|m| m.dev() == dev && m.ino() == ino))
         .map(|e| e.path().to_string_lossy().into_owned())
 }
 
