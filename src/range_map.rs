@@ -176,6 +176,7 @@ impl<V: Cut> RangeMap<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use std::rc::Rc;
 
     /// A value that remembers where in its original span a part begins.
@@ -344,55 +345,76 @@ mod tests {
         );
     }
 
-    /// Random inserts and removals against a byte-per-address model.
-    #[test]
-    fn matches_a_model_of_every_address() {
-        const SIZE: usize = 256;
-        let mut model: [Option<(u32, usize)>; SIZE] = [None; SIZE];
-        let mut m = RangeMap::new();
-        let mut x = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = |n: usize| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % n as u64) as usize
-        };
-        #[derive(Debug, Clone, PartialEq)]
-        struct Tagged(u32, usize);
-        impl Cut for Tagged {
-            fn skip(&self, by: usize) -> Self {
-                Tagged(self.0, self.1 + by)
-            }
+    /// Addresses the model covers; ranges are drawn inside it.
+    const SIZE: usize = 256;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(Range<usize>),
+        Remove(Range<usize>),
+    }
+
+    fn range() -> impl Strategy<Value = Range<usize>> {
+        (0..=SIZE, 0..=SIZE).prop_map(|(a, b)| a.min(b)..a.max(b))
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            2 => range().prop_map(Op::Insert),
+            1 => range().prop_map(Op::Remove),
+        ]
+    }
+
+    /// The value of a part records which insert made it and how far into
+    /// that insert's range it begins.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Made(usize, usize);
+
+    impl Cut for Made {
+        fn skip(&self, by: usize) -> Self {
+            Made(self.0, self.1 + by)
         }
-        for round in 0..5000u32 {
-            let lo = next(SIZE);
-            let hi = lo + next(SIZE - lo + 1);
-            if next(3) == 0 {
-                m.remove(lo..hi);
-                model[lo..hi].fill(None);
-            } else {
-                m.insert(lo..hi, Tagged(round, 0));
-                for (i, slot) in model[lo..hi].iter_mut().enumerate() {
-                    *slot = Some((round, i));
+    }
+
+    proptest! {
+        /// Random inserts and removals against a model that knows, for
+        /// every address, which insert owns it and at what distance.
+        #[test]
+        fn matches_a_model_of_every_address(
+            ops in prop::collection::vec(op(), 1..60),
+            query in range(),
+        ) {
+            let mut model: [Option<(usize, usize)>; SIZE] = [None; SIZE];
+            let mut m = RangeMap::new();
+            for (n, op) in ops.iter().enumerate() {
+                match op.clone() {
+                    Op::Insert(r) => {
+                        for (i, a) in r.clone().enumerate() {
+                            model[a] = Some((n, i));
+                        }
+                        m.insert(r, Made(n, 0));
+                    }
+                    Op::Remove(r) => {
+                        let gone = m.remove(r.clone());
+                        let removed: usize = gone.iter().map(|s| s.len).sum();
+                        prop_assert_eq!(removed, model[r.clone()].iter().flatten().count());
+                        prop_assert!(gone.iter().all(|s| r.start <= s.start && s.end() <= r.end));
+                        model[r].fill(None);
+                    }
+                }
+                for (a, want) in model.iter().enumerate() {
+                    let got = m.get(a).map(|s| (s.value.0, s.value.1 + (a - s.start)));
+                    prop_assert_eq!(got, *want, "address {} after op {}", a, n);
                 }
             }
-            for (a, want) in model.iter().enumerate() {
-                let got = m.get(a).map(|s| (s.value.0, s.value.1 + (a - s.start)));
-                assert_eq!(got, *want, "address {a} after round {round}");
-            }
-            let (q_lo, q_hi) = {
-                let a = next(SIZE);
-                (a, a + next(SIZE - a + 1))
-            };
-            let seen: usize = m.overlapping(q_lo..q_hi).map(|s| s.len).sum();
             let inside: usize = m
-                .overlapping(q_lo..q_hi)
-                .map(|s| s.end().min(q_hi) - s.start.max(q_lo))
+                .overlapping(query.clone())
+                .map(|s| s.end().min(query.end) - s.start.max(query.start))
                 .sum();
-            assert_eq!(inside, model[q_lo..q_hi].iter().flatten().count());
-            assert!(seen >= inside);
-            let covered = q_lo < q_hi && model[q_lo..q_hi].iter().all(Option::is_some);
-            assert_eq!(m.covers(q_lo..q_hi, |_| true), covered);
+            prop_assert_eq!(inside, model[query.clone()].iter().flatten().count());
+            prop_assert!(m.overlapping(query.clone()).all(|s| s.start < query.end && query.start < s.end()));
+            let covered = !query.is_empty() && model[query.clone()].iter().all(Option::is_some);
+            prop_assert_eq!(m.covers(query, |_| true), covered);
         }
     }
 }
