@@ -319,6 +319,19 @@ fn unmap_and_registry() {
     assert_eq!(find((a + 5 * page) as *const u8), None);
 }
 
+#[test]
+fn a_range_past_the_end_of_the_address_space_is_never_pmem() {
+    // A pretend Device DAX entry in the last page, where no mapping of this
+    // process can be, so other tests never see it.
+    let top = usize::MAX - 0xfff;
+    REGISTRY.insert(top..usize::MAX, Backing::DevDax { rdev: 0 });
+    assert!(is_pmem(top as *const u8, 0xfff));
+    assert!(!is_pmem(top as *const u8, 0x1000), "one past usize::MAX");
+    assert!(!is_pmem((usize::MAX - 1) as *const u8, 4), "wraps to 2");
+    REGISTRY.remove(top..usize::MAX);
+    assert!(!is_pmem(top as *const u8, 0xfff));
+}
+
 /// Fills a tmpfs so that only `free` bytes remain.
 fn leave_free(s: &Scratch, total: usize, free: usize) {
     let filler = s.path("filler");
