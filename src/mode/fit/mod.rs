@@ -7,16 +7,16 @@
 //!
 //! Each flush is a persistence point (see [`crash`]): at the planned one the
 //! engine tears the flush after k lines and flips in-flight lines
-//! ([`state`]); with a report open it books every line for the missing-flush
+//! (`state`); with a report open it books every line for the missing-flush
 //! report ([`report`]).
 //!
 //! - Mappings the library makes are aliases of one shared shadow per file
-//!   ([`shadow`]), so they behave as shared mappings among themselves, across
+//!   (`shadow`), so they behave as shared mappings among themselves, across
 //!   fork and under MADV_DONTNEED.
 //! - Foreign shared file mappings (libpmemobj's pool) are adopted at their
-//!   first flush: remapped private in place ([`follow`]).
+//!   first flush: remapped private in place (`follow`).
 //! - The registry is checked against the kernel's mappings before each write
-//!   ([`procmaps`]), so plain munmap, mremap and mappings placed over stale
+//!   (`procmaps`), so plain munmap, mremap and mappings placed over stale
 //!   ranges are followed.
 //!
 //! Memory cost: the shadow holds the file's non-zero pages and every page
