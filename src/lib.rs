@@ -19,5 +19,6 @@ pub mod memops;
 pub mod mode;
 pub mod persist;
 pub mod policy;
+pub mod range_map;
 
 pub use error::{Error, Result};

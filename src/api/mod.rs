@@ -179,7 +179,7 @@ impl PmemFile {
         }
     }
 
-    fn from_mapping(m: map::Mapped) -> Result<Self> {
+    fn from_mapping(m: map::Mapping) -> Result<Self> {
         match NonNull::new(m.addr) {
             Some(addr) => Ok(PmemFile {
                 addr,

@@ -5,7 +5,7 @@
 //! Every reader takes the sysfs root as a [`Sysfs`] so tests can point it
 //! at a fake tree; the C entry points use [`Sysfs::system`].
 
-use super::registry::{Backing, Record};
+use super::registry::Backing;
 use crate::error::{Error, Result};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -109,13 +109,13 @@ pub fn deep_drain_in(sys: &Sysfs, addr: *const u8, len: usize) -> Result<()> {
         return crate::persist::msync_pages(page_start as *const u8, wrapped);
     };
     let mut at = start;
-    for rec in super::overlapping(start, len) {
-        if rec.start > at {
-            msync_piece(at, rec.start.min(end))?;
+    for entry in super::overlapping(start..end) {
+        if entry.start > at {
+            msync_piece(at, entry.start.min(end))?;
         }
-        let piece_end = (rec.start + rec.len).min(end);
-        let from = at.max(rec.start);
-        match deep_flush_file(sys, &rec) {
+        let piece_end = entry.end().min(end);
+        let from = at.max(entry.start);
+        match deep_flush_file(sys, entry.value) {
             Some(file) => write_deep_flush(&file)?,
             None => msync_piece(from, piece_end)?,
         }
@@ -134,8 +134,8 @@ fn msync_piece(from: usize, to: usize) -> Result<()> {
 
 /// The deep_flush attribute of the region that holds a DAX mapping, found
 /// by walking up the device's sysfs path to its `regionN` ancestor.
-pub fn deep_flush_file(sys: &Sysfs, rec: &Record) -> Option<PathBuf> {
-    let dev_dir = match rec.backing {
+pub fn deep_flush_file(sys: &Sysfs, backing: Backing) -> Option<PathBuf> {
+    let dev_dir = match backing {
         Backing::DevDax { rdev } => sys.dev_dir("char", rdev),
         Backing::MapSync { dev } => sys.dev_dir("block", dev),
         Backing::PageCache => return None,

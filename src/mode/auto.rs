@@ -26,8 +26,8 @@ fn by_mapping(addr: *const u8, len: usize) -> crate::Result<()> {
             flush_lines(cur as *const u8, end - cur);
             return Ok(());
         };
-        let part_end = end.min(m.start + m.len);
-        if m.is_pmem {
+        let part_end = end.min(m.end());
+        if m.value.is_pmem() {
             flush_lines(cur as *const u8, part_end - cur);
         } else {
             msync_pages(cur as *const u8, part_end - cur)?;

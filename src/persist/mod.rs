@@ -10,8 +10,8 @@ pub use crate::arch::CACHELINE;
 
 /// Writes back every cache line that overlaps `[addr, addr + len)`.
 ///
-/// Safe like the skeleton's (and pmem_flush's C contract): the flush
-/// instructions never change memory, only an unmapped range faults.
+/// Safe, as pmem_flush's C contract is: the flush instructions never change
+/// memory, only an unmapped range faults.
 #[inline]
 #[allow(clippy::not_unsafe_ptr_arg_deref)]
 pub fn flush(addr: *const u8, len: usize) {

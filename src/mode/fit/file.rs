@@ -3,13 +3,16 @@
 //! descriptor per file, not per mapping.
 
 use super::shadow::Shadow;
+use super::File;
 use crate::error::{Error, Result};
+use crate::range_map::{Cut, Span};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::OnceLock;
 
+/// A file under fit mappings, with the one descriptor its mappings share.
 #[derive(Debug)]
 pub struct FitFile {
     fd: OwnedFd,
@@ -111,4 +114,29 @@ impl FitFile {
 #[allow(clippy::useless_conversion)]
 pub fn id_of(st: &libc::stat) -> (u64, u64) {
     (u64::from(st.st_dev), u64::from(st.st_ino))
+}
+
+/// What a span of the fit registry shows: `file`, from file offset
+/// `offset` at the span's first byte. The parts of one mapping share the
+/// file, which closes with the last of them.
+#[derive(Debug, Clone)]
+pub struct FileAt {
+    pub file: File,
+    pub offset: u64,
+}
+
+impl Cut for FileAt {
+    fn skip(&self, by: usize) -> Self {
+        FileAt {
+            file: self.file.clone(),
+            offset: self.offset + by as u64,
+        }
+    }
+}
+
+impl Span<FileAt> {
+    /// The file offset that `addr`, inside this span, shows.
+    pub fn file_offset(&self, addr: usize) -> u64 {
+        self.value.offset + (addr - self.start) as u64
+    }
 }

@@ -24,12 +24,11 @@
 //!
 //! Thread-safe: flushes share a read lock on the registry; mapping and
 //! unmapping take the write lock. Each file keeps one dup of its fd, shared
-//! by all its mappings and closed when the last piece of them is unmapped.
+//! by all its mappings and closed when the last part of them is unmapped.
 
 mod file;
 mod follow;
 mod lines;
-mod pieces;
 mod procmaps;
 pub mod report;
 mod shadow;
@@ -38,9 +37,9 @@ mod state;
 use super::{crash, log_failure};
 use crate::error::{Error, Result};
 use crate::persist::{mode_hook::ModeHooks, msync_pages, page_size, CACHELINE};
+use crate::range_map::{RangeMap, Span};
 use core::sync::atomic::{AtomicUsize, Ordering};
-use file::FitFile;
-use pieces::{Piece, Pieces};
+use file::{FileAt, FitFile};
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, RwLock};
 
@@ -56,8 +55,10 @@ pub static HOOKS: ModeHooks = ModeHooks {
 
 type File = Arc<FitFile>;
 
-static REGISTRY: RwLock<Pieces<File>> = RwLock::new(Pieces::new());
-/// Pieces in REGISTRY, so other modes skip the lock when there are none.
+/// The fit mappings (and the parts left of them after partial unmaps), by
+/// address.
+static REGISTRY: RwLock<RangeMap<FileAt>> = RwLock::new(RangeMap::new());
+/// Spans in REGISTRY, so other modes skip the lock when there are none.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 
 /// Called when fit mode is switched on: opens what its flushes need.
@@ -65,7 +66,7 @@ pub fn prepare() {
     procmaps::prepare();
 }
 
-/// How many fit mapping pieces are live.
+/// How many spans of fit mappings are live.
 pub fn live_mappings() -> usize {
     LIVE.load(Ordering::Acquire)
 }
@@ -119,7 +120,7 @@ fn route(addr: *const u8, len: usize, granularity: usize, rest: Rest) -> Result<
         return rest(addr, len);
     }
     let (lo, hi) = (addr as usize, (addr as usize).saturating_add(len));
-    let Some(reg) = follow::pieces(lo, hi) else {
+    let Some(reg) = follow::registry_over(lo, hi) else {
         return rest(addr, len);
     };
     let crash_plan = crash::begin_point();
@@ -131,7 +132,7 @@ fn route(addr: *const u8, len: usize, granularity: usize, rest: Rest) -> Result<
     };
     let mut segments = Vec::new();
     let mut cur = lo;
-    for p in reg.overlapping(lo, hi) {
+    for p in reg.overlapping(lo..hi) {
         if p.start > cur {
             keep(rest(cur as *const u8, p.start - cur));
         }
@@ -162,12 +163,12 @@ fn route(addr: *const u8, len: usize, granularity: usize, rest: Rest) -> Result<
 /// pwrite(2)s the lines of `[from, to)` of the private mapping `p` that
 /// differ from its file, runs of neighbours in one call. `fenced_later`:
 /// the lines stay in flight until the next drain (a flush, not an msync).
-fn write_back(p: &Piece<File>, from: usize, to: usize, fenced_later: bool) -> Result<()> {
-    let fd = p.file.as_raw_fd();
+fn write_back(p: &Span<FileAt>, from: usize, to: usize, fenced_later: bool) -> Result<()> {
+    let fd = p.value.file.as_raw_fd();
     let booked = crash::inspecting().then(|| report::file_id(fd)).flatten();
     // The run of differing lines not yet written: (address, offset, len).
     let mut run: Option<(usize, u64, usize)> = None;
-    let offset = p.offset + (from - p.start) as u64;
+    let offset = p.file_offset(from);
     lines::compare(fd, from, offset, to - from, |l| {
         if let Some(id) = booked {
             report::note_flush(id, fd, l);
@@ -179,7 +180,7 @@ fn write_back(p: &Piece<File>, from: usize, to: usize, fenced_later: bool) -> Re
             };
         }
         if fenced_later {
-            state::note_flush(&p.file, l);
+            state::note_flush(&p.value.file, l);
         }
         match &mut run {
             Some((_, _, n)) => *n += l.len,
@@ -218,7 +219,7 @@ fn register(fd: i32, addr: *mut u8, len: usize) -> Result<()> {
     };
     // The kernel just placed this mapping here: whatever the registry still
     // had at these addresses is stale.
-    reg.remove(addr as usize, addr as usize + len);
+    reg.remove(addr as usize..addr as usize + len);
     refuse_twice(&mut reg, &file, 0, len, true)?;
     // A regular file's mappings share its shadow; a device (Device DAX)
     // keeps the kernel's private mapping, which pread cannot copy from.
@@ -235,7 +236,10 @@ fn register(fd: i32, addr: *mut u8, len: usize) -> Result<()> {
             r => r?,
         }
     }
-    reg.insert(addr as usize, len, file);
+    reg.insert(
+        addr as usize..addr as usize + len,
+        FileAt { file, offset: 0 },
+    );
     LIVE.store(reg.len(), Ordering::Release);
     drop(reg);
     watch_fork();
@@ -245,10 +249,10 @@ fn register(fd: i32, addr: *mut u8, len: usize) -> Result<()> {
 /// Fails if file range `[offset, offset + len)` of `file` is already in a
 /// live fit mapping that cannot share stores with a new one: an adopted
 /// mapping is a private copy, and so is a new adopted one (`to_shadow`
-/// false). Mappings of the shadow share. Pieces the kernel no longer maps
+/// false). Mappings of the shadow share. Spans the kernel no longer maps
 /// are forgotten first.
 fn refuse_twice(
-    reg: &mut Pieces<File>,
+    reg: &mut RangeMap<FileAt>,
     file: &File,
     offset: u64,
     len: usize,
@@ -258,20 +262,22 @@ fn refuse_twice(
     let same: Vec<(usize, usize)> = reg
         .iter()
         .filter(|p| {
-            Arc::ptr_eq(&p.file, file) && p.offset < end && offset < p.offset + p.len as u64
+            Arc::ptr_eq(&p.value.file, file)
+                && p.value.offset < end
+                && offset < p.value.offset + p.len as u64
         })
         .map(|p| (p.start, p.end()))
         .collect();
     for (lo, hi) in same {
         let Some(v) = procmaps::covering_or_next(lo)?.filter(|v| v.start <= lo && v.end >= hi)
         else {
-            reg.remove(lo, hi);
+            reg.remove(lo..hi);
             continue;
         };
         let private = !v.shared && file.is(v.dev, v.ino);
         let shadow = v.shared && file.shadowed_by(v.dev, v.ino);
         if !private && !shadow {
-            reg.remove(lo, hi);
+            reg.remove(lo..hi);
             continue;
         }
         if shadow && to_shadow {
@@ -311,7 +317,7 @@ pub fn forget(addr: *mut u8, len: usize) {
         .checked_next_multiple_of(page_size())
         .unwrap_or(usize::MAX);
     let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
-    reg.remove(addr as usize, hi);
+    reg.remove(addr as usize..hi);
     LIVE.store(reg.len(), Ordering::Release);
 }
 
@@ -320,12 +326,12 @@ pub fn forget(addr: *mut u8, len: usize) {
 /// parts outside them go to `rest`.
 pub fn deep_drain(addr: *const u8, len: usize, rest: Rest) -> Result<()> {
     let (lo, hi) = (addr as usize, (addr as usize).saturating_add(len));
-    let Some(reg) = follow::pieces(lo, hi) else {
+    let Some(reg) = follow::registry_over(lo, hi) else {
         return rest(addr, len);
     };
     let mut gaps = Vec::new();
     let mut cur = lo;
-    for p in reg.overlapping(lo, hi) {
+    for p in reg.overlapping(lo..hi) {
         if p.start > cur {
             gaps.push((cur, p.start));
         }
@@ -366,8 +372,8 @@ mod tests {
         buf
     }
 
-    /// Lines (rounded out, clipped to pieces) go to the file at the right
-    /// offsets, holes between pieces go to `rest`, and each call is one point.
+    /// Lines (rounded out, clipped to spans) go to the file at the right
+    /// offsets, holes between spans go to `rest`, and each call is one point.
     #[test]
     fn routes_lines_to_files_and_the_rest_elsewhere() {
         let page = page_size();
@@ -408,7 +414,7 @@ mod tests {
         assert_eq!(*REST.lock().unwrap(), vec![(base + page, page)]);
         assert_eq!(crash::points_passed() - before, 2);
 
-        // Outside every piece: not a point, all of it to `rest`.
+        // Outside every span: not a point, all of it to `rest`.
         route_lines((base + page + 8) as *const u8, 8, record_rest).unwrap();
         assert_eq!(crash::points_passed() - before, 2);
 
