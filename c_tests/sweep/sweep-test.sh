@@ -4,6 +4,7 @@
 #    and one drain) is found by the default sweep, not by --states none;
 #    its reproducers fail again on their own; the correct program passes
 #    every point in every state;
+#  - a line seen through two aliases of one file's shadow is one candidate;
 #  - PMEM_FIT_CRASH_AT=N.k tears a 70-byte persist at the line boundary,
 #    and the sweep finds the tear;
 #  - the missing-flush report names the planted unflushed line, at unmap,
@@ -69,6 +70,13 @@ grep -q '"event":"crash".*"tear":1,"lines":2' "$out/tear/report" || bad "crash r
 "$sweep" --workdir "$out/wd" --check "$here/tear -c pool" -- "$here/tear" pool >"$out/tear.out" 2>&1
 [ $? = 1 ] || bad "the sweep did not find the tear"
 grep -q "^point 1.1: FAILED.*torn" "$out/tear.out" || { bad "no torn point 1.1"; cat "$out/tear.out"; }
+
+# A line mapped through two aliases of one shadow is one crash candidate.
+rm -rf "$out/alias" && mkdir "$out/alias"
+{ (cd "$out/alias" && PMEM_PERSIST_MODE=fit PMEM_FIT_CRASH_AT=1 PMEM_FIT_REPORT=report "$here/alias" pool); } 2>/dev/null
+[ $? = 137 ] || bad "PMEM_FIT_CRASH_AT=1 did not kill alias"
+grep -q '"event":"crash".*"candidates":2,"unfenced":0,"dirty":2,' "$out/alias/report" ||
+	bad "aliases: want 2 dirty candidates: $(grep crash "$out/alias/report")"
 
 # 4. Missing flushes: -u stores a statistics line (offset 2048) never flushed.
 rm -rf "$out/mf" && mkdir "$out/mf"

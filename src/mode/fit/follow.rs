@@ -107,15 +107,11 @@ fn disagreement(reg: &Pieces<File>, lo: usize, hi: usize, adopt: bool) -> Result
         let mut covered = from;
         for p in reg.overlapping(from, to) {
             let a = p.start.max(from);
-            let view = if v.shared {
-                p.file.shadowed_by(v.dev, v.ino)
-            } else {
-                p.file.is(v.dev, v.ino)
-            };
+            let view = is_view(&v, p, a);
             if view && !v.shared {
                 report_fork();
             }
-            if !view || v.offset_of(a) != p.offset + (a - p.start) as u64 {
+            if !view {
                 return Ok(Some(Fix::Forget(a, p.end().min(v.end))));
             }
             if p.start > covered {
@@ -134,6 +130,33 @@ fn disagreement(reg: &Pieces<File>, lo: usize, hi: usize, adopt: bool) -> Result
         at = to;
     }
     Ok(None)
+}
+
+/// Whether area `v` at `a` is piece `p`'s view of its file at the piece's
+/// offset: the file's shadow (the library's mappings) or a private mapping
+/// of the file (adopted ones).
+fn is_view(v: &Vma, p: &super::Piece<File>, a: usize) -> bool {
+    let view = if v.shared {
+        p.file.shadowed_by(v.dev, v.ino)
+    } else {
+        p.file.is(v.dev, v.ino)
+    };
+    view && v.offset_of(a) == p.offset + (a - p.start) as u64
+}
+
+/// Looks again, under the write lock, before forgetting `[lo, hi)`: the
+/// text of /proc/self/maps is read in several calls, and while other threads
+/// map memory (thread stacks, malloc arenas) one read can miss an area that
+/// never moved. Forgetting a live piece would lose its flushes for good.
+fn still_viewed(reg: &Pieces<File>, lo: usize, hi: usize) -> bool {
+    let Ok(Some(v)) = procmaps::covering_or_next(lo) else {
+        return false;
+    };
+    v.start <= lo
+        && v.end >= hi
+        && reg
+            .overlapping(lo, hi)
+            .all(|p| is_view(&v, p, p.start.max(lo)))
 }
 
 /// The fit file whose mapping (private) or shadow (shared) `v` is.
@@ -166,6 +189,9 @@ fn refused(dev: u64, ino: u64) -> bool {
 fn apply(fix: Fix) {
     let mut reg = super::REGISTRY.write().unwrap_or_else(|e| e.into_inner());
     match fix {
+        Fix::Forget(lo, hi) if still_viewed(&reg, lo, hi) => {
+            crate::log_notice!("fit mode: {lo:#x}..{hi:#x} is still mapped; a torn read");
+        }
         Fix::Forget(lo, hi) => {
             crate::log_warning!(
                 "fit mode: {lo:#x}..{hi:#x} is no longer the private file mapping libpmem made \

@@ -151,8 +151,8 @@ fn route(addr: *const u8, len: usize, granularity: usize, rest: Rest) -> Result<
     }
     drop(reg);
     if granularity != CACHELINE {
-        // msync (and pmem_deep_drain through it) returns with everything
-        // written back: no earlier flush is in flight any more.
+        // msync returns with everything written back: no earlier flush is
+        // in flight any more.
         state::fenced();
     }
     crash::end_point();
@@ -409,6 +409,14 @@ mod tests {
 
         // Outside every piece: not a point, all of it to `rest`.
         route_lines((base + page + 8) as *const u8, 8, record_rest).unwrap();
+        assert_eq!(crash::points_passed() - before, 2);
+
+        // A deep drain is a drain: no point, and no line written (the
+        // stored, never flushed line stays out of the file).
+        // SAFETY: inside the first page of the mapping made above.
+        unsafe { core::ptr::write_bytes((base + 256) as *mut u8, 0x55, 64) };
+        deep_drain(base as *const u8, page, record_rest).unwrap();
+        assert!(file_bytes(fd, len) == want, "a deep drain wrote a line");
         assert_eq!(crash::points_passed() - before, 2);
 
         forget(base as *mut u8, len);

@@ -200,10 +200,35 @@ pub fn path_of(cache: &mut HashMap<RawFd, String>, fd: RawFd) -> String {
     cache
         .entry(fd)
         .or_insert_with(|| {
-            std::fs::read_link(format!("/proc/self/fd/{fd}"))
-                .map_or_else(|_| format!("fd{fd}"), |p| p.to_string_lossy().into_owned())
+            std::fs::read_link(format!("/proc/self/fd/{fd}")).map_or_else(
+                |_| format!("fd{fd}"),
+                |p| linked_name(fd, &p).unwrap_or_else(|| p.to_string_lossy().into_owned()),
+            )
         })
         .clone()
+}
+
+/// pmem_map_file makes a new file unnamed (O_TMPFILE) and links it under its
+/// name afterwards; its descriptors keep the kernel's name for the unnamed
+/// file, `DIR/#INODE (deleted)`, which changes from run to run. The name the
+/// file was linked under, found in DIR by inode.
+fn linked_name(fd: RawFd, shown: &std::path::Path) -> Option<String> {
+    use std::os::unix::fs::{DirEntryExt, MetadataExt};
+    let name = shown.file_name()?.to_str()?;
+    if !name.starts_with('#') || !name.ends_with(" (deleted)") {
+        return None;
+    }
+    let st = super::file::stat_fd(fd).ok()?;
+    let dir = shown.parent()?;
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter(|e| e.ino() == st.st_ino)
+        .find(|e| {
+            e.metadata()
+                .is_ok_and(|m| m.dev() == st.st_dev && m.ino() == st.st_ino)
+        })
+        .map(|e| e.path().to_string_lossy().into_owned())
 }
 
 #[cfg(test)]
@@ -223,10 +248,13 @@ mod tests {
             let prot = libc::PROT_READ | libc::PROT_WRITE;
             let p = libc::mmap(core::ptr::null_mut(), page, prot, libc::MAP_PRIVATE, fd, 0);
             assert_ne!(p, libc::MAP_FAILED);
-            core::ptr::write_bytes(p.cast::<u8>(), 0xaa, 256);
             (fd, p as usize)
         };
+        // Registering puts the file's shadow in place: store after it, as
+        // programs store after pmem_map_file returns.
         register(fd, base as *mut u8, page).unwrap();
+        // SAFETY: the first 256 bytes of the page mapped above.
+        unsafe { core::ptr::write_bytes(base as *mut u8, 0xaa, 256) };
         route_lines(base as *const u8, 256, |_, _| Ok(())).unwrap();
         let mut buf = [0u8; 256];
         // SAFETY: reads into a local buffer.
