@@ -31,7 +31,7 @@ MAN_PAGES  := $(wildcard docs/man/*.[1-8])
 
 comma := ,
 
-.PHONY: all rust install uninstall install-man uninstall-man check check-doc check-man check-header check-abi check-conformance check-seed check-sweep check-inline check-hardening check-dax fuzz demo bench bench-policy clean FORCE
+.PHONY: all rust install uninstall install-man uninstall-man check check-doc check-man check-header check-abi check-conformance check-seed check-sweep check-inline check-hardening check-dax check-cross fuzz demo bench bench-policy clean FORCE
 
 all: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libpmem.so $(STATIC) $(BUILD)/libpmem.pc $(SWEEP)
 
@@ -152,6 +152,12 @@ check: all check-header check-abi check-conformance check-seed check-sweep check
 # NVDIMM (needs root to install its Debian packages; see tests/dax/run.sh).
 check-dax: all
 	tests/dax/run.sh
+
+# libpmem.so.1 for aarch64, ppc64le, riscv64 and i686 with Debian's cross
+# toolchains: ABI check, Rust tests and C tests under qemu-user; loongarch64
+# type-checked only (tests/cross/run.sh; CROSS_TARGETS="aarch64 ..." for some).
+check-cross:
+	tests/cross/run.sh $(CROSS_TARGETS)
 
 demo: all
 	$(MAKE) --no-print-directory -C c_tests demo LIBPMEM_ROOT=$(CURDIR)

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -151,6 +152,11 @@ static void
 errors_on_unmapped_range(void)
 {
 	void *gone = unmapped_range(LEN);
+	if (msync(gone, 4096, MS_SYNC) == 0) {
+		/* qemu-user for a 32-bit guest keeps the whole range reserved. */
+		printf("unmapped ranges: the system's own msync succeeds here, not checked\n");
+		return;
+	}
 	errno = 0;
 	CHECK_FAILS(pmem_msync(gone, 4096), -1, ENOMEM, "pmem_msync of an unmapped range");
 	CHECK(pmem_errormsg()[0] != '\0', "no pmem_errormsg after pmem_msync failed");

@@ -228,8 +228,8 @@ void pmem_drain(void);
 int pmem_msync(const void *addr, size_t len);
 
 /**
- * Whether the platform needs no explicit drain after a flush: never on
- * x86_64 (PMDK answers the same).
+ * Whether the platform needs no explicit drain after a flush: never, on
+ * any architecture (each drains with its fence; PMDK answers the same).
  */
 int pmem_has_hw_drain(void);
 

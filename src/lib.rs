@@ -3,9 +3,12 @@
 //! The C surface lives in [`ffi`]; everything below it speaks `Result`.
 //! Data flows one way: `ffi` -> `map` (files and mappings) -> `persist`
 //! (flush, fence, drain) -> `memops` (copies), with `cpu` choosing the
-//! instructions once at load and `error`/`log` reporting failures.
+//! instructions once at load (from `policy`'s table) and `error`/`log`
+//! reporting failures. Everything that names an instruction set is in
+//! `arch`, at the bottom; nothing above it says `cfg(target_arch)`.
 
 pub mod api;
+mod arch;
 pub mod cpu;
 pub mod error;
 pub mod ffi;

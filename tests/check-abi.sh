@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
 # Checks the shipped shared object's ABI: SONAME libpmem.so.1, every PMDK
 # symbol at LIBPMEM_1.0, the original API at LIBPMEM_SEED_1.0, the extensions
-# libpmem.map lists at LIBPMEM_EXT_1.0, nothing else.
+# libpmem.map lists at LIBPMEM_EXT_1.0, nothing else. OBJDUMP and READELF
+# name the binutils to use (a cross target's, for make check-cross).
 set -euo pipefail
 so=${1:?usage: check-abi.sh path/to/libpmem.so.1.X.Y}
 here=$(cd "$(dirname "$0")/.." && pwd)
 abi=${PMEM_ABI_DIR:-$here/../shared/abi}
+OBJDUMP=${OBJDUMP:-objdump}
+READELF=${READELF:-readelf}
 
 fail=0
-soname=$(readelf -d "$so" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
+soname=$("$READELF" -d "$so" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
 if [ "$soname" != libpmem.so.1 ]; then
 	echo "FAIL: SONAME is '$soname', want libpmem.so.1"; fail=1
 fi
 
 # "symbol version" for every defined dynamic symbol of ours.
-exported=$(objdump -T "$so" | awk '$2 == "g" && $4 != "*UND*" && $4 != "*ABS*" { print $NF, $(NF-1) }' | sort)
+# (ppc64le's objdump adds the ELFv2 local-entry offset, e.g. 0x60, between
+# the version and the name.)
+exported=$("$OBJDUMP" -T "$so" | awk '$2 == "g" && $4 != "*UND*" && $4 != "*ABS*" {
+	v = $(NF-1); if (v ~ /^0x[0-9a-f]+$/) v = $(NF-2); print $NF, v }' | sort)
 
 # The expected list: from the shared ABI files when present, else libpmem.map.
 if [ -f "$abi/libpmem-1.0.symbols" ]; then

@@ -2,6 +2,8 @@
 //! reference over random lengths, alignments, overlaps and flag sets, with
 //! guard bytes around the destination so an overrun is caught.
 
+mod common;
+
 use proptest::prelude::*;
 
 /// Bytes before and after every region the test lets the routine touch.
@@ -87,7 +89,7 @@ proptest! {
 #[test]
 fn properties_hold_under_every_policy() {
     for policy in pmem::policy::ALL {
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
+        let out = common::self_command()
             .args([
                 "--exact",
                 "memmove_disjoint",

@@ -302,12 +302,28 @@ t_run_child(const char *mode, const char *const env[])
 			snprintf(name, sizeof(name), "%.*s", (int)(eq - *e), *e);
 			setenv(name, eq + 1, 1);
 		}
-		char *argv[3];
-		argv[0] = (char *)test_name;
-		argv[1] = (char *)mode;
-		argv[2] = NULL;
-		execv(exe, argv);
-		fprintf(stderr, "execv %s: %s\n", exe, strerror(errno));
+		/*
+		 * make check-cross runs the programs under qemu-user, where a
+		 * binary of another architecture cannot exec itself: it names
+		 * the emulator command in CROSS_TEST_RUNNER.
+		 */
+		char runner[1024], *argv[64];
+		int argc = 0;
+		const char *r = getenv("CROSS_TEST_RUNNER");
+		snprintf(runner, sizeof(runner), "%s", r ? r : "");
+		for (char *w = strtok(runner, " "); w && argc < 60; w = strtok(NULL, " "))
+			argv[argc++] = w;
+		const char *prog = exe;
+		if (argc) {
+			prog = argv[0];
+			argv[argc++] = exe;
+		} else {
+			argv[argc++] = (char *)test_name;
+		}
+		argv[argc++] = (char *)mode;
+		argv[argc] = NULL;
+		execvp(prog, argv);
+		fprintf(stderr, "execv %s: %s\n", prog, strerror(errno));
 		_exit(127);
 	}
 	int status;

@@ -39,8 +39,8 @@ pub extern "C" fn pmem_msync(addr: *const c_void, len: size_t) -> c_int {
     }
 }
 
-/// Whether the platform needs no explicit drain after a flush: never on
-/// x86_64 (PMDK answers the same).
+/// Whether the platform needs no explicit drain after a flush: never, on
+/// any architecture (each drains with its fence; PMDK answers the same).
 #[no_mangle]
 pub extern "C" fn pmem_has_hw_drain() -> c_int {
     0

@@ -57,7 +57,7 @@ pub fn map_file(path: &CStr, len: usize, flags: i32, mode: libc::mode_t) -> Resu
         return map_devdax(path, &st, len, flags);
     }
     let create = flags & FILE_CREATE != 0;
-    if create && i64::try_from(len).is_err() {
+    if create && libc::off_t::try_from(len).is_err() {
         return Err(einval(format!("invalid file length {len}")));
     }
     if len != 0 && !create {

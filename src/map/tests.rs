@@ -126,8 +126,8 @@ fn existing_file(p: &Path, len: usize) -> Snapshot {
         libc::fallocate(
             f.as_raw_fd(),
             libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
-            (len / 4) as i64,
-            (len / 4) as i64,
+            (len / 4) as libc::off_t,
+            (len / 4) as libc::off_t,
         )
     };
     fs::set_permissions(p, fs::Permissions::from_mode(0o640)).unwrap();
@@ -146,8 +146,8 @@ fn length_and_flag_rules() {
         (4096, X | S), // ... even with other flags
         (0, C),        // CREATE with zero length
         (0, C | S),
-        (4096, T),                  // TMPFILE without CREATE
-        (i64::MAX as usize + 1, C), // a length off_t cannot hold
+        (4096, T),                          // TMPFILE without CREATE
+        (libc::off_t::MAX as usize + 1, C), // a length off_t cannot hold
         (usize::MAX, C | S),
     ] {
         assert_eq!(
@@ -330,7 +330,7 @@ fn leave_free(s: &Scratch, total: usize, free: usize) {
     let f = fs::File::create(&filler).unwrap();
     use std::os::fd::AsRawFd;
     // SAFETY: allocating our own scratch file.
-    let rc = unsafe { libc::posix_fallocate(f.as_raw_fd(), 0, want as i64) };
+    let rc = unsafe { libc::posix_fallocate(f.as_raw_fd(), 0, want as libc::off_t) };
     assert_eq!(rc, 0);
 }
 
@@ -428,13 +428,30 @@ fn set_len(f: &Path, len: u64) {
     file.set_len(len).unwrap();
 }
 
+/// This test binary again: directly, or under the emulator named in
+/// CROSS_TEST_RUNNER (`make check-cross`: under qemu-user a binary of
+/// another architecture cannot exec itself).
+fn self_command() -> std::process::Command {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let runner = std::env::var("CROSS_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    match words.next() {
+        Some(emulator) => {
+            let mut cmd = std::process::Command::new(emulator);
+            cmd.args(words).arg(exe);
+            cmd
+        }
+        None => std::process::Command::new(exe),
+    }
+}
+
 /// Runs `child` in a copy of this test binary with RLIMIT_FSIZE at 64 KiB
 /// and SIGXFSZ ignored, so growing a file past it fails with EFBIG.
 #[test]
 fn rlimit_rollback() {
     use std::os::unix::process::CommandExt;
     let s = Scratch::new("rlimit");
-    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    let mut cmd = self_command();
     cmd.args([
         "--exact",
         "map::tests::rlimit_child",

@@ -17,8 +17,9 @@ pub struct Attributes {
     pub persist_mode: &'static CStr,
 }
 
-/// x86_64: an aligned 8-byte store is never torn, also across power failure.
-const ATOMIC_STORE: usize = 8;
+/// The largest aligned store never torn, also across power failure, that
+/// the copy routines keep whole (8 bytes; 4 on 32-bit x86).
+const ATOMIC_STORE: usize = crate::arch::ATOMIC_STORE;
 
 /// The attributes of `[addr, addr + len)`. A threshold of usize::MAX means
 /// non-temporal stores are off (PMEM_NO_MOVNT=1).
@@ -79,16 +80,17 @@ mod tests {
     #[test]
     fn finds_the_page_size_of_the_right_mapping() {
         let smaps = "\
-7f0000000000-7f0000200000 rw-s 00000000 00:05 12 /dev/dax0.0
+7f000000-7f200000 rw-s 00000000 00:05 12 /dev/dax0.0
 Size:               2048 kB
 KernelPageSize:     2048 kB
-7f0000200000-7f0000201000 rw-p 00000000 00:00 0
+7f200000-7f201000 rw-p 00000000 00:00 0
 Size:                  4 kB
 KernelPageSize:        4 kB
 ";
-        assert_eq!(page_size_in_smaps(smaps, 0x7f0000100000), Some(2 << 20));
-        assert_eq!(page_size_in_smaps(smaps, 0x7f0000200fff), Some(4096));
-        assert_eq!(page_size_in_smaps(smaps, 0x7f0000201000), None);
+        // Addresses that fit 32 bits, so the test runs on i686 too.
+        assert_eq!(page_size_in_smaps(smaps, 0x7f10_0000), Some(2 << 20));
+        assert_eq!(page_size_in_smaps(smaps, 0x7f20_0fff), Some(4096));
+        assert_eq!(page_size_in_smaps(smaps, 0x7f20_1000), None);
     }
 
     #[test]

@@ -1,13 +1,12 @@
 //! Making stores durable: flush cache lines (CLWB, CLFLUSHOPT or CLFLUSH as
 //! chosen at load), fence, msync.
 
-pub mod flush;
 pub mod mode_hook;
 
 pub use crate::cpu::{describe, Description};
 use crate::error::{Error, Result};
 
-pub const CACHELINE: usize = 64;
+pub use crate::arch::CACHELINE;
 
 /// Writes back every cache line that overlaps `[addr, addr + len)`.
 ///
@@ -18,7 +17,7 @@ pub const CACHELINE: usize = 64;
 pub fn flush(addr: *const u8, len: usize) {
     match fast_config() {
         // SAFETY: as in `flush_lines`.
-        Some(cfg) => unsafe { flush::range_with(cfg.flush, addr, len) },
+        Some(cfg) => unsafe { crate::arch::flush_range(cfg.flush, addr, len) },
         None => flush_slow(addr, len),
     }
 }
@@ -50,7 +49,7 @@ fn flush_slow(addr: *const u8, len: usize) {
 pub fn flush_lines(addr: *const u8, len: usize) {
     // SAFETY: flushing a range the caller owns (the C contract of
     // pmem_flush); the instruction never changes memory contents.
-    unsafe { flush::range_with(crate::cpu::config().flush, addr, len) };
+    unsafe { crate::arch::flush_range(crate::cpu::config().flush, addr, len) };
 }
 
 /// Waits for earlier flushes and non-temporal stores to complete.
@@ -65,8 +64,7 @@ pub fn drain() {
 /// SFENCE: orders and completes earlier write-backs and streaming stores.
 #[inline(always)]
 pub fn fence() {
-    // SAFETY: SFENCE has no preconditions.
-    unsafe { core::arch::x86_64::_mm_sfence() };
+    crate::arch::fence();
 }
 
 #[inline]
@@ -75,7 +73,7 @@ pub fn persist(addr: *const u8, len: usize) {
     match fast_config() {
         Some(cfg) => {
             // SAFETY: as in `flush_lines`.
-            unsafe { flush::range_with(cfg.flush, addr, len) };
+            unsafe { crate::arch::flush_range(cfg.flush, addr, len) };
             fence();
         }
         None => persist_slow(addr, len),
@@ -120,5 +118,5 @@ pub fn deep_flush(addr: *const u8, len: usize) {
         return (h.flush)(addr, len);
     }
     // SAFETY: as in `flush`.
-    unsafe { flush::range_with(crate::cpu::config().deep_flush, addr, len) };
+    unsafe { crate::arch::flush_range(crate::cpu::config().deep_flush, addr, len) };
 }

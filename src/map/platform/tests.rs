@@ -137,13 +137,14 @@ fn dax_device(f: &FakeSys, size: &str, align: Option<&str>) {
 #[test]
 fn devdax_size_and_alignment_come_from_sysfs() {
     let f = FakeSys::new("dax");
-    dax_device(&f, "4294967296\n", Some("2097152\n"));
+    // 1 GiB: a size that also fits a 32-bit usize.
+    dax_device(&f, "1073741824\n", Some("2097152\n"));
     let d = devdax::probe(&f.sys(), DAX_RDEV).unwrap();
     assert_eq!(
         d,
         devdax::DaxDevice {
             rdev: DAX_RDEV,
-            size: 4 << 30,
+            size: 1 << 30,
             align: 2 << 20
         }
     );

@@ -1,0 +1,258 @@
+//! 64-bit POWER: `dcbstps` (`dcbf` with L=6: store the line back to
+//! persistent storage) for every line and `phwsync` (`sync` with L=4) as
+//! the fence, as PMDK chooses. Both are POWER ISA 3.1 forms, which earlier
+//! processors execute as `dcbf` (L=0) and `hwsync`; so where the kernel
+//! does not report ISA 3.1 (HWCAP2) this module issues those older forms
+//! themselves, the same operations by the ISA's definition. (qemu 7.2, for
+//! one, rejects the 3.1 forms as illegal on every CPU model, so its runs
+//! take the older forms; the choice is tested with injected HWCAP2 words.)
+//!
+//! All four are emitted as instruction words (`.long`), as PMDK does, so no
+//! assembler needs to know the ISA 3.1 mnemonics; the flushed address is
+//! therefore pinned to r9, which the words name.
+//!
+//! Copies are the portable ones (plain stores, then the write-back loop).
+
+use super::generic;
+pub use super::generic::CopyIsa;
+use super::{flush_lines, Flusher, NoFlush, Routines, Switch};
+use crate::policy::{Policy, Vendor};
+use core::ffi::CStr;
+use core::sync::atomic::{AtomicU8, Ordering};
+
+/// What the kernel reports about this CPU.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Features {
+    /// POWER ISA 3.1 (POWER10): `dcbstps` and `phwsync` are known.
+    pub isa_3_1: bool,
+}
+
+/// PPC_FEATURE2_ARCH_3_1 in AT_HWCAP2 (<asm/cputable.h>).
+const HWCAP2_ARCH_3_1: u64 = 0x0004_0000;
+
+/// Features from the kernel's AT_HWCAP2 word.
+pub fn features_from_hwcap2(hwcap2: u64) -> Features {
+    Features {
+        isa_3_1: hwcap2 & HWCAP2_ARCH_3_1 != 0,
+    }
+}
+
+/// Reads AT_HWCAP2 from the auxiliary vector.
+pub fn detect() -> Features {
+    // SAFETY: getauxval has no preconditions; an absent entry reads 0.
+    let hwcap2 = unsafe { libc::getauxval(libc::AT_HWCAP2) };
+    features_from_hwcap2(hwcap2)
+}
+
+/// The instruction that writes a cache line back, or none at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlushKind {
+    None = 0,
+    /// `dcbf` (L=0), what `dcbstps` is before ISA 3.1.
+    Dcbf = 1,
+    /// `dcbstps` (`dcbf` L=6).
+    Dcbstps = 2,
+}
+
+impl FlushKind {
+    pub const COUNT: usize = 3;
+    pub const ALL: [FlushKind; FlushKind::COUNT] =
+        [FlushKind::None, FlushKind::Dcbf, FlushKind::Dcbstps];
+
+    pub fn name(self) -> &'static str {
+        self.c_name().to_str().unwrap_or("?")
+    }
+
+    /// The name as a C string (pmem_get_attr hands it to C).
+    pub fn c_name(self) -> &'static CStr {
+        match self {
+            FlushKind::None => c"none",
+            FlushKind::Dcbf => c"dcbf",
+            FlushKind::Dcbstps => c"dcbstps",
+        }
+    }
+
+    /// Whether this CPU knows the instruction by its own name.
+    pub fn supported(self, f: &Features) -> bool {
+        self != FlushKind::Dcbstps || f.isa_3_1
+    }
+}
+
+/// `dcbf 0, r9, L`: X-form, primary opcode 31, extended opcode 86, L in
+/// bits 8-10, RA = 0 (no base), RB = r9. (The asm spells the words out: an
+/// asm `const` operand needs a newer Rust than the crate's rust-version;
+/// the test below checks the spelling.)
+#[cfg(test)]
+const fn dcbf_r9(l: u32) -> u32 {
+    0x7c00_00ac | (l << 21) | (9 << 11)
+}
+
+/// `sync L`: X-form, primary opcode 31, extended opcode 598, L in bits 8-10.
+#[cfg(test)]
+const fn sync(l: u32) -> u32 {
+    0x7c00_04ac | (l << 21)
+}
+
+pub struct Dcbf;
+
+impl Flusher for Dcbf {
+    const KIND: FlushKind = FlushKind::Dcbf;
+
+    #[inline(always)]
+    unsafe fn line(p: *const u8) {
+        // SAFETY: `p` is mapped (the caller's contract); the instruction
+        // only writes the line back (and may evict it). No `nomem`: it
+        // must not move across stores.
+        unsafe {
+            core::arch::asm!(".long 0x7c0048ac", in("r9") p, options(nostack, preserves_flags))
+        };
+    }
+}
+
+pub struct Dcbstps;
+
+impl Flusher for Dcbstps {
+    const KIND: FlushKind = FlushKind::Dcbstps;
+
+    #[inline(always)]
+    unsafe fn line(p: *const u8) {
+        // SAFETY: `p` is mapped and ISA 3.1 reported (the caller's
+        // contract); the instruction only writes the line back. No
+        // `nomem`: it must not move across stores.
+        unsafe {
+            core::arch::asm!(".long 0x7cc048ac", in("r9") p, options(nostack, preserves_flags))
+        };
+    }
+}
+
+/// # Safety
+/// The range is mapped and `kind` is supported by this CPU.
+#[inline]
+pub unsafe fn flush_range(kind: FlushKind, addr: *const u8, len: usize) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        match kind {
+            FlushKind::None => {}
+            FlushKind::Dcbf => flush_lines::<Dcbf>(addr, len),
+            FlushKind::Dcbstps => flush_lines::<Dcbstps>(addr, len),
+        }
+    }
+}
+
+/// Which sync the fence issues: 0 not yet known, then `HWSYNC` or
+/// `PHWSYNC`. Read on every drain (one load and a branch), decided on the
+/// first one, which also covers drains before the library's constructor.
+static FENCE: AtomicU8 = AtomicU8::new(0);
+const HWSYNC: u8 = 1;
+const PHWSYNC: u8 = 2;
+
+/// The fence for `f`: `phwsync` with ISA 3.1, else `hwsync` (what
+/// `phwsync` is on earlier processors).
+fn fence_for(f: &Features) -> u8 {
+    if f.isa_3_1 {
+        PHWSYNC
+    } else {
+        HWSYNC
+    }
+}
+
+/// `phwsync` (or `hwsync` before ISA 3.1): the earlier write-backs are
+/// complete.
+#[inline(always)]
+pub fn fence() {
+    let mut which = FENCE.load(Ordering::Relaxed);
+    if which == 0 {
+        which = fence_for(&detect());
+        FENCE.store(which, Ordering::Relaxed);
+    }
+    if which == PHWSYNC {
+        // SAFETY: a barrier has no preconditions; ISA 3.1 was reported.
+        unsafe { core::arch::asm!(".long 0x7c8004ac", options(nostack, preserves_flags)) };
+    } else {
+        // SAFETY: a barrier has no preconditions.
+        unsafe { core::arch::asm!(".long 0x7c0004ac", options(nostack, preserves_flags)) };
+    }
+}
+
+/// `dcbstps` with ISA 3.1, else `dcbf` (what `dcbstps` is on earlier
+/// processors). PMDK has no switch for it.
+pub fn best_flush(f: &Features, _: Switch) -> FlushKind {
+    if f.isa_3_1 {
+        FlushKind::Dcbstps
+    } else {
+        FlushKind::Dcbf
+    }
+}
+
+pub fn best_isa(_: &Features, _: Switch, _: &Policy) -> CopyIsa {
+    CopyIsa::Generic
+}
+
+/// No policy table entries: PMDK's choices (which only matter for
+/// streaming stores, and the portable copies have none).
+pub fn policy_key(_: &Features) -> (Vendor, u32) {
+    (Vendor::Other, 0)
+}
+
+/// The portable copies have no streaming stores.
+pub const STREAMING_STORES: bool = false;
+
+/// The write-backs are not complete until the sync: drain always fences.
+pub fn fence_required(_: FlushKind, _movnt: bool) -> bool {
+    true
+}
+
+/// An aligned doubleword store is single-copy atomic (and the copies write
+/// aligned words whole).
+pub const ATOMIC_STORE: usize = 8;
+
+static ROUTINES: [Routines; FlushKind::COUNT] = [
+    generic::routines::<NoFlush>(),
+    generic::routines::<Dcbf>(),
+    generic::routines::<Dcbstps>(),
+];
+
+#[inline]
+pub fn routines(_: CopyIsa, flush: FlushKind) -> &'static Routines {
+    &ROUTINES[flush as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instruction_words() {
+        // As the kernel's PPC_RAW_PHWSYNC, PPC_RAW_HWSYNC and
+        // PPC_RAW_DCBF(0, 9, L) spell them.
+        assert_eq!(sync(4), 0x7c80_04ac);
+        assert_eq!(sync(0), 0x7c00_04ac);
+        assert_eq!(dcbf_r9(6), 0x7cc0_48ac);
+        assert_eq!(dcbf_r9(0), 0x7c00_48ac);
+    }
+
+    /// The ISA 3.1 forms cannot run under qemu 7.2, so their selection is
+    /// tested with injected HWCAP2 words.
+    #[test]
+    fn isa_3_1_forms_only_where_hwcap2_reports_them() {
+        let none = |_: &str| None;
+        let p10 = features_from_hwcap2(HWCAP2_ARCH_3_1 | 0x0080_0000);
+        assert_eq!(best_flush(&p10, &none), FlushKind::Dcbstps);
+        assert_eq!(fence_for(&p10), PHWSYNC);
+        let p9 = features_from_hwcap2(!HWCAP2_ARCH_3_1);
+        assert_eq!(best_flush(&p9, &none), FlushKind::Dcbf);
+        assert_eq!(fence_for(&p9), HWSYNC);
+        assert!(!FlushKind::Dcbstps.supported(&p9));
+    }
+
+    #[test]
+    fn flushes_and_fences() {
+        let v = [7u8; 300];
+        let kind = best_flush(&detect(), &|_| None);
+        // SAFETY: `v` is mapped; the kind is this CPU's.
+        unsafe { flush_range(kind, v.as_ptr().add(3), 290) };
+        fence();
+        assert_eq!(v[299], 7);
+        assert_ne!(FENCE.load(Ordering::Relaxed), 0);
+    }
+}

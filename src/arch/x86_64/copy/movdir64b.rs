@@ -1,0 +1,50 @@
+//! MOVDIR64B for whole non-temporal lines (a 64-byte direct store that
+//! reads its source first), SSE2 for everything else (fills included:
+//! MOVDIR64B only stores from memory).
+
+use super::sse2::Sse2;
+use super::template::Isa;
+
+pub(super) struct Movdir64b;
+
+impl Isa for Movdir64b {
+    type Half = <Sse2 as Isa>::Half;
+
+    #[inline(always)]
+    unsafe fn load_half(p: *const u8) -> Self::Half {
+        // SAFETY: the caller's contract.
+        unsafe { Sse2::load_half(p) }
+    }
+
+    #[inline(always)]
+    unsafe fn splat_half(w: u64) -> Self::Half {
+        // SAFETY: the caller's contract.
+        unsafe { Sse2::splat_half(w) }
+    }
+
+    #[inline(always)]
+    unsafe fn store_half(p: *mut u8, v: Self::Half) {
+        // SAFETY: the caller's contract.
+        unsafe { Sse2::store_half(p, v) }
+    }
+
+    #[inline(always)]
+    unsafe fn stream_half(p: *mut u8, v: Self::Half) {
+        // SAFETY: the caller's contract.
+        unsafe { Sse2::stream_half(p, v) }
+    }
+
+    #[inline(always)]
+    unsafe fn stream_line(d: *mut u8, s: *const u8) {
+        // SAFETY: MOVDIR64B is present, `s` readable for 64 bytes, `d`
+        // writable and 64-aligned (the caller's contract); the instruction
+        // reads all 64 source bytes before it writes, so overlap within a
+        // line is fine.
+        unsafe {
+            core::arch::asm!("movdir64b {d}, zmmword ptr [{s}]", d = in(reg) d, s = in(reg) s,
+                options(nostack, preserves_flags))
+        };
+    }
+}
+
+super::template::entry_points!(Movdir64b, "sse2");
