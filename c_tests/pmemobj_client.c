@@ -14,6 +14,10 @@
 
 #include <libpmemobj.h>
 
+/* Debian's libpmemobj brings its libpmem; the kit must not link another. */
+#define T_NO_LIBPMEM
+#include "lib/check.h"
+
 #define LAYOUT "libpmem-harness"
 #define POOL_SIZE ((size_t)16 << 20)
 #define NODES 50
@@ -36,19 +40,13 @@ struct root {
 	TOID(struct node) head;
 };
 
-static int failures;
-
-#define EXPECT(cond, ...) do { if (!(cond)) { failures++; \
-	fprintf(stderr, "pmemobj_client: FAIL at line %d: ", __LINE__); \
-	fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); } } while (0)
-
-static int
+static void
 create(const char *path)
 {
 	PMEMobjpool *pop = pmemobj_create(path, LAYOUT, POOL_SIZE, 0600);
-	EXPECT(pop != NULL, "pmemobj_create: %s", pmemobj_errormsg());
+	CHECK(pop != NULL, "pmemobj_create: %s", pmemobj_errormsg());
 	if (!pop)
-		return 1;
+		return;
 	TOID(struct root) root = POBJ_ROOT(pop, struct root);
 
 	for (uint64_t i = 1; i <= COMMITS; i++) {
@@ -59,7 +57,7 @@ create(const char *path)
 			snprintf(D_RW(root)->text, sizeof(D_RW(root)->text), "commit %llu",
 				(unsigned long long)i);
 		} TX_ONABORT {
-			EXPECT(0, "transaction %llu aborted: %s", (unsigned long long)i,
+			CHECK(0, "transaction %llu aborted: %s", (unsigned long long)i,
 				pmemobj_errormsg());
 		} TX_END
 	}
@@ -74,7 +72,7 @@ create(const char *path)
 			D_RW(root)->head = n;
 		}
 	} TX_ONABORT {
-		EXPECT(0, "list transaction aborted: %s", pmemobj_errormsg());
+		CHECK(0, "list transaction aborted: %s", pmemobj_errormsg());
 	} TX_END
 
 	/* An aborted transaction leaves no trace. */
@@ -84,42 +82,40 @@ create(const char *path)
 		strcpy(D_RW(root)->text, "aborted");
 		pmemobj_tx_abort(ECANCELED);
 	} TX_END
-	EXPECT(D_RO(root)->commits == COMMITS, "aborted transaction left commits = %llu",
+	CHECK(D_RO(root)->commits == COMMITS, "aborted transaction left commits = %llu",
 		(unsigned long long)D_RO(root)->commits);
 
 	pmemobj_close(pop);
-	return failures != 0;
 }
 
-static int
+static void
 verify(const char *path)
 {
-	EXPECT(pmemobj_check(path, LAYOUT) == 1, "pmemobj_check says the pool is not consistent: %s",
+	CHECK(pmemobj_check(path, LAYOUT) == 1, "pmemobj_check says the pool is not consistent: %s",
 		pmemobj_errormsg());
 	PMEMobjpool *pop = pmemobj_open(path, LAYOUT);
-	EXPECT(pop != NULL, "pmemobj_open: %s", pmemobj_errormsg());
+	CHECK(pop != NULL, "pmemobj_open: %s", pmemobj_errormsg());
 	if (!pop)
-		return 1;
+		return;
 	TOID(struct root) root = POBJ_ROOT(pop, struct root);
 	const struct root *r = D_RO(root);
-	EXPECT(r->commits == COMMITS, "commits = %llu, want %d", (unsigned long long)r->commits,
+	CHECK(r->commits == COMMITS, "commits = %llu, want %d", (unsigned long long)r->commits,
 		COMMITS);
-	EXPECT(r->sum == (uint64_t)COMMITS * (COMMITS + 1) / 2, "sum = %llu",
+	CHECK(r->sum == (uint64_t)COMMITS * (COMMITS + 1) / 2, "sum = %llu",
 		(unsigned long long)r->sum);
 	char want[64];
 	snprintf(want, sizeof(want), "commit %d", COMMITS);
-	EXPECT(strcmp(r->text, want) == 0, "text = \"%s\", want \"%s\"", r->text, want);
+	CHECK(strcmp(r->text, want) == 0, "text = \"%s\", want \"%s\"", r->text, want);
 
 	uint64_t count = 0, sum = 0;
 	for (TOID(struct node) n = r->head; !TOID_IS_NULL(n) && count <= NODES; n = D_RO(n)->next) {
 		count++;
 		sum += D_RO(n)->value;
 	}
-	EXPECT(count == NODES, "list has %llu nodes, want %d", (unsigned long long)count, NODES);
-	EXPECT(sum == (uint64_t)NODES * (NODES + 1) * (2 * NODES + 1) / 6, "list sum %llu wrong",
+	CHECK(count == NODES, "list has %llu nodes, want %d", (unsigned long long)count, NODES);
+	CHECK(sum == (uint64_t)NODES * (NODES + 1) * (2 * NODES + 1) / 6, "list sum %llu wrong",
 		(unsigned long long)sum);
 	pmemobj_close(pop);
-	return failures != 0;
 }
 
 int
@@ -129,7 +125,10 @@ main(int argc, char *argv[])
 		fprintf(stderr, "usage: %s create|verify POOL\n", argv[0]);
 		return 2;
 	}
-	int rc = strcmp(argv[1], "create") == 0 ? create(argv[2]) : verify(argv[2]);
-	printf("pmemobj_client %s: %s\n", argv[1], rc ? "FAILED" : "ok");
-	return rc;
+	t_begin(strcmp(argv[1], "create") == 0 ? "pmemobj_client create" : "pmemobj_client verify");
+	if (strcmp(argv[1], "create") == 0)
+		create(argv[2]);
+	else
+		verify(argv[2]);
+	return t_end();
 }

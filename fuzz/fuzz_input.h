@@ -11,15 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A broken invariant is a crash for libFuzzer: it saves the input. */
+#include "../c_tests/lib/check.h"
+
+/*
+ * A broken invariant is a crash for libFuzzer, which then saves the input:
+ * the C tests' CHECK (lib/check.h) reports it, abort() makes it a crash.
+ */
 #define FUZZ_ASSERT(cond, ...)                                                 \
 	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: %s: ", __FILE__, __LINE__, #cond); \
-			fprintf(stderr, __VA_ARGS__);                          \
-			fputc('\n', stderr);                                   \
+		if (!CHECK(cond, __VA_ARGS__))                                 \
 			abort();                                               \
-		}                                                              \
 	} while (0)
 
 struct fuzz_input {

@@ -13,10 +13,15 @@
  * NULL with errno and a message and leaves the out-parameters untouched;
  * no descriptor is leaked; nothing outside the scratch directory changes.
  */
-#include "hardening.h" /* first: it defines _GNU_SOURCE */
-#include "fuzz_input.h"
+#define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../c_tests/lib/check.h"
+#include "fuzz_input.h"
 
 #define KIB 1024UL
 #define MIB (1024 * KIB)
@@ -30,10 +35,10 @@ static struct stat sentinel_st;
 static void
 reset_scratch(void)
 {
-	hd_remove_tree("scratch");
+	t_remove_tree("scratch");
 	if (mkdir("scratch", 0700) || mkdir("scratch/dir", 0700) ||
-	    hd_make_file("scratch/existing", EXISTING_LEN) ||
-	    hd_make_file("scratch/empty", 0) || symlink("existing", "scratch/link")) {
+	    t_make_file("scratch/existing", EXISTING_LEN) ||
+	    t_make_file("scratch/empty", 0) || symlink("existing", "scratch/link")) {
 		perror("fuzz_map_file: fixtures");
 		abort();
 	}
@@ -44,15 +49,16 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	const char *tmp = getenv("TMPDIR");
-	snprintf(root, sizeof(root), "%s/pmem-fuzz-map-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(root) || chdir(root) != 0 || hd_make_file("sentinel", 4096) != 0) {
+	/* The kit's scratch directory: made under $TMPDIR, removed at exit. */
+	t_begin_with("fuzz_map_file", NULL);
+	snprintf(root, sizeof(root), "%s", t_tmpdir());
+	if (chdir(root) != 0 || t_make_file("sentinel", 4096) != 0) {
 		perror("fuzz_map_file: setup");
 		abort();
 	}
 	stat("sentinel", &sentinel_st);
 	reset_scratch();
-	pmem_log_set_function(hd_quiet_log);
+	pmem_log_set_function(t_quiet_log);
 	return 0;
 }
 
@@ -135,7 +141,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	make_path(kind, name, path, sizeof(path));
 
 	if (fds_at_start < 0)
-		fds_at_start = hd_count_fds();
+		fds_at_start = t_count_fds();
 	size_t mapped = (size_t)0xdeadbeef;
 	int is_pmem = -7;
 	errno = 0;
@@ -155,7 +161,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(mapped == (size_t)0xdeadbeef && is_pmem == -7,
 			"failure wrote the out-parameters (%zu, %d)", mapped, is_pmem);
 	}
-	int fds = hd_count_fds();
+	int fds = t_count_fds();
 	FUZZ_ASSERT(fds == fds_at_start, "%d descriptors open, %d at start", fds, fds_at_start);
 	check_outside();
 	reset_scratch();

@@ -41,8 +41,8 @@ fi
 status=0
 for h in map_file copy; do
 	clang -O1 -g -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-I"$here" -I"$here/../c_tests/hardening" $(pkg --cflags) \
-		-o "$out/fuzz_$h" "$here/fuzz_$h.c" $link
+		-I"$here" $(pkg --cflags) \
+		-o "$out/fuzz_$h" "$here/fuzz_$h.c" "$here/../c_tests/lib/check.c" $link
 	mkdir -p "$out/corpus-$h"
 	echo "fuzz_$h: ${seconds} s"
 	# The harnesses count open descriptors around every call, so nothing of

@@ -35,6 +35,7 @@ mod mode;
 mod persist;
 mod policy;
 mod range;
+mod range_map;
 mod sysfs;
 
 pub use error::{Error, Result};

@@ -249,6 +249,7 @@ fn syslog_listening() -> bool {
 }
 
 /// Seconds of CLOCK_MONOTONIC_COARSE (read from the vDSO, no system call).
+#[allow(clippy::useless_conversion)] // time_t is i32 on 32-bit targets
 fn coarse_seconds() -> i64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -256,7 +257,7 @@ fn coarse_seconds() -> i64 {
     };
     // SAFETY: ts is writable; the clock id is valid on Linux.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
-    ts.tv_sec
+    i64::from(ts.tv_sec)
 }
 
 /// Closes `PMEM_LOG_FILE` (at library unload): a dlopen/dlclose loop must

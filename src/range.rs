@@ -36,6 +36,15 @@ fn wraps(function: &str, addr: usize, len: usize) -> Error {
     )
 }
 
+/// The end of `[addr, addr + len)` for a lookup (which mappings overlap
+/// the range), clamped at the top of the address space. Only for lookups:
+/// the operation itself is still given the original range, so a wrap is
+/// handled (or refused) there, never dropped here.
+#[inline]
+pub fn lookup_end(addr: usize, len: usize) -> usize {
+    end(addr, len).unwrap_or(usize::MAX)
+}
+
 /// The page-aligned start and length msync(2) needs for
 /// `[addr, addr + len)`, as PMDK computes them: the length grows by what
 /// rounding `addr` down adds, and wraps when that passes `usize::MAX`

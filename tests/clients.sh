@@ -21,23 +21,9 @@ rm -rf "$work"
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 
-status=0
-pass() { echo "PASS: $1"; }
-fail() {
-	echo "FAIL: $1"
-	shift
-	for why in "$@"; do echo "    ${why//$'\n'/$'\n'    }"; done
-	status=1
-}
-skip() {
-	if [ "${CI:-}" = true ]; then
-		fail "$1" "missing under CI=true: $2"
-	else
-		echo "SKIP: $1 ($2)"
-	fi
-}
+. "$here/c_tests/lib/testlib.sh"
 
-[ -e "$ours" ] || { fail "clients" "$ours is not installed"; exit 1; }
+[ -e "$ours" ] || { t_fail "clients" "$ours is not installed"; exit 1; }
 
 # served_by_ours TAG: the pmem_* bindings traced for run TAG all went to
 # our library, and there was at least one. Sets $why otherwise.
@@ -77,7 +63,7 @@ inject() {
 report() {
 	local name=$1 tag=$2 ok=$3
 	if [ "$ok" = 0 ] && served_by_ours "$tag"; then
-		pass "$name"
+		t_pass "$name"
 	else
 		local said=""
 		if [ "$ok" != 0 ]; then
@@ -86,7 +72,7 @@ report() {
 				tail -n 6 "$work/$tag.out")
 			said="the client failed (exit $ok); it said:"$'\n'"  | ${said//$'\n'/$'\n'  | }"
 		fi
-		fail "$name" ${said:+"$said"} ${why:+"$why"}
+		t_fail "$name" ${said:+"$said"} ${why:+"$why"}
 	fi
 	why=
 }
@@ -101,11 +87,13 @@ run_fio() {
 	: >"$work/$tag.out"
 	# PMEM_IS_PMEM_FORCE=1: the engine refuses memory it is told is not pmem.
 	# Two jobs: non-temporal stores (direct=1) and cached stores (direct=0).
-	inject "$mode" "$tag" env PMEM_IS_PMEM_FORCE=1 fio --debug=verify \
+	# Run inside $work with --aux-path there too: any state file fio writes
+	# (local-JOB-N-verify.state) lands in the scratch directory, not the tree.
+	(cd "$work" && inject "$mode" "$tag" env PMEM_IS_PMEM_FORCE=1 fio --debug=verify \
 		--ioengine=libpmem --bs=4k --size=8m --rw=write --verify=crc32c \
-		--do_verify=1 --verify_fatal=1 --verify_state_save=0 \
+		--do_verify=1 --verify_fatal=1 --verify_state_save=0 --aux-path="$work" \
 		--name=nt --direct=1 --filename="$work/$tag.nt" \
-		--name=wb --direct=0 --filename="$work/$tag.wb" || ok=$?
+		--name=wb --direct=0 --filename="$work/$tag.wb") || ok=$?
 	verified=$(grep -c 'crc32c verify' "$work/$tag.out")
 	if [ "$ok" = 0 ] && [ "$verified" != "$fio_blocks" ]; then
 		ok=1
@@ -115,9 +103,9 @@ run_fio() {
 }
 
 if ! command -v fio >/dev/null; then
-	skip "fio --ioengine=libpmem" "fio is not installed (Debian package fio)"
+	t_skip "fio --ioengine=libpmem" "fio is not installed (Debian package fio)"
 elif ! fio --enghelp 2>/dev/null | grep -qw libpmem; then
-	skip "fio --ioengine=libpmem" "this fio has no libpmem engine"
+	t_skip "fio --ioengine=libpmem" "this fio has no libpmem engine"
 else
 	for m in "${modes[@]}"; do run_fio "$m"; done
 fi
@@ -136,7 +124,7 @@ run_pmempool() {
 }
 
 if ! command -v pmempool >/dev/null; then
-	skip "pmempool create/check" "pmempool is not installed (Debian package pmdk-tools)"
+	t_skip "pmempool create/check" "pmempool is not installed (Debian package pmdk-tools)"
 else
 	for m in "${modes[@]}"; do run_pmempool "$m"; done
 
@@ -145,10 +133,10 @@ else
 	: >"$work/control.out"
 	inject none control pmempool create obj --size=32M "$work/control.obj"
 	if served_by_ours control; then
-		fail "binding check tells Debian's libpmem from ours (control run)" \
+		t_fail "binding check tells Debian's libpmem from ours (control run)" \
 			"an uninjected pmempool looked served by ours: $why"
 	else
-		pass "binding check tells Debian's libpmem from ours (control run)"
+		t_pass "binding check tells Debian's libpmem from ours (control run)"
 	fi
 	why=
 fi
@@ -165,12 +153,13 @@ run_pmemobj() {
 }
 
 if [ ! -e /usr/include/libpmemobj.h ]; then
-	skip "libpmemobj client" "libpmemobj's header is not installed (Debian package libpmemobj-dev)"
+	t_skip "libpmemobj client" "libpmemobj's header is not installed (Debian package libpmemobj-dev)"
 elif ! $CC -std=gnu11 -O2 -Wall -Wextra -Werror -o "$work/pmemobj_client" \
-	"$here/c_tests/pmemobj_client.c" -lpmemobj >"$work/pmemobj-cc.log" 2>&1; then
-	fail "libpmemobj client compiles" "$(sed 's/^/  | /' "$work/pmemobj-cc.log")"
+	"$here/c_tests/pmemobj_client.c" "$here/c_tests/lib/check.c" -lpmemobj \
+	>"$work/pmemobj-cc.log" 2>&1; then
+	t_fail "libpmemobj client compiles" "$(sed 's/^/  | /' "$work/pmemobj-cc.log")"
 else
 	for m in "${modes[@]}"; do run_pmemobj "$m"; done
 fi
 
-exit $status
+[ "$t_failed" = 0 ]

@@ -4,7 +4,7 @@
 //! unmap of page-aligned subranges, and queries. The model keeps, for every
 //! mapping made, the set of its pages still mapped. With PMEM_IS_PMEM_FORCE
 //! unset and no DAX here, `is_pmem` must be false everywhere, and `find` must
-//! return a record exactly for the addresses the model says are mapped,
+//! return an entry exactly for the addresses the model says are mapped,
 //! covering exactly the run of still-mapped pages that holds the address.
 //! Each page carries a marker byte, checked after every unmap, so unmapping
 //! the wrong pages shows as a wrong byte (or a fault).
@@ -22,7 +22,7 @@ fn page() -> usize {
     unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }
 }
 
-/// What the registry says about `addr`: the (start, len) of its record.
+/// What the registry says about `addr`: the (start, len) of its entry.
 /// The one place that knows `find`'s signature.
 fn registry_extent(addr: usize) -> Option<(usize, usize)> {
     pmem::testing::map::find(addr as *const u8).map(|m| (m.start, m.len))
@@ -210,7 +210,7 @@ impl Model {
         Ok(())
     }
 
-    /// Unmaps whatever is left, checking every run's record on the way.
+    /// Unmaps whatever is left, checking every run's entry on the way.
     fn teardown(&mut self) -> Result<(), TestCaseError> {
         for (m, first, count) in self.all_runs() {
             let start = self.maps[m].page_addr(first);

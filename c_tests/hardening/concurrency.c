@@ -10,8 +10,16 @@
  * unmapping (the answer is 0: nothing is pmem here). A persister writes and
  * persists a shared mapping and reads it back.
  */
-#include "hardening.h"
+#define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../lib/check.h"
 
 #define MAPPERS 4
 #define QUERIERS 2
@@ -135,11 +143,12 @@ persister(void *arg)
 int
 main(void)
 {
-	scratch = hd_make_scratch("concurrency");
-	pmem_log_set_function(hd_quiet_log);
+	t_begin("concurrency");
+	scratch = t_tmpdir();
+	pmem_log_set_function(t_quiet_log);
 	struct worker w[MAPPERS + QUERIERS + 1];
 	int n = 0;
-	int fds = hd_count_fds();
+	int fds = t_count_fds();
 	for (int i = 0; i < MAPPERS; i++, n++) {
 		w[n] = (struct worker){ .id = i };
 		pthread_create(&w[n].thread, NULL, mapper, &w[n]);
@@ -165,6 +174,6 @@ main(void)
 	printf("concurrency: %d s, %ld map rounds, %ld queries, %ld persists\n", RUN_SECONDS,
 		mapped, queried, w[n - 1].ops);
 	CHECK(mapped > 0 && queried > 0 && w[n - 1].ops > 0, "a thread made no progress");
-	CHECK(hd_count_fds() == fds, "descriptors: %d before, %d after", fds, hd_count_fds());
-	return hd_finish("concurrency");
+	CHECK(t_count_fds() == fds, "descriptors: %d before, %d after", fds, t_count_fds());
+	return t_end();
 }

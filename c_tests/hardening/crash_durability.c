@@ -25,13 +25,21 @@
  * this proves the write/persist/acknowledge protocol and the recovery rules
  * through the library, not power-failure durability of the medium.
  */
-#include "hardening.h"
+#define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pmem_attr.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include "../lib/check.h"
 
 #define ROUNDS 30
 /* valgrind starts each writer in about a second. */
@@ -207,7 +215,7 @@ read_acks(int fd, uint64_t deadline, uint32_t enough, uint32_t *acked, int *in_o
 	while (*acked < enough) {
 		int wait_ms = -1;
 		if (deadline) {
-			uint64_t now = hd_now_ns();
+			uint64_t now = t_now_ns();
 			if (now >= deadline)
 				return;
 			wait_ms = (int)((deadline - now + 999999) / 1000000);
@@ -234,7 +242,7 @@ static void
 run_round(const char *self, const char *path, const char *mode, int round, uint32_t *how)
 {
 	unlink(path);
-	hd_make_file(path, FILE_LEN);
+	t_make_file(path, FILE_LEN);
 	int pipefd[2];
 	if (pipe(pipefd) != 0)
 		exit(2);
@@ -253,10 +261,10 @@ run_round(const char *self, const char *path, const char *mode, int round, uint3
 	/* Every fifth round dies as early as it may; the rest after the first ack. */
 	uint32_t delay_us = next_random() % MAX_DELAY_US;
 	if (round % 5 != 0) {
-		read_acks(pipefd[0], hd_now_ns() + 10000000000ULL, 1, &acked, &in_order, &how_now);
+		read_acks(pipefd[0], t_now_ns() + 10000000000ULL, 1, &acked, &in_order, &how_now);
 		delay_us += 1;
 	}
-	read_acks(pipefd[0], hd_now_ns() + (uint64_t)delay_us * 1000, UINT32_MAX, &acked,
+	read_acks(pipefd[0], t_now_ns() + (uint64_t)delay_us * 1000, UINT32_MAX, &acked,
 		&in_order, &how_now);
 	kill(pid, SIGKILL);
 	read_acks(pipefd[0], 0, UINT32_MAX, &acked, &in_order, &how_now);
@@ -281,8 +289,10 @@ run_round(const char *self, const char *path, const char *mode, int round, uint3
 int
 main(int argc, char **argv)
 {
+	/* The writer's stdout is the acknowledgement pipe: no kit output there. */
 	if (argc == 3 && strcmp(argv[1], "writer") == 0)
 		return writer(argv[2]);
+	t_begin("crash_durability");
 
 	char self[4096];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -292,11 +302,11 @@ main(int argc, char **argv)
 	const char *seed_env = getenv("CRASH_SEED");
 	uint64_t seed = seed_env ? strtoull(seed_env, NULL, 0) : 20261127;
 	rng = seed;
-	const int rounds = hd_sanitized() ? ROUNDS_SANITIZED : ROUNDS;
+	const int rounds = t_sanitized() ? ROUNDS_SANITIZED : ROUNDS;
 	printf("crash_durability: seed %llu (CRASH_SEED=%llu reproduces), %d rounds per mode\n",
 		(unsigned long long)seed, (unsigned long long)seed, rounds);
 
-	const char *dir = hd_make_scratch("crash");
+	const char *dir = t_tmpdir();
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/log", dir);
 	const char *modes[] = { "flush", "msync" };
@@ -313,5 +323,5 @@ main(int argc, char **argv)
 			printf("crash_durability: the library reports no msync mode "
 			       "(pmem_get_attr); the msync rounds called pmem_msync\n");
 	}
-	return hd_finish("crash_durability");
+	return t_end();
 }

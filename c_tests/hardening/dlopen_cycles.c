@@ -4,8 +4,16 @@
  * a file at load) and a failing call in every cycle (which gives the thread
  * its error state). PMDK's count stays flat; ours once grew by one per cycle.
  */
-#include "hardening.h"
+#define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../lib/check.h"
 
 #define CYCLES 300
 
@@ -15,7 +23,8 @@ typedef const char *(*errormsg_fn)(void);
 int
 main(void)
 {
-	const char *scratch = hd_make_scratch("dlopen");
+	t_begin("dlopen_cycles");
+	const char *scratch = t_tmpdir();
 	const char *installed = getenv("PMEM_TEST_LIB");
 	if (!installed || !*installed)
 		installed = "libpmem.so.1";
@@ -28,14 +37,14 @@ main(void)
 	snprintf(lib, sizeof(lib), "%s/libpmem-copy.so", scratch);
 	snprintf(cmd, sizeof(cmd), "cp -L '%s' '%s'", installed, lib);
 	if (!CHECK(system(cmd) == 0, "%s failed", cmd))
-		return hd_finish("dlopen_cycles");
+		return t_end();
 	char log[4200], report[4200], missing[4200];
 	snprintf(log, sizeof(log), "%s/log", scratch);
 	snprintf(report, sizeof(report), "%s/report", scratch);
 	snprintf(missing, sizeof(missing), "%s/none/file", scratch);
 	setenv("PMEM_LOG_FILE", log, 1);
 	setenv("PMEM_FIT_REPORT", report, 1);
-	int cycles = hd_sanitized() ? 30 : CYCLES;
+	int cycles = t_sanitized() ? 30 : CYCLES;
 
 	int before = -1;
 	for (int i = 0; i < cycles; i++) {
@@ -52,14 +61,14 @@ main(void)
 		CHECK(dlclose(h) == 0, "dlclose: %s", dlerror());
 		/* The first cycle may open one-time descriptors (syslog's socket). */
 		if (i == 0)
-			before = hd_count_fds();
+			before = t_count_fds();
 	}
-	int after = hd_count_fds();
+	int after = t_count_fds();
 	printf("descriptors after the first cycle: %d, after %d cycles: %d\n", before, cycles,
 		after);
 	CHECK(after == before, "%d descriptors leaked over %d dlopen/dlclose cycles",
 		after - before, cycles - 1);
 	struct stat st;
 	CHECK(stat(log, &st) == 0 && st.st_size > 0, "PMEM_LOG_FILE %s got no messages", log);
-	return hd_finish("dlopen_cycles");
+	return t_end();
 }

@@ -11,10 +11,18 @@
  * checked as well: libpmem's thread-local block (its PT_TLS segment) stays
  * small, as the per-thread state lives behind a pthread key.
  */
-#include "hardening.h"
+#define _GNU_SOURCE
+#include <errno.h>
 #include <link.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include "../lib/check.h"
 
 #define THREADS 8
 #define ROUNDS 12
@@ -77,14 +85,15 @@ tls_of_libpmem(struct dl_phdr_info *info, size_t size, void *data)
 int
 main(void)
 {
+	t_begin("errormsg_hot");
 	long tls = 0;
 	dl_iterate_phdr(tls_of_libpmem, &tls);
 	printf("libpmem thread-local block: %ld bytes\n", tls);
 	CHECK(tls <= TLS_LIMIT, "libpmem's thread-local block is %ld bytes, want at most %d", tls,
 		TLS_LIMIT);
 
-	scratch = hd_make_scratch("errormsg-hot");
-	pmem_log_set_function((pmem_log_function *)hd_quiet_log);
+	scratch = t_tmpdir();
+	pmem_log_set_function(t_quiet_log);
 	int valgrind = getenv("HARDENING_SANITIZER") &&
 		strcmp(getenv("HARDENING_SANITIZER"), "valgrind") == 0;
 	iterations = valgrind ? 50 : 2000;
@@ -106,5 +115,5 @@ main(void)
 	}
 	CHECK(crashed == 0, "%d of %d rounds of %d threads on the error path crashed", crashed,
 		rounds, THREADS);
-	return hd_finish("errormsg_hot");
+	return t_end();
 }

@@ -6,7 +6,15 @@
  * open; around the second, /proc/self/fd must not change, call by call and
  * in total.
  */
-#include "hardening.h"
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../lib/check.h"
 
 #define KIB 1024UL
 #define MIB (1024 * KIB)
@@ -21,7 +29,7 @@ static int fds_before;
 static void
 before_call(void)
 {
-	fds_before = hd_count_fds();
+	fds_before = t_count_fds();
 }
 
 static void
@@ -29,7 +37,7 @@ after_call(const char *what)
 {
 	calls++;
 	if (pass == 2) {
-		int now = hd_count_fds();
+		int now = t_count_fds();
 		CHECK(now == fds_before, "%s: %d descriptors before, %d after", what,
 			fds_before, now);
 	}
@@ -62,11 +70,11 @@ path_for(enum path_kind kind, char *buf, size_t size)
 	switch (kind) {
 	case P_EXISTING:
 		snprintf(buf, size, "%s/existing", scratch);
-		hd_make_file(buf, 64 * KIB);
+		t_make_file(buf, 64 * KIB);
 		break;
 	case P_EMPTY_FILE:
 		snprintf(buf, size, "%s/empty", scratch);
-		hd_make_file(buf, 0);
+		t_make_file(buf, 0);
 		break;
 	case P_NEW:
 		snprintf(buf, size, "%s/new-%u", scratch, serial++);
@@ -217,7 +225,8 @@ range_calls(void)
 int
 main(void)
 {
-	scratch = hd_make_scratch("fd-leaks");
+	t_begin("fd_leaks");
+	scratch = t_tmpdir();
 	char ro[4096];
 	snprintf(ro, sizeof(ro), "%s/ro", scratch);
 	mkdir(ro, 0500);
@@ -225,14 +234,14 @@ main(void)
 	int start = -1;
 	for (pass = 1; pass <= 2; pass++) {
 		if (pass == 2)
-			start = hd_count_fds();
+			start = t_count_fds();
 		map_matrix();
 		range_calls();
 	}
-	int end = hd_count_fds();
+	int end = t_count_fds();
 	printf("fd_leaks: %d calls per pass, %d descriptors before the second pass, %d after\n",
 		calls / 2, start, end);
 	CHECK(start == end, "descriptors: %d before the matrix, %d after", start, end);
 	chmod(ro, 0700);
-	return hd_finish("fd_leaks");
+	return t_end();
 }

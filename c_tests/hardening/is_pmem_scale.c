@@ -12,7 +12,15 @@
  * raised: as root the test raises it for its run and restores it at exit;
  * otherwise it stops at what the limit allows and says so.
  */
-#include "hardening.h"
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../lib/check.h"
 
 #define SYSCTL "/proc/sys/vm/max_map_count"
 #define NEEDED_MAP_COUNT 140000L
@@ -88,13 +96,13 @@ static double
 lookup_ns(char **maps, long live, long n)
 {
 	long wrong = 0;
-	uint64_t t0 = hd_now_ns();
+	uint64_t t0 = t_now_ns();
 	for (long i = 0; i < n; i++) {
 		uint64_t r = next_random();
 		const char *a = maps[r % (uint64_t)live] + ((r >> 40) & 4095);
 		wrong += pmem_is_pmem(a, 1 + ((r >> 52) & 63) % (4096 - ((r >> 40) & 4095)));
 	}
-	double ns = (double)(hd_now_ns() - t0) / (double)n;
+	double ns = (double)(t_now_ns() - t0) / (double)n;
 	CHECK(wrong == 0, "%ld of %ld lookups said pmem on a non-DAX file", wrong, n);
 	return ns;
 }
@@ -102,7 +110,8 @@ lookup_ns(char **maps, long live, long n)
 int
 main(void)
 {
-	const int sanitized = hd_sanitized();
+	t_begin("is_pmem_scale");
+	const int sanitized = t_sanitized();
 	const long levels_full[] = { 1000, 10000, 100000 };
 	/* valgrind tracks a limited number of segments. */
 	const long levels_small[] = { 100, 1000, 3000 };
@@ -110,11 +119,11 @@ main(void)
 	const int nlevels = 3;
 	const long lookups = sanitized ? LOOKUPS / 100 : LOOKUPS;
 
-	const char *dir = hd_make_scratch("is-pmem-scale");
+	const char *dir = t_tmpdir();
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/file", dir);
-	if (!CHECK(hd_make_file(path, 4096) == 0, "create %s", path))
-		return hd_finish("is_pmem_scale");
+	if (!CHECK(t_make_file(path, 4096) == 0, "create %s", path))
+		return t_end();
 
 	long budget = mapping_budget(levels[nlevels - 1]);
 	char **maps = calloc((size_t)levels[nlevels - 1], sizeof(*maps));
@@ -152,5 +161,5 @@ out:
 	for (long i = 0; i < live; i++)
 		CHECK(pmem_unmap(maps[i], 4096) == 0, "unmap %ld: %s", i, pmem_errormsg());
 	free(maps);
-	return hd_finish("is_pmem_scale");
+	return t_end();
 }

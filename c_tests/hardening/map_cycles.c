@@ -6,7 +6,15 @@
  * their working size) and again at the end; it may not grow by more than
  * RSS_TOLERANCE_KIB. A leak of even one byte a cycle would add ~1 MiB.
  */
-#include "hardening.h"
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../lib/check.h"
 
 #define WARMUP 10000L
 #define CYCLES 1000000L
@@ -32,37 +40,38 @@ cycle(const char *path, long i)
 int
 main(void)
 {
-	const char *dir = hd_make_scratch("map-cycles");
+	t_begin("map_cycles");
+	const char *dir = t_tmpdir();
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/file", dir);
-	if (!CHECK(hd_make_file(path, 4096) == 0, "create %s", path))
-		return hd_finish("map_cycles");
+	if (!CHECK(t_make_file(path, 4096) == 0, "create %s", path))
+		return t_end();
 
-	long total = hd_sanitized() ? CYCLES_SANITIZED : CYCLES;
-	int fds = hd_count_fds();
+	long total = t_sanitized() ? CYCLES_SANITIZED : CYCLES;
+	int fds = t_count_fds();
 	long i;
 	for (i = 0; i < WARMUP; i++)
 		if (cycle(path, i))
-			return hd_finish("map_cycles");
-	long rss_warm = hd_rss_kib();
-	uint64_t t0 = hd_now_ns();
+			return t_end();
+	long rss_warm = t_rss_kib();
+	uint64_t t0 = t_now_ns();
 	for (; i < total; i++)
 		if (cycle(path, i))
-			return hd_finish("map_cycles");
-	double secs = (double)(hd_now_ns() - t0) / 1e9;
-	long rss_end = hd_rss_kib();
+			return t_end();
+	double secs = (double)(t_now_ns() - t0) / 1e9;
+	long rss_end = t_rss_kib();
 
 	printf("map_cycles: %ld cycles, VmRSS %ld KiB at %ld, %ld KiB at %ld (%+ld KiB), "
 	       "%.2f s for %ld cycles (%.0f ns/cycle)\n",
 		total, rss_warm, WARMUP, rss_end, total, rss_end - rss_warm, secs, total - WARMUP,
 		secs * 1e9 / (double)(total - WARMUP));
-	CHECK(hd_count_fds() == fds, "descriptors: %d before, %d after", fds, hd_count_fds());
-	if (hd_sanitized()) {
+	CHECK(t_count_fds() == fds, "descriptors: %d before, %d after", fds, t_count_fds());
+	if (t_sanitized()) {
 		printf("map_cycles: under a sanitizer: memory and time reported, not judged\n");
 	} else {
 		CHECK(rss_end - rss_warm <= RSS_TOLERANCE_KIB, "VmRSS grew by %ld KiB",
 			rss_end - rss_warm);
 		CHECK(secs < TIME_LIMIT_S, "%.1f s for %ld cycles", secs, total - WARMUP);
 	}
-	return hd_finish("map_cycles");
+	return t_end();
 }

@@ -15,12 +15,20 @@
  * some 30 ms of allocating), another writes a record into the file's
  * hole; the record must survive the failed call's undo, every time.
  */
-#include "hardening.h"
+#define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "../lib/check.h"
 
 #define MIB (1024UL * 1024)
 #define TRIALS 12
@@ -173,12 +181,13 @@ concurrent_writer_survives(const char *tmpfs)
 int
 main(int argc, char *argv[])
 {
+	t_begin("undo_safety");
 	if (argc != 3) {
 		fprintf(stderr, "usage: %s EXT4_DIR TMPFS_DIR\n", argv[0]);
 		return 2;
 	}
-	pmem_log_set_function((pmem_log_function *)hd_quiet_log);
+	pmem_log_set_function(t_quiet_log);
 	grow_failure_keeps_blocks(argv[1]);
 	concurrent_writer_survives(argv[2]);
-	return hd_finish("undo_safety");
+	return t_end();
 }

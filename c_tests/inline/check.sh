@@ -1,7 +1,8 @@
 #!/bin/sh
 # Tests of include/pmem_inline.h against the installed layout in $1 (a
 # prefix made by `make install PREFIX=$1`); build output goes to $2.
-# Prints one line per test and "N passed, N failed"; exits 1 on failure.
+# Prints one line per test and "N passed, N failed" (c_tests/lib/testlib.sh);
+# exits 1 on failure. The test programs use the C tests' kit, lib/check.c.
 set -u
 PREFIX=$1
 OUT=$2
@@ -10,8 +11,7 @@ export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
 # No binary of an earlier run may stand in for one that fails to build.
 rm -rf "$OUT/logs" "$OUT/bin"
 mkdir -p "$OUT/logs" "$OUT/bin"
-passed=0
-failed=0
+. "$HERE/../lib/testlib.sh"
 
 CFLAGS_LIB=$(pkg-config --cflags libpmem) || exit 1
 LIBS=$(pkg-config --libs libpmem)
@@ -28,12 +28,9 @@ run() {
 	shift
 	log="$OUT/logs/$(echo "$name" | tr ' /+=' '__px').log"
 	if "$@" >"$log" 2>&1; then
-		passed=$((passed + 1))
-		echo "ok   $name"
+		t_pass "$name"
 	else
-		failed=$((failed + 1))
-		echo "FAIL $name"
-		sed 's/^/    /' "$log"
+		t_fail "$name" "$(cat "$log")"
 	fi
 }
 
@@ -87,9 +84,14 @@ for entry in $RUNTIME; do
 	lang=$(echo "${entry#*:}" | tr _ ' ')
 	build="$cc $lang $WARN -O2 -D_GNU_SOURCE"
 	bin="$OUT/bin/$cc"
+	# The kit is C: built by the C compiler of the same family, linked in.
+	case $cc in g++) kitcc=gcc ;; clang++) kitcc=clang ;; *) kitcc=$cc ;; esac
+	kit="$OUT/bin/$cc-check.o"
+	run "build $kitcc lib/check.c (C99) for $cc" $kitcc -std=c99 $WARN -O2 \
+		-c "$HERE/../lib/check.c" -o "$kit"
 
 	if run "build $cc lines (test hook)" $build $CFLAGS_LIB \
-		-DPMEM_INLINE_TEST_HOOK=record_line "$HERE/lines.c" -o "$bin-lines"; then :; fi
+		-DPMEM_INLINE_TEST_HOOK=record_line "$HERE/lines.c" -x none "$kit" -o "$bin-lines"; then :; fi
 	run "$cc lines" env -u PMEM_NO_FLUSH -u PMEM_NO_CLWB -u PMEM_NO_CLFLUSHOPT \
 		"$bin-lines"
 	run "$cc lines PMEM_NO_CLWB=1" env -u PMEM_NO_FLUSH -u PMEM_NO_CLFLUSHOPT \
@@ -103,7 +105,7 @@ for entry in $RUNTIME; do
 	# The original API needs no library: linked without -lpmem, and the
 	# binary must not refer to any pmem_ symbol.
 	run "build $cc functional (original API, no library)" $build $CFLAGS_LIB \
-		"$HERE/functional.c" "$HERE/functional_tu2.c" -o "$bin-functional"
+		"$HERE/functional.c" "$HERE/functional_tu2.c" -x none "$kit" -o "$bin-functional"
 	run "$cc functional: no pmem_ symbol left to link" \
 		sh -c "! nm -u '$bin-functional' | grep pmem_"
 	run "$cc functional" "$bin-functional" "$OUT/$cc-functional.dat"
@@ -112,13 +114,13 @@ for entry in $RUNTIME; do
 		def=
 		[ $order = inline_first ] && def=-DINLINE_FIRST
 		run "build $cc functional_lib ($order)" $build $CFLAGS_LIB $def \
-			"$HERE/functional_lib.c" -o "$bin-functional_lib" $LIBS $RPATH
+			"$HERE/functional_lib.c" -x none "$kit" -o "$bin-functional_lib" $LIBS $RPATH
 		run "$cc functional_lib ($order)" "$bin-functional_lib" \
 			"$OUT/$cc-functional_lib.dat"
 	done
 
 	run "build $cc guard (library vs inline lines)" $build $CFLAGS_LIB \
-		"$HERE/guard.c" -o "$bin-guard" $LIBS $RPATH
+		"$HERE/guard.c" -x none "$kit" -o "$bin-guard" $LIBS $RPATH
 	run "$cc guard (library vs inline lines)" env -u PMEM_NO_FLUSH "$bin-guard"
 done
 
@@ -128,7 +130,7 @@ if grep -qw clwb /proc/cpuinfo && grep -qw clflushopt /proc/cpuinfo; then
 	bin="$OUT/bin/gcc-lines-mclwb"
 	run "build gcc lines -mclwb -mclflushopt" gcc -std=c11 $WARN -O2 -D_GNU_SOURCE \
 		-mclwb -mclflushopt $CFLAGS_LIB -DPMEM_INLINE_TEST_HOOK=record_line \
-		"$HERE/lines.c" -o "$bin"
+		"$HERE/lines.c" "$OUT/bin/gcc-check.o" -o "$bin"
 	run "gcc lines -mclwb -mclflushopt: no CPUID in the binary" \
 		sh -c "! objdump -d '$bin' | grep -qw cpuid"
 	run "gcc lines -mclwb -mclflushopt" env -u PMEM_NO_FLUSH -u PMEM_NO_CLWB \
@@ -137,5 +139,4 @@ if grep -qw clwb /proc/cpuinfo && grep -qw clflushopt /proc/cpuinfo; then
 		-u PMEM_NO_CLFLUSHOPT PMEM_NO_CLWB=1 "$bin"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+t_summary

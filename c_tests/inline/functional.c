@@ -13,7 +13,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#define T_NO_LIBPMEM /* no library linked */
+#include "../lib/check.h"
+#include "pattern.h"
 
 #define FILE_LEN (3 * 4096 + 100)
 
@@ -25,6 +27,8 @@ int main(int argc, char **argv)
 	unsigned char *base, *again;
 	size_t i;
 	int fd;
+
+	t_begin("functional");
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s FILE\n", argv[0]);
@@ -42,7 +46,7 @@ int main(int argc, char **argv)
 	CHECK(base != NULL, "pmem_map failed");
 	close(fd);
 	if (base == NULL)
-		return test_result(argv[0]);
+		return t_end();
 
 	for (i = 0; i < FILE_LEN; i++)
 		base[i] = test_pattern(i);
@@ -77,5 +81,5 @@ int main(int argc, char **argv)
 	       "C",
 #endif
 	       pmem_inline_flush_instruction());
-	return test_result(argv[0]);
+	return t_end();
 }

@@ -17,7 +17,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "../lib/check.h"
+#include "pattern.h"
 
 #define FILE_LEN ((size_t)64 * 1024)
 #define PIECE ((size_t)300)
@@ -31,6 +32,8 @@ int main(int argc, char **argv)
 	unsigned char *base;
 	size_t mapped = 0, i, off;
 
+	t_begin("functional_lib");
+
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s FILE\n", argv[0]);
 		return 2;
@@ -40,7 +43,7 @@ int main(int argc, char **argv)
 					      &mapped, NULL);
 	CHECK(base != NULL && mapped == FILE_LEN, "pmem_map_file: %s", pmem_errormsg());
 	if (base == NULL)
-		return test_result(argv[0]);
+		return t_end();
 
 	/* Small pieces, at offsets of every alignment mod 64, each persisted. */
 	for (off = 0; off + PIECE <= FILE_LEN / 4; off += PIECE) {
@@ -65,5 +68,5 @@ int main(int argc, char **argv)
 		pmem_unmap(base, mapped);
 	}
 	unlink(argv[1]);
-	return test_result(argv[0]);
+	return t_end();
 }

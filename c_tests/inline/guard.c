@@ -19,7 +19,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "../lib/check.h"
 
 #define LINE ((size_t)PMEM_INLINE_CACHELINE)
 
@@ -77,10 +77,12 @@ static size_t expected_lines(size_t off, size_t len)
 	return last - first + 1;
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
 	static const size_t big_lens[] = { 511, 512, 513, 2048, 4095, 4096, 4097 };
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	t_begin("guard");
 	/* guard | accessible (2 pages) | guard */
 	unsigned char *map = (unsigned char *)mmap(NULL, 4 * page, PROT_READ | PROT_WRITE,
 						   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -88,7 +90,6 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	size_t off, len, i, cases = 0;
 
-	(void)argc;
 	if (map == MAP_FAILED)
 		return 2;
 	memset(map, 0x5a, 4 * page);
@@ -132,5 +133,5 @@ int main(int argc, char **argv)
 	munmap(map, 4 * page);
 	printf("guard: %zu ranges x %zu implementations, flush instruction %s\n", cases,
 	       sizeof(impls) / sizeof(impls[0]), pmem_inline_flush_instruction());
-	return test_result(argv[0]);
+	return t_end();
 }

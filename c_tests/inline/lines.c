@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "testutil.h"
+#define T_NO_LIBPMEM /* no library linked */
+#include "../lib/check.h"
 
 #define AREA 8192
 #define MAX_LINES (AREA / PMEM_INLINE_CACHELINE + 2)
@@ -100,7 +101,7 @@ static void check_range(const unsigned char *addr, size_t len, int flushing)
 		      (size_t)((uintptr_t)addr % AREA), len, i);
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
 	static const size_t big_lens[] = { 255, 256, 257, 1000, 4095, 4096, 4097 };
 	const char *want = expected_instruction();
@@ -109,7 +110,8 @@ int main(int argc, char **argv)
 	unsigned char *area;
 	size_t off, len, k, cases = 0;
 
-	(void)argc;
+	t_begin("lines");
+
 	CHECK(strcmp(got, want) == 0, "flush instruction %s, expected %s", got, want);
 	if (posix_memalign((void **)&area, 4096, AREA) != 0)
 		return 2;
@@ -127,5 +129,5 @@ int main(int argc, char **argv)
 	CHECK(n_recorded == (flushing ? 2u : 0u), "persist(+70, 60): %zu lines", n_recorded);
 	free(area);
 	printf("lines: %zu ranges, instruction %s\n", cases, got);
-	return test_result(argv[0]);
+	return t_end();
 }

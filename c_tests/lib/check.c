@@ -1,9 +1,16 @@
 /*
- * check.c -- the test kit behind check.h.
+ * check.c -- the test kit behind check.h. Plain C99 plus POSIX; it calls
+ * libpmem only through the pmem_errormsg pointer t_begin hands it.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
+#ifndef T_NO_LIBPMEM
+#define T_NO_LIBPMEM
+#endif
 #include "check.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <ftw.h>
@@ -12,30 +19,59 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-#include <libpmem.h>
+/* After this many described failures the rest are only counted. */
+#define SHOWN_FAILURES 100
 
 static const char *test_name = "test";
-static int failures;
-static int checks;
+static const char *(*errormsg)(void);
+static int passes, failures, skips;
 static char tmpdir[PATH_MAX];
+static pid_t tmpdir_owner;
 
-void
+static int
+under_ci(void)
+{
+	const char *ci = getenv("CI");
+	return ci && strcmp(ci, "true") == 0;
+}
+
+int
 t_check(int ok, const char *file, int line, const char *expr, const char *fmt, ...)
 {
-	__atomic_fetch_add(&checks, 1, __ATOMIC_RELAXED);
-	if (ok)
-		return;
-	__atomic_fetch_add(&failures, 1, __ATOMIC_RELAXED);
-	fprintf(stderr, "%s: FAIL at %s:%d: ", test_name, file, line);
+	if (ok) {
+		__atomic_fetch_add(&passes, 1, __ATOMIC_RELAXED);
+		return 1;
+	}
+	int nth = __atomic_add_fetch(&failures, 1, __ATOMIC_RELAXED);
+	if (nth > SHOWN_FAILURES) {
+		if (nth == SHOWN_FAILURES + 1)
+			fprintf(stderr, "%s: more failures follow; counted, not shown\n", test_name);
+		return 0;
+	}
+	/* One buffer, one write: lines of concurrent failures stay whole. */
+	char msg[1024];
+	int n = snprintf(msg, sizeof(msg), "%s: FAIL at %s:%d: ", test_name, file, line);
 	va_list ap;
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	if (n >= 0 && (size_t)n < sizeof(msg))
+		n += vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n    (check: %s; pmem_errormsg: \"%s\")\n", expr,
-		pmem_errormsg() ? pmem_errormsg() : "(NULL)");
+	const char *why = errormsg ? errormsg() : NULL;
+	if (n >= 0 && (size_t)n < sizeof(msg)) {
+		if (errormsg)
+			snprintf(msg + n, sizeof(msg) - (size_t)n,
+				"\n    (check: %s; pmem_errormsg: \"%s\")\n", expr,
+				why ? why : "(NULL)");
+		else
+			snprintf(msg + n, sizeof(msg) - (size_t)n, "\n    (check: %s)\n", expr);
+	}
+	fputs(msg, stderr);
+	return 0;
 }
 
 void
@@ -48,15 +84,49 @@ t_check_fails(int returned_bad, int got_errno, int want_errno,
 		returned_bad ? "failure" : "success", got_errno, strerror(got_errno));
 }
 
-/* Where pmem_errormsg's code lives: a library path, or this executable. */
+int
+t_check_mem(const void *got, const void *want, size_t len,
+	const char *file, int line, const char *what)
+{
+	const unsigned char *g = (const unsigned char *)got;
+	const unsigned char *w = (const unsigned char *)want;
+	size_t i = 0;
+	while (i < len && g[i] == w[i])
+		i++;
+	if (i == len)
+		return t_check(1, file, line, "", "%s", "");
+	return t_check(0, file, line, "memcmp(got, want, len) == 0",
+		"%s: byte %zu of %zu is 0x%02x, want 0x%02x", what, i, len, g[i], w[i]);
+}
+
+void
+t_skip(const char *what, const char *why_fmt, ...)
+{
+	char why[512];
+	va_list ap;
+	va_start(ap, why_fmt);
+	vsnprintf(why, sizeof(why), why_fmt, ap);
+	va_end(ap);
+	if (under_ci()) {
+		__atomic_fetch_add(&failures, 1, __ATOMIC_RELAXED);
+		fprintf(stderr, "%s: FAIL: %s cannot run under CI=true: %s\n", test_name, what, why);
+		return;
+	}
+	__atomic_fetch_add(&skips, 1, __ATOMIC_RELAXED);
+	printf("%s: SKIP: %s (%s)\n", test_name, what, why);
+}
+
+/* Where the errormsg function lives: a library path, or "static" (this executable). */
 static const char *
 serving_object(char *buf, size_t len)
 {
 	Dl_info info;
-	void *sym = (void *)pmem_errormsg;
+	char exe[PATH_MAX], obj[PATH_MAX];
+	/* A function pointer handed over as data: POSIX dladdr's own convention. */
+	void *sym;
+	memcpy(&sym, &errormsg, sizeof(sym));
 	if (!dladdr(sym, &info) || !info.dli_fname)
 		return "(unknown)";
-	char exe[PATH_MAX], obj[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
 	if (info.dli_fname[0] == '\0' || !realpath(info.dli_fname, obj))
@@ -68,10 +138,13 @@ serving_object(char *buf, size_t len)
 }
 
 void
-t_begin(const char *name)
+t_begin_with(const char *name, const char *(*pmem_errormsg_fn)(void))
 {
 	test_name = name;
+	errormsg = pmem_errormsg_fn;
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!errormsg)
+		return;
 	char buf[PATH_MAX];
 	const char *served = serving_object(buf, sizeof(buf));
 	const char *want = getenv("PMEM_TEST_LIB");
@@ -93,6 +166,13 @@ t_is_pmdk(void)
 }
 
 int
+t_sanitized(void)
+{
+	const char *tool = getenv("HARDENING_SANITIZER");
+	return tool && *tool && strcmp(tool, "0") != 0;
+}
+
+int
 t_under_valgrind(void)
 {
 	const char *tool = getenv("HARDENING_SANITIZER");
@@ -102,20 +182,41 @@ t_under_valgrind(void)
 static int
 remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 {
-	(void)sb; (void)type; (void)ftw;
+	(void)sb;
+	(void)type;
+	(void)ftw;
 	return remove(path);
+}
+
+void
+t_remove_tree(const char *path)
+{
+	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Only the process that made the directory removes it: forked children exit too. */
+static void
+remove_tmpdir(void)
+{
+	if (tmpdir[0] && getpid() == tmpdir_owner) {
+		t_remove_tree(tmpdir);
+		tmpdir[0] = '\0';
+	}
 }
 
 int
 t_end(void)
 {
-	if (tmpdir[0])
-		nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-	if (failures)
-		printf("%s: %d of %d checks FAILED\n", test_name, failures, checks);
+	remove_tmpdir();
+	int p = __atomic_load_n(&passes, __ATOMIC_RELAXED);
+	int f = __atomic_load_n(&failures, __ATOMIC_RELAXED);
+	int s = __atomic_load_n(&skips, __ATOMIC_RELAXED);
+	if (s)
+		printf("%s: %d passed, %d failed, %d skipped\n", test_name, p, f, s);
 	else
-		printf("%s: all %d checks passed\n", test_name, checks);
-	return failures ? 1 : 0;
+		printf("%s: %d passed, %d failed\n", test_name, p, f);
+	fflush(stdout);
+	return f ? 1 : 0;
 }
 
 const char *
@@ -123,12 +224,14 @@ t_tmpdir(void)
 {
 	if (!tmpdir[0]) {
 		const char *base = getenv("TMPDIR");
-		snprintf(tmpdir, sizeof(tmpdir), "%s/pmem-test-XXXXXX",
-			base && *base ? base : "/tmp");
+		snprintf(tmpdir, sizeof(tmpdir), "%s/pmem-%s-XXXXXX",
+			base && *base ? base : "/tmp", test_name);
 		if (!mkdtemp(tmpdir)) {
 			perror("mkdtemp");
 			exit(2);
 		}
+		tmpdir_owner = getpid();
+		atexit(remove_tmpdir);
 	}
 	return tmpdir;
 }
@@ -138,9 +241,23 @@ t_path(const char *name)
 {
 	static char slots[4][PATH_MAX];
 	static unsigned next;
-	char *p = slots[next++ % 4];
-	snprintf(p, PATH_MAX, "%s/%s", t_tmpdir(), name);
+	char *p = slots[__atomic_fetch_add(&next, 1, __ATOMIC_RELAXED) % 4];
+	int n = snprintf(p, PATH_MAX, "%s/%s", t_tmpdir(), name);
+	if (n < 0 || n >= PATH_MAX) {
+		fprintf(stderr, "%s: path too long: %s/%s\n", test_name, tmpdir, name);
+		exit(2);
+	}
 	return p;
+}
+
+int
+t_make_file(const char *path, size_t size)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	int ok = size == 0 || ftruncate(fileno(f), (off_t)size) == 0;
+	return (fclose(f) == 0 && ok) ? 0 : -1;
 }
 
 int
@@ -228,4 +345,42 @@ t_fill(unsigned char *buf, size_t len, unsigned seed)
 		x = x * 1103515245u + 12345u;
 		buf[i] = (unsigned char)(x >> 16);
 	}
+}
+
+int
+t_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the directory's own descriptor */
+}
+
+long
+t_rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	char line[256];
+	long kib = -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+uint64_t
+t_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }

@@ -27,27 +27,18 @@ export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 unset PMEM_IS_PMEM_FORCE PMEM_LOG_LEVEL PMEM_LOG_FILE LD_PRELOAD
 export TMPDIR=${TMPDIR:-/tmp}
 
-passed=0 failed=0 skipped=0
-failed_names=()
+. "$here/lib/testlib.sh"
 log=$build/last-run.log
 : >"$log"
-
-pass() { passed=$((passed + 1)); echo "PASS: $1"; }
-fail() { failed=$((failed + 1)); failed_names+=("$1"); echo "FAIL: $1"; }
-skip() {
-	if [ "${CI:-}" = true ]; then fail "$1 (skipped under CI: $2)"; return; fi
-	skipped=$((skipped + 1)); echo "SKIP: $1 ($2)"
-}
 
 # run_case NAME CMD...: one test case; its output is shown only on failure.
 run_case() {
 	local name=$1; shift
 	local out=$build/out.$$
 	if timeout 120 "$@" >"$out" 2>&1; then
-		pass "$name"
+		t_pass "$name"
 	else
-		fail "$name"
-		sed 's/^/    | /' "$out"
+		t_fail "$name" "$(sed 's/^/| /' "$out")"
 	fi
 	cat "$out" >>"$log"; rm -f "$out"
 }
@@ -61,16 +52,16 @@ tests=("$here"/test_*.c)
 # tests' own expectations wherever PMDK 1.12 defines the same behaviour.
 run_on_pmdk() {
 	if [ ! -e "$PMDK_LIB" ]; then
-		skip "the C tests on PMDK" "no $PMDK_LIB (Debian package libpmem1)"
+		t_skip "the C tests on PMDK" "no $PMDK_LIB (Debian package libpmem1)"
 		return
 	fi
 	for src in "${tests[@]}"; do
 		name=$(basename "$src" .c)
 		if pmdk_lacks "$src"; then
-			skipped=$((skipped + 1)); echo "SKIP: $name on PMDK (uses API that PMDK 1.12 lacks)"
+			t_skip_by_design "$name on PMDK" "uses API that PMDK 1.12 lacks"
 			continue
 		fi
-		[ -x "$build/$name" ] || { fail "$name on PMDK (not built: run make check first)"; continue; }
+		[ -x "$build/$name" ] || { t_fail "$name on PMDK (not built: run make check first)"; continue; }
 		run_case "$name on PMDK (checks the test itself)" env LD_PRELOAD="$PMDK_LIB" \
 			PMEM_TEST_IMPL=pmdk PMEM_TEST_LIB="$PMDK_LIB" "$build/$name"
 	done
@@ -78,8 +69,7 @@ run_on_pmdk() {
 
 if [ "$impl" = pmdk ]; then
 	run_on_pmdk
-	echo "$passed passed, $failed failed"
-	[ "$failed" = 0 ]
+	t_summary
 	exit
 fi
 
@@ -91,8 +81,8 @@ ours=$prefix/lib/libpmem.so.1
 
 # Everything below compiles against the prefix, not a system libpmem.
 case " ${cflags[*]} ${libs[*]} " in
-*" -I$prefix/include "*"-L$prefix/lib "*) pass "pkg-config libpmem points at the install prefix" ;;
-*) fail "pkg-config libpmem points at the install prefix (it says: ${cflags[*]} ${libs[*]})" ;;
+*" -I$prefix/include "*"-L$prefix/lib "*) t_pass "pkg-config libpmem points at the install prefix" ;;
+*) t_fail "pkg-config libpmem points at the install prefix (it says: ${cflags[*]} ${libs[*]})" ;;
 esac
 
 for src in "${tests[@]}"; do
@@ -102,7 +92,7 @@ for src in "${tests[@]}"; do
 		run_case "$name (dynamic)" env LD_LIBRARY_PATH="$prefix/lib" \
 			PMEM_TEST_LIB="$ours" "$build/$name"
 	else
-		fail "$name (dynamic): does not compile"; sed 's/^/    | /' "$build/$name.cc.log"
+		t_fail "$name (dynamic): does not compile" "$(sed 's/^/| /' "$build/$name.cc.log")"
 	fi
 	# Static: the archive, then what pkg-config says it needs; --as-needed
 	# keeps the -lpmem in that list from also pulling in the shared library.
@@ -110,12 +100,12 @@ for src in "${tests[@]}"; do
 		"${cflags[@]}" "$prefix/lib/libpmem.a" -Wl,--as-needed "${static_libs[@]}" \
 		>"$build/$name.static.cc.log" 2>&1; then
 		if readelf -d "$build/$name.static" | grep -q 'NEEDED.*libpmem'; then
-			fail "$name (static): still links libpmem.so"
+			t_fail "$name (static): still links libpmem.so"
 		else
 			run_case "$name (static)" env PMEM_TEST_LIB=static "$build/$name.static"
 		fi
 	else
-		fail "$name (static): does not compile"; sed 's/^/    | /' "$build/$name.static.cc.log"
+		t_fail "$name (static): does not compile" "$(sed 's/^/| /' "$build/$name.static.cc.log")"
 	fi
 done
 
@@ -138,11 +128,11 @@ if [ -e /usr/include/libpmem.h ] && [ -e "$(dirname "$PMDK_LIB")/libpmem.so" ]; 
 			env LD_LIBRARY_PATH="$prefix/lib" PMEM_TEST_LIB="$ours" \
 			"$build/pmdk_built_client"
 	else
-		fail "pmdk_built_client: does not compile"
-		sed 's/^/    | /' "$build/pmdk_built_client.cc.log"
+		t_fail "pmdk_built_client: does not compile" \
+			"$(sed 's/^/| /' "$build/pmdk_built_client.cc.log")"
 	fi
 else
-	skip "pmdk_built_client" "Debian's libpmem-dev is not installed"
+	t_skip "pmdk_built_client" "Debian's libpmem-dev is not installed"
 fi
 
 # Real clients: fio, pmempool, libpmemobj.
@@ -150,21 +140,10 @@ clients_out=$build/clients.log
 CC="$CC" "$root/tests/clients.sh" "$prefix" "$build/clients" >"$clients_out" 2>&1
 clients_rc=$?
 cat "$clients_out"
-before=$failed
-while IFS= read -r line; do
-	case $line in
-	"PASS: "*) passed=$((passed + 1)) ;;
-	"FAIL: "*) failed=$((failed + 1)); failed_names+=("${line#FAIL: }") ;;
-	"SKIP: "*) skipped=$((skipped + 1)) ;;
-	esac
-done <"$clients_out"
-if [ "$clients_rc" != 0 ] && [ "$failed" = "$before" ]; then
-	fail "tests/clients.sh exited $clients_rc without naming a failed test"
+before=$t_failed
+t_tally "$clients_out"
+if [ "$clients_rc" != 0 ] && [ "$t_failed" = "$before" ]; then
+	t_fail "tests/clients.sh exited $clients_rc without naming a failed test"
 fi
 
-if [ "$failed" != 0 ]; then
-	echo "failed:"; printf '  %s\n' "${failed_names[@]}"
-fi
-[ "$skipped" = 0 ] || echo "($skipped skipped)"
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+t_summary

@@ -23,14 +23,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../lib/check.h"
+
 #define LEN 8192
 static const char *dir;
-static int failures;
-
-#define EXPECT(c, ...) do { if (!(c)) { \
-	fprintf(stderr, "fidelity: FAIL at line %d: ", __LINE__); \
-	fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); failures++; } } while (0)
-
 static const char *path(const char *name)
 {
 	static char buf[4096];
@@ -83,21 +79,21 @@ static void stale_after_munmap(void)
 	char *q = anon_at(p, LEN);
 	strcpy(q, "unrelated-buffer");
 	pmem_persist(q, 64);
-	EXPECT(!file_has("a", "unrelated-buffer"), "anonymous memory written into a munmapped file");
+	CHECK(!file_has("a", "unrelated-buffer"), "anonymous memory written into a munmapped file");
 	munmap(q, LEN);
 }
 
 static void partial_unmap_rounds_to_pages(void)
 {
 	char *p = map("b");
-	EXPECT(pmem_unmap(p, 100) == 0, "pmem_unmap(p, 100): %s", pmem_errormsg());
+	CHECK(pmem_unmap(p, 100) == 0, "pmem_unmap(p, 100): %s", pmem_errormsg());
 	char *q = anon_at(p, 4096);
 	strcpy(q + 128, "unrelated");
 	pmem_persist(q + 128, 16);
-	EXPECT(!file_has("b", "unrelated"), "anonymous memory written where pmem_unmap unmapped a page");
+	CHECK(!file_has("b", "unrelated"), "anonymous memory written where pmem_unmap unmapped a page");
 	strcpy(p + 4096, "second page");
 	pmem_persist(p + 4096, 16);
-	EXPECT(file_has("b", "second page"), "the rest of the mapping stopped reaching its file");
+	CHECK(file_has("b", "second page"), "the rest of the mapping stopped reaching its file");
 	munmap(q, 4096);
 	pmem_unmap(p + 4096, 4096);
 }
@@ -107,14 +103,14 @@ static void mremap_is_followed(void)
 	char *p = map("c");
 	char *to = mmap(NULL, LEN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	char *q = mremap(p, LEN, LEN, MREMAP_MAYMOVE | MREMAP_FIXED, to);
-	EXPECT(q == to, "mremap: %s", strerror(errno));
+	CHECK(q == to, "mremap: %s", strerror(errno));
 	strcpy(q + 64, "moved");
 	pmem_persist(q + 64, 8);
-	EXPECT(file_has("c", "moved"), "a persist after mremap never reached the file");
+	CHECK(file_has("c", "moved"), "a persist after mremap never reached the file");
 	char *s = anon_at(p, LEN);
 	strcpy(s, "stale");
 	pmem_persist(s, 8);
-	EXPECT(!file_has("c", "stale"), "memory at the old address written into the file");
+	CHECK(!file_has("c", "stale"), "memory at the old address written into the file");
 	munmap(s, LEN);
 	pmem_unmap(q, LEN);
 }
@@ -125,18 +121,18 @@ static void same_file_twice_shares(void)
 	char *p = map("d");
 	size_t len;
 	char *q = pmem_map_file(path("d"), 0, 0, 0, &len, NULL);
-	EXPECT(q != NULL && len == LEN, "a second mapping of one file: %s", pmem_errormsg());
+	CHECK(q != NULL && len == LEN, "a second mapping of one file: %s", pmem_errormsg());
 	if (q == NULL)
 		return;
 	strcpy(p + 64, "through p");
-	EXPECT(strcmp(q + 64, "through p") == 0, "the second mapping does not see the first's store");
+	CHECK(strcmp(q + 64, "through p") == 0, "the second mapping does not see the first's store");
 	strcpy(q + 64 + 16, "and q");
 	pmem_persist(q + 64, 64);
-	EXPECT(file_has("d", "through p") && file_has("d", "and q"), "a persist through q lost p's store");
+	CHECK(file_has("d", "through p") && file_has("d", "and q"), "a persist through q lost p's store");
 	pmem_unmap(q, LEN);
 	pmem_unmap(p, LEN);
 	q = map("d"); /* a new mapping shows the file */
-	EXPECT(strcmp(q + 64, "through p") == 0, "a new mapping does not show the persisted data");
+	CHECK(strcmp(q + 64, "through p") == 0, "a new mapping does not show the persisted data");
 	munmap(q, LEN); /* a plain munmap, then a mapping at the same place */
 	q = map("d");
 	pmem_unmap(q, LEN);
@@ -154,8 +150,8 @@ static void fork_shares(void)
 		_exit(0);
 	}
 	waitpid(pid, NULL, 0);
-	EXPECT(strcmp(p, "child") == 0, "the parent does not see the child's store");
-	EXPECT(file_has("e", "child"), "the child's persist did not reach the file");
+	CHECK(strcmp(p, "child") == 0, "the parent does not see the child's store");
+	CHECK(file_has("e", "child"), "the child's persist did not reach the file");
 	pmem_unmap(p, LEN);
 }
 
@@ -164,9 +160,9 @@ static void dontneed_keeps_stores(void)
 {
 	char *p = map("i");
 	strcpy(p + 4096, "kept");
-	EXPECT(madvise(p, LEN, MADV_DONTNEED) == 0, "madvise: %s", strerror(errno));
-	EXPECT(strcmp(p + 4096, "kept") == 0, "MADV_DONTNEED lost a store");
-	EXPECT(!file_has("i", "kept"), "MADV_DONTNEED wrote to the file");
+	CHECK(madvise(p, LEN, MADV_DONTNEED) == 0, "madvise: %s", strerror(errno));
+	CHECK(strcmp(p + 4096, "kept") == 0, "MADV_DONTNEED lost a store");
+	CHECK(!file_has("i", "kept"), "MADV_DONTNEED wrote to the file");
 	pmem_unmap(p, LEN);
 }
 
@@ -175,10 +171,10 @@ static void deep_flushes_write_lines_only(void)
 	char *p = map("f");
 	strcpy(p, "never flushed");
 	strcpy(p + 64, "deep");
-	EXPECT(pmem_deep_persist(p + 64, 8) == 0, "pmem_deep_persist: %s", pmem_errormsg());
-	EXPECT(pmem_deep_drain(p, LEN) == 0, "pmem_deep_drain: %s", pmem_errormsg());
-	EXPECT(file_has("f", "deep"), "pmem_deep_persist did not write its line");
-	EXPECT(!file_has("f", "never flushed"), "a deep flush wrote a line never flushed");
+	CHECK(pmem_deep_persist(p + 64, 8) == 0, "pmem_deep_persist: %s", pmem_errormsg());
+	CHECK(pmem_deep_drain(p, LEN) == 0, "pmem_deep_drain: %s", pmem_errormsg());
+	CHECK(file_has("f", "deep"), "pmem_deep_persist did not write its line");
+	CHECK(!file_has("f", "never flushed"), "a deep flush wrote a line never flushed");
 	pmem_unmap(p, LEN);
 }
 
@@ -189,13 +185,13 @@ static void no_growth_past_eof(void)
 		perror("g"), exit(1);
 	size_t len;
 	char *p = pmem_map_file(path("g"), 0, 0, 0, &len, NULL);
-	EXPECT(p != NULL && len == 10, "map a 10-byte file: %s", pmem_errormsg());
+	CHECK(p != NULL && len == 10, "map a 10-byte file: %s", pmem_errormsg());
 	memset(p, 'x', 100);
 	pmem_persist(p, 100);
 	struct stat st;
 	fstat(fd, &st);
-	EXPECT(st.st_size == 10, "persisting past end-of-file grew the file to %lld", (long long)st.st_size);
-	EXPECT(file_has("g", "xxxxxxxxxx"), "the bytes before end-of-file were not written");
+	CHECK(st.st_size == 10, "persisting past end-of-file grew the file to %lld", (long long)st.st_size);
+	CHECK(file_has("g", "xxxxxxxxxx"), "the bytes before end-of-file were not written");
 	pmem_unmap(p, len);
 	close(fd);
 }
@@ -213,9 +209,9 @@ static void foreign_mapping_is_adopted(void)
 	strcpy(p + 256, "unflushed");
 	strcpy(p + 4096 + 64, "other page");
 	pmem_persist(p + 4096 + 64, 16);
-	EXPECT(strcmp(p, "before") == 0, "adoption changed the mapping's contents");
-	EXPECT(file_has("h", "flushed") && file_has("h", "other page"), "persists did not reach the file");
-	EXPECT(!file_has("h", "unflushed"), "a store after adoption reached the file unflushed");
+	CHECK(strcmp(p, "before") == 0, "adoption changed the mapping's contents");
+	CHECK(file_has("h", "flushed") && file_has("h", "other page"), "persists did not reach the file");
+	CHECK(!file_has("h", "unflushed"), "a store after adoption reached the file unflushed");
 
 	/* A forked child's stores to an adopted (private) mapping are not the
 	 * parent's: fit mode says so when the child flushes. */
@@ -238,7 +234,7 @@ static void foreign_mapping_is_adopted(void)
 	msg[got] = '\0';
 	close(fds[0]);
 	waitpid(pid, NULL, 0);
-	EXPECT(strstr(msg, "forked child") != NULL, "the child's persist was not reported: '%s'", msg);
+	CHECK(strstr(msg, "forked child") != NULL, "the child's persist was not reported: '%s'", msg);
 	munmap(p, LEN);
 }
 
@@ -273,12 +269,12 @@ static void threads_adopt_once(void)
 	for (int t = 0; t < THREADS; t++)
 		for (int i = 0; i < 32; i++) {
 			snprintf(want, sizeof(want), "t%d-%d", t, i);
-			EXPECT(file_has("k", want), "line %s of a thread did not reach the file", want);
-			EXPECT(strcmp(shared_map + ((size_t)i * THREADS + (size_t)t) * 64, want) == 0,
+			CHECK(file_has("k", want), "line %s of a thread did not reach the file", want);
+			CHECK(strcmp(shared_map + ((size_t)i * THREADS + (size_t)t) * 64, want) == 0,
 			       "line %s changed in memory", want);
 		}
 	strcpy(shared_map + LEN - 64, "unflushed");
-	EXPECT(!file_has("k", "unflushed"), "the mapping was not adopted");
+	CHECK(!file_has("k", "unflushed"), "the mapping was not adopted");
 	munmap(shared_map, LEN);
 }
 
@@ -287,7 +283,7 @@ static void threads_adopt_once(void)
 static void one_fd_per_file(void)
 {
 	struct rlimit rl = { 64, 64 };
-	EXPECT(setrlimit(RLIMIT_NOFILE, &rl) == 0, "setrlimit: %s", strerror(errno));
+	CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0, "setrlimit: %s", strerror(errno));
 	char *m[100];
 	int n = 0;
 	for (; n < 100; n++) {
@@ -296,7 +292,7 @@ static void one_fd_per_file(void)
 		if (m[n] == NULL)
 			break;
 	}
-	EXPECT(n == 100, "mapping %d of one file failed: %s", n + 1, pmem_errormsg());
+	CHECK(n == 100, "mapping %d of one file failed: %s", n + 1, pmem_errormsg());
 	for (int i = 0; i < n; i++)
 		pmem_unmap(m[i], LEN);
 }
@@ -306,6 +302,7 @@ int main(int argc, char **argv)
 	if (argc != 2)
 		return fprintf(stderr, "usage: fidelity DIR\n"), 2;
 	dir = argv[1];
+	t_begin("fidelity");
 	stale_after_munmap();
 	partial_unmap_rounds_to_pages();
 	mremap_is_followed();
@@ -317,8 +314,5 @@ int main(int argc, char **argv)
 	foreign_mapping_is_adopted();
 	threads_adopt_once();
 	one_fd_per_file();
-	if (failures)
-		return fprintf(stderr, "fidelity: %d failures\n", failures), 1;
-	printf("fidelity: all cases passed\n");
-	return 0;
+	return t_end();
 }

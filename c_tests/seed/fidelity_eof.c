@@ -12,10 +12,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* pmem.h is the original API: not beside libpmem.h. */
+#define T_NO_LIBPMEM
+#include "../lib/check.h"
+
 int main(int argc, char **argv)
 {
 	if (argc != 2)
 		return fprintf(stderr, "usage: fidelity_eof FILE\n"), 2;
+	t_begin("fidelity_eof");
 	pmem_fit_mode();
 	int fd = open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0 || write(fd, "0123456789", 10) != 10)
@@ -29,15 +34,8 @@ int main(int argc, char **argv)
 	char buf[16] = "";
 	if (fstat(fd, &st) != 0)
 		return perror(argv[1]), 1;
-	if (st.st_size != 10) {
-		fprintf(stderr, "fidelity_eof: FAIL: the persist grew the file to %lld bytes\n",
-			(long long)st.st_size);
-		return 1;
-	}
-	if (pread(fd, buf, sizeof(buf), 0) != 10 || memcmp(buf, "xxxxxxxxxx", 10) != 0) {
-		fprintf(stderr, "fidelity_eof: FAIL: the bytes before end-of-file were not written\n");
-		return 1;
-	}
-	printf("fidelity_eof: passed\n");
-	return 0;
+	CHECK(st.st_size == 10, "the persist grew the file to %lld bytes", (long long)st.st_size);
+	CHECK(pread(fd, buf, sizeof(buf), 0) == 10 && memcmp(buf, "xxxxxxxxxx", 10) == 0,
+		"the bytes before end-of-file were not written");
+	return t_end();
 }

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/check.h"
+
 #define FILES 32
 #define THREADS 4
 #define LEN (64 * 1024)
@@ -24,14 +26,6 @@
 
 static const char *dir;
 static char *maps[FILES];
-static int failures;
-
-static void fail(const char *what, int file, size_t off)
-{
-	printf("FAIL: %s (file %d, offset %zu)\n", what, file, off);
-	__atomic_add_fetch(&failures, 1, __ATOMIC_RELAXED);
-}
-
 static void path_of(char *buf, size_t n, int i)
 {
 	snprintf(buf, n, "%s/f%02d", dir, i);
@@ -72,17 +66,15 @@ static void *churner(void *arg)
 		size_t len;
 		snprintf(path, sizeof(path), "%s/churn%d", dir, i % 8);
 		char *p = pmem_map_file(path, 8192, PMEM_FILE_CREATE, 0644, &len, NULL);
-		if (p == NULL) {
-			fail("churn map", i, 0);
+		if (!CHECK(p != NULL, "churn map %d", i))
 			return NULL;
-		}
 		p[4096] = (char)(i + 1);
 		pmem_persist(p + 4096, 1);
 		pmem_unmap(p, len);
 		int fd = open(path, O_RDONLY);
 		char c = 0;
-		if (fd < 0 || pread(fd, &c, 1, 4096) != 1 || c != (char)(i + 1))
-			fail("churned file lost its persisted byte", i, 4096);
+		CHECK(fd >= 0 && pread(fd, &c, 1, 4096) == 1 && c == (char)(i + 1),
+			"churned file %d lost its persisted byte at 4096", i);
 		if (fd >= 0)
 			close(fd);
 	}
@@ -107,15 +99,13 @@ static void verify_line(int i, size_t off, int flushed)
 	unsigned char buf[LINE];
 	path_of(path, sizeof(path), i);
 	int fd = open(path, O_RDONLY);
-	if (fd < 0 || pread(fd, buf, LINE, (off_t)off) != LINE) {
-		fail("cannot read back", i, off);
-	} else {
-		for (int b = 0; b < LINE; b++) {
-			if (buf[b] != (flushed ? pattern(i, off) : 0)) {
-				fail(flushed ? "flushed line missing" : "unflushed line in file", i, off);
-				break;
-			}
-		}
+	if (CHECK(fd >= 0 && pread(fd, buf, LINE, (off_t)off) == LINE,
+		    "cannot read back file %d, offset %zu", i, off)) {
+		int b = 0;
+		while (b < LINE && buf[b] == (flushed ? pattern(i, off) : 0))
+			b++;
+		CHECK(b == LINE, "%s (file %d, offset %zu)",
+			flushed ? "flushed line missing" : "unflushed line in file", i, off);
 	}
 	if (fd >= 0)
 		close(fd);
@@ -128,11 +118,11 @@ int main(int argc, char *argv[])
 		return 2;
 	}
 	dir = argv[1];
+	t_begin("manymaps");
 	struct pmem_attr attr;
-	if (pmem_get_attr(NULL, 0, &attr) != 0 || strcmp(attr.persist_mode, "fit") != 0) {
-		printf("FAIL: run me with PMEM_PERSIST_MODE=fit\n");
-		return 2;
-	}
+	if (!CHECK(pmem_get_attr(NULL, 0, &attr) == 0 && strcmp(attr.persist_mode, "fit") == 0,
+		    "run me with PMEM_PERSIST_MODE=fit"))
+		return t_end();
 	int fds_before = open_fds();
 	for (int i = 0; i < FILES; i++) {
 		char path[512];
@@ -177,10 +167,8 @@ int main(int argc, char *argv[])
 	pmem_unmap(maps[0] + 2 * hole, LEN - 2 * hole);
 	for (int i = 1; i < FILES; i++)
 		pmem_unmap(maps[i], LEN);
-	if (open_fds() != fds_before)
-		printf("FAIL: %d descriptors open after unmapping, %d before\n",
-		       open_fds(), fds_before), failures++;
-	if (failures == 0)
-		printf("manymaps: %d files, %d threads, 200 map/unmap cycles ok\n", FILES, THREADS);
-	return failures != 0;
+	CHECK(open_fds() == fds_before, "%d descriptors open after unmapping, %d before",
+		open_fds(), fds_before);
+	printf("manymaps: %d files, %d threads, 200 map/unmap cycles\n", FILES, THREADS);
+	return t_end();
 }

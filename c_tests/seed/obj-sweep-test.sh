@@ -10,11 +10,11 @@ out=$(cd "${1:?usage: obj-sweep-test.sh OUTDIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 sweep=${PMEM_SWEEP:?PMEM_SWEEP names the pmem-sweep binary}
 prog="$here/obj_tx"
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
+. "$here/../lib/testlib.sh"
+bad() { t_fail "$*"; }
 
 rm -rf "$out/obj" && mkdir -p "$out/obj"
-"$prog" create "$out/obj/template" || { echo "FAIL: cannot create a libpmemobj pool"; exit 1; }
+"$prog" create "$out/obj/template" || { t_fail "cannot create a libpmemobj pool"; exit 1; }
 setup="cp $out/obj/template pool"
 check="$prog check pool"
 export PMEM_IS_PMEM_FORCE=1
@@ -40,5 +40,5 @@ status=$?
 grep -q "FAILED: check failed (exit 1): pool: value .* is missing" "$out/obj/bad.out" ||
 	bad "the sweep did not name the missing value"
 
-[ "$fail" = 0 ] && echo "obj-sweep-test: libpmemobj program clean in all $states states of its $total points, planted bug caught"
-exit "$fail"
+[ "$t_failed" = 0 ] && echo "obj-sweep-test: libpmemobj program clean in all $states states of its $total points, planted bug caught"
+[ "$t_failed" = 0 ]

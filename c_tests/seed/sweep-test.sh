@@ -10,8 +10,8 @@ set -uo pipefail
 out=$(cd "${1:?usage: sweep-test.sh OUTDIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 sweep=${PMEM_SWEEP:?PMEM_SWEEP names the pmem-sweep binary}
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
+. "$here/../lib/testlib.sh"
+bad() { t_fail "$*"; }
 # The largest point count in a PMEM_FIT_REPORT file (JSON lines).
 points_in() { sed -n 's/.*"event":"count".*"points":\([0-9]*\).*/\1/p' "$1" | sort -n | tail -1; }
 
@@ -73,5 +73,5 @@ if [ -n "$first" ]; then
 	[ "$status" = 1 ] || { bad "reproducer of point $first exited $status, want 1"; cat "$out/repro.out"; }
 fi
 
-[ "$fail" = 0 ] && echo "sweep: crash injection, $points-point sweep, sample, static and the buggy variant ok"
-exit $fail
+[ "$t_failed" = 0 ] && echo "sweep: crash injection, $points-point sweep, sample, static and the buggy variant ok"
+[ "$t_failed" = 0 ]

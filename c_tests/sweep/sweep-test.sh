@@ -17,8 +17,8 @@ out=$(cd "${1:?usage: sweep-test.sh OUTDIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 sweep=${PMEM_SWEEP:?PMEM_SWEEP names the pmem-sweep binary}
 fd="$here/flagdata"
-fail=0
-bad() { echo "FAIL: $*"; fail=1; }
+. "$here/../lib/testlib.sh"
+bad() { t_fail "$*"; }
 # The largest point count in a report.
 points_in() { sed -n 's/.*"event":"count".*"points":\([0-9]*\).*/\1/p' "$1" | sort -n | tail -1; }
 # A sweep of flagdata: sweep_fd NAME [sweep options] -- [flagdata options].
@@ -133,5 +133,5 @@ done
 	bad "pmem-sweep left something in w/: $(ls -A "$out/w")"
 rmdir "$out/wd" 2>/dev/null
 
-[ "$fail" = 0 ] && echo "sweep: ordering bugs found, correct program clean in every state, tear, missing-flush report, usability ok"
-exit $fail
+[ "$t_failed" = 0 ] && echo "sweep: ordering bugs found, correct program clean in every state, tear, missing-flush report, usability ok"
+[ "$t_failed" = 0 ]

@@ -211,7 +211,7 @@ impl PmemFile {
         }
     }
 
-    fn from_mapping(m: map::Mapped) -> Result<Self> {
+    fn from_mapping(m: map::Mapping) -> Result<Self> {
         match NonNull::new(m.addr) {
             Some(addr) => Ok(PmemFile {
                 addr,

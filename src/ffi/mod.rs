@@ -9,8 +9,8 @@ pub mod consts;
 mod log;
 mod map;
 mod memops;
+mod original;
 mod persist;
-mod seed;
 mod version;
 
 use crate::error::{set_errno, set_last_message, Error, MsgBuf};

@@ -28,9 +28,11 @@ pub enum Share {
     Private,
 }
 
-/// A fresh mapping; `synced` when MAP_SYNC was accepted.
+/// What one mmap(2) made: where, how long, and whether MAP_SYNC was
+/// accepted (`synced`). Owns nothing: the caller unmaps it on failure (see
+/// `Pending` in map/mod.rs) or registers it as a [`super::Mapping`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Mapping {
+pub struct RawMapping {
     pub addr: usize,
     pub len: usize,
     pub synced: bool,
@@ -49,7 +51,7 @@ pub fn alignment_for(len: usize, page: usize) -> usize {
 
 /// Maps `len` bytes of `fd` from offset 0, read/write, starting on a
 /// multiple of `max(alignment_for(len), min_align)` when it can.
-pub fn map(fd: i32, len: usize, share: Share, min_align: usize) -> Result<Mapping> {
+pub fn map(fd: i32, len: usize, share: Share, min_align: usize) -> Result<RawMapping> {
     if len == 0 {
         return Err(Error::new(libc::EINVAL, "mmap 0 bytes"));
     }
@@ -75,7 +77,7 @@ const SYNC_FLAGS: i32 = libc::MAP_SHARED_VALIDATE | libc::MAP_SYNC;
 
 /// One mapping with `at` as the address hint (0: none); the kernel uses the
 /// hint when the range is free. Shared mappings try MAP_SYNC first.
-fn map_at(at: usize, fd: i32, len: usize, share: Share) -> Result<Mapping> {
+fn map_at(at: usize, fd: i32, len: usize, share: Share) -> Result<RawMapping> {
     let attempt = |flags: i32| raw_mmap(at, len, flags, fd);
     let (addr, synced) = match share {
         Share::Private => (attempt(libc::MAP_PRIVATE)?, false),
@@ -89,7 +91,7 @@ fn map_at(at: usize, fd: i32, len: usize, share: Share) -> Result<Mapping> {
             Err(e) => return Err(e),
         },
     };
-    Ok(Mapping { addr, len, synced })
+    Ok(RawMapping { addr, len, synced })
 }
 
 fn round_up(n: usize, to: usize) -> Option<usize> {

@@ -15,12 +15,13 @@ pub mod registry;
 
 use crate::error::{Error, Result};
 use crate::persist::mode_hook::{self, ModeHooks};
+use crate::range_map::Span;
 use core::sync::atomic::{AtomicU8, Ordering};
 use file::PreparedFile;
-use registry::{Backing, Record, Registry};
+use registry::{Backing, Registry};
 use std::ffi::CStr;
 
-use crate::ffi::consts::{
+use crate::consts::{
     PMEM_FILE_CREATE as FILE_CREATE, PMEM_FILE_EXCL as FILE_EXCL, PMEM_FILE_SPARSE as FILE_SPARSE,
     PMEM_FILE_TMPFILE as FILE_TMPFILE,
 };
@@ -28,19 +29,11 @@ const FILE_ALL: i32 = FILE_CREATE | FILE_EXCL | FILE_SPARSE | FILE_TMPFILE;
 /// The flags Device DAX accepts (and ignores).
 const DAX_FLAGS: i32 = FILE_CREATE | FILE_SPARSE;
 
-/// A mapping made by [`map_file`] or [`map_fd`].
+/// A mapping this library made ([`map_file`], [`map_fd`]), as handed to the
+/// caller; the registry keeps its range until [`unmap`].
 #[derive(Debug, Clone, Copy)]
-pub struct Mapped {
+pub struct Mapping {
     pub addr: *mut u8,
-    pub len: usize,
-    pub is_pmem: bool,
-}
-
-/// What [`find`] knows about a registered mapping (or the part of one left
-/// after partial unmaps).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MappingInfo {
-    pub start: usize,
     pub len: usize,
     pub is_pmem: bool,
 }
@@ -48,7 +41,7 @@ pub struct MappingInfo {
 static REGISTRY: Registry = Registry::new();
 
 /// Maps a file (or Device DAX) as pmem_map_file(3) specifies.
-pub fn map_file(path: &CStr, len: usize, flags: i32, mode: libc::mode_t) -> Result<Mapped> {
+pub fn map_file(path: &CStr, len: usize, flags: i32, mode: libc::mode_t) -> Result<Mapping> {
     let existing = file::stat_path(path)?;
     if flags & !FILE_ALL != 0 {
         return Err(einval(format!("invalid flag 0x{flags:x}")));
@@ -88,7 +81,7 @@ const NAME_TAKEN_TRIES: usize = 8;
 
 /// One attempt of map_file on a regular file (or directory for
 /// PMEM_FILE_TMPFILE); None when the name was taken meanwhile.
-fn map_regular(path: &CStr, len: usize, flags: i32, mode: libc::mode_t) -> Result<Option<Mapped>> {
+fn map_regular(path: &CStr, len: usize, flags: i32, mode: libc::mode_t) -> Result<Option<Mapping>> {
     let create = flags & FILE_CREATE != 0;
     let excl = flags & FILE_EXCL != 0;
     let mut file = if flags & FILE_TMPFILE != 0 {
@@ -114,7 +107,7 @@ fn map_regular(path: &CStr, len: usize, flags: i32, mode: libc::mode_t) -> Resul
 }
 
 /// Device DAX: always the whole device (`len` must be 0 or its size).
-fn map_devdax(path: &CStr, st: &libc::stat, len: usize, flags: i32) -> Result<Mapped> {
+fn map_devdax(path: &CStr, st: &libc::stat, len: usize, flags: i32) -> Result<Mapping> {
     let dev = devdax::probe(&platform::Sysfs::system(), st.st_rdev)?;
     if flags & !DAX_FLAGS != 0 {
         return Err(einval(format!(
@@ -133,7 +126,7 @@ fn map_devdax(path: &CStr, st: &libc::stat, len: usize, flags: i32) -> Result<Ma
 }
 
 /// The original API's pmem_map(fd, len): all of `len`, shared, registered.
-pub fn map_fd(fd: i32, len: usize) -> Result<Mapped> {
+pub fn map_fd(fd: i32, len: usize) -> Result<Mapping> {
     let st = file::fstat(fd)?;
     let (backing, align) = if st.st_mode & libc::S_IFMT == libc::S_IFCHR {
         match devdax::probe(&platform::Sysfs::system(), st.st_rdev) {
@@ -194,9 +187,9 @@ fn map_pending(
 }
 
 impl Pending {
-    fn register(self) -> Mapped {
-        REGISTRY.insert(self.addr, self.len, self.backing);
-        let m = Mapped {
+    fn register(self) -> Mapping {
+        REGISTRY.insert(self.addr..self.addr + self.len, self.backing);
+        let m = Mapping {
             addr: self.addr as *mut u8,
             len: self.len,
             is_pmem: is_pmem(self.addr as *const u8, self.len),
@@ -224,8 +217,7 @@ impl Drop for Pending {
 pub unsafe fn unmap(addr: *mut u8, len: usize) -> Result<()> {
     let page = crate::persist::page_size();
     let start = addr as usize;
-    let end = start
-        .checked_add(len)
+    let end = crate::range::end(start, len)
         .and_then(|e| e.checked_add(page - 1))
         .map(|e| e & !(page - 1));
     let Some(end) = end.filter(|_| len != 0 && start % page == 0) else {
@@ -234,9 +226,11 @@ pub unsafe fn unmap(addr: *mut u8, len: usize) -> Result<()> {
     // The fit report looks for unflushed lines while they are still mapped.
     crate::mode::fit::before_unmap(addr, end - start);
     // Forget the range first: once munmap returns, the kernel may hand the
-    // addresses to another thread's mapping, whose record we must not drop.
-    let removed = REGISTRY.remove(start, end);
-    // SAFETY: the caller's contract.
+    // addresses to another thread's mapping, whose entry we must not drop.
+    let removed = REGISTRY.remove(start..end);
+    // SAFETY: the range is page-aligned and does not wrap (checked above);
+    // that nothing uses it afterwards is our contract, which makes
+    // munmap's effect on it sound.
     if unsafe { libc::munmap(addr.cast(), len) } != 0 {
         let e = Error::last_os("munmap");
         REGISTRY.restore(&removed);
@@ -282,22 +276,22 @@ pub fn is_pmem(addr: *const u8, len: usize) -> bool {
     match force() {
         FORCE_NEVER => false,
         FORCE_ALWAYS => true,
-        _ => REGISTRY.covers(addr as usize, len, Backing::is_pmem),
+        _ => match (addr as usize).checked_add(len) {
+            Some(end) => REGISTRY.covers(addr as usize..end, Backing::is_pmem),
+            None => false, // past the end of the address space: never mapped
+        },
     }
 }
 
-/// The registered mapping holding `addr`.
-pub fn find(addr: *const u8) -> Option<MappingInfo> {
-    REGISTRY.find(addr as usize).map(|r| MappingInfo {
-        start: r.start,
-        len: r.len,
-        is_pmem: r.backing.is_pmem(),
-    })
+/// The registry's entry holding `addr`: the mapping (or the part of one
+/// left after partial unmaps) and what backs it.
+pub fn find(addr: *const u8) -> Option<Span<Backing>> {
+    REGISTRY.find(addr as usize)
 }
 
-/// The registered records overlapping a range (for deep drain).
-pub(crate) fn overlapping(addr: usize, len: usize) -> Vec<Record> {
-    REGISTRY.overlapping(addr, len)
+/// The registry's entries overlapping `range` (for deep drain).
+pub(crate) fn overlapping(range: core::ops::Range<usize>) -> Vec<Span<Backing>> {
+    REGISTRY.overlapping(range)
 }
 
 fn einval(what: impl Into<String>) -> Error {

@@ -7,7 +7,7 @@
 //! [`crate::sysfs`], below `persist`, since the CPU configuration reads
 //! them.
 
-use super::registry::{Backing, Record};
+use super::registry::Backing;
 use crate::error::Result;
 pub use crate::sysfs::Sysfs;
 #[cfg(test)]
@@ -32,19 +32,19 @@ pub fn deep_drain_in(sys: &Sysfs, addr: *const u8, len: usize) -> Result<()> {
     // A range past the end of the address space matches no mapping: PMDK
     // hands it to msync(2) whole, which returns 0 when the page-rounded
     // length wraps to 0 (len SIZE_MAX) and ENOMEM otherwise. Same here.
-    let Some(end) = start.checked_add(len) else {
-        let page_start = start & !(crate::persist::page_size() - 1);
-        let wrapped = len.wrapping_add(start - page_start);
-        return crate::persist::msync_pages(page_start as *const u8, wrapped);
+    // msync_pages rounds the range to pages with PMDK's arithmetic
+    // (crate::range::msync_span).
+    let Some(end) = crate::range::end(start, len) else {
+        return crate::persist::msync_pages(addr, len);
     };
     let mut at = start;
-    for rec in super::overlapping(start, len) {
-        if rec.start > at {
-            msync_piece(at, rec.start.min(end))?;
+    for entry in super::overlapping(start..end) {
+        if entry.start > at {
+            msync_piece(at, entry.start.min(end))?;
         }
-        let piece_end = (rec.start + rec.len).min(end);
-        let from = at.max(rec.start);
-        match deep_flush_file(sys, &rec) {
+        let piece_end = entry.end().min(end);
+        let from = at.max(entry.start);
+        match deep_flush_file(sys, entry.value) {
             Some(file) => write_deep_flush(&file)?,
             None => msync_piece(from, piece_end)?,
         }
@@ -63,8 +63,8 @@ fn msync_piece(from: usize, to: usize) -> Result<()> {
 
 /// The deep_flush attribute of the region that holds a DAX mapping, found
 /// by walking up the device's sysfs path to its `regionN` ancestor.
-pub fn deep_flush_file(sys: &Sysfs, rec: &Record) -> Option<PathBuf> {
-    let dev_dir = match rec.backing {
+pub fn deep_flush_file(sys: &Sysfs, backing: Backing) -> Option<PathBuf> {
+    let dev_dir = match backing {
         Backing::DevDax { rdev } => sys.dev_dir("char", rdev),
         Backing::MapSync { dev } => sys.dev_dir("block", dev),
         Backing::PageCache => return None,

@@ -80,18 +80,18 @@ fn cstr(p: &Path) -> CString {
     CString::new(p.as_os_str().as_bytes()).unwrap()
 }
 
-fn map(p: &Path, len: usize, flags: i32, mode: libc::mode_t) -> Result<Mapped> {
+fn map(p: &Path, len: usize, flags: i32, mode: libc::mode_t) -> Result<Mapping> {
     map_file(&cstr(p), len, flags, mode)
 }
 
-fn errno_of(r: Result<Mapped>) -> i32 {
+fn errno_of(r: Result<Mapping>) -> i32 {
     match r {
         Ok(m) => panic!("mapped {} bytes, wanted a failure", m.len),
         Err(e) => e.errno(),
     }
 }
 
-fn unmap_all(m: Mapped) {
+fn unmap_all(m: Mapping) {
     // SAFETY: the mapping is ours and nothing refers into it.
     unsafe { unmap(m.addr, m.len) }.unwrap();
 }
@@ -294,7 +294,7 @@ fn unmap_and_registry() {
     let m = map(&s.path("f"), 8 * page, C, 0o600).unwrap();
     let a = m.addr as usize;
     assert_eq!(
-        find(m.addr).map(|i| (i.start, i.len, i.is_pmem)),
+        find(m.addr).map(|i| (i.start, i.len, i.value.is_pmem())),
         Some((a, 8 * page, false))
     );
     assert!(!is_pmem(m.addr, m.len));
@@ -317,6 +317,19 @@ fn unmap_and_registry() {
     // SAFETY: as above; the hole is already unmapped (munmap allows that).
     unsafe { unmap(m.addr, 8 * page) }.unwrap();
     assert_eq!(find((a + 5 * page) as *const u8), None);
+}
+
+#[test]
+fn a_range_past_the_end_of_the_address_space_is_never_pmem() {
+    // A pretend Device DAX entry in the last page, where no mapping of this
+    // process can be, so other tests never see it.
+    let top = usize::MAX - 0xfff;
+    REGISTRY.insert(top..usize::MAX, Backing::DevDax { rdev: 0 });
+    assert!(is_pmem(top as *const u8, 0xfff));
+    assert!(!is_pmem(top as *const u8, 0x1000), "one past usize::MAX");
+    assert!(!is_pmem((usize::MAX - 1) as *const u8, 4), "wraps to 2");
+    REGISTRY.remove(top..usize::MAX);
+    assert!(!is_pmem(top as *const u8, 0xfff));
 }
 
 /// Fills a tmpfs so that only `free` bytes remain.

@@ -1,7 +1,7 @@
 //! pmem_memmove / pmem_memcpy / pmem_memset: pick temporal or streaming
 //! stores and the routine for the load-time ISA and flush instruction,
 //! then fence. The routines are the architecture layer's
-//! ([`crate::arch::routines`]).
+//! (`crate::arch::routines`).
 
 use crate::arch::source::{Fill, Mem, Source};
 use crate::consts::{

@@ -29,8 +29,8 @@ fn by_mapping(addr: *const u8, len: usize) -> crate::Result<()> {
             unsafe { flush_lines(cur as *const u8, end - cur) };
             return Ok(());
         };
-        let part_end = end.min(m.start + m.len);
-        if m.is_pmem {
+        let part_end = end.min(m.end());
+        if m.value.is_pmem() {
             // SAFETY: a part of the hook's range, mapped by its contract.
             unsafe { flush_lines(cur as *const u8, part_end - cur) };
         } else {
@@ -56,7 +56,7 @@ mod tests {
         let maps: Vec<_> = (0..16)
             .map(|i| {
                 let path = CString::new(dir.join(format!("f{i}")).to_str().unwrap()).unwrap();
-                crate::map::map_file(&path, 1 << 16, crate::ffi::consts::PMEM_FILE_CREATE, 0o600)
+                crate::map::map_file(&path, 1 << 16, crate::consts::PMEM_FILE_CREATE, 0o600)
                     .unwrap()
             })
             .collect();

@@ -208,21 +208,16 @@ fn deep_flush_file_is_found_through_the_region_ancestor() {
     let blk: u64 = (259 << 8) | 1;
     f.device("block", blk, 7, "namespace7.0/block/pmem7/pmem7p1");
     f.device("char", DAX_RDEV, 3, "dax3.0/dax/dax3.0");
-    let rec = |backing| Record {
-        start: 0,
-        len: 4096,
-        backing,
-    };
     let want = |n: u32| Some(f.dir.join(format!("bus/nd/devices/region{n}/deep_flush")));
     assert_eq!(
-        deep_flush_file(&f.sys(), &rec(Backing::MapSync { dev: blk })),
+        deep_flush_file(&f.sys(), Backing::MapSync { dev: blk }),
         want(7)
     );
     assert_eq!(
-        deep_flush_file(&f.sys(), &rec(Backing::DevDax { rdev: DAX_RDEV })),
+        deep_flush_file(&f.sys(), Backing::DevDax { rdev: DAX_RDEV }),
         want(3)
     );
-    assert_eq!(deep_flush_file(&f.sys(), &rec(Backing::PageCache)), None);
+    assert_eq!(deep_flush_file(&f.sys(), Backing::PageCache), None);
     // A block device outside any region (a plain disk).
     f.device("block", (8 << 8) | 1, 0, "x");
     fs::rename(
@@ -231,7 +226,7 @@ fn deep_flush_file_is_found_through_the_region_ancestor() {
     )
     .unwrap();
     assert_eq!(
-        deep_flush_file(&f.sys(), &rec(Backing::MapSync { dev: (8 << 8) | 1 })),
+        deep_flush_file(&f.sys(), Backing::MapSync { dev: (8 << 8) | 1 }),
         None
     );
 }
@@ -296,7 +291,10 @@ fn deep_drain_writes_the_region_of_dax_parts_and_msyncs_the_rest() {
     assert_ne!(base, libc::MAP_FAILED as usize);
     // Pretend the middle page is Device DAX.
     let registry = &crate::map::REGISTRY;
-    registry.insert(base + page, page, Backing::DevDax { rdev: DAX_RDEV });
+    registry.insert(
+        base + page..base + 2 * page,
+        Backing::DevDax { rdev: DAX_RDEV },
+    );
     deep_drain_in(&f.sys(), (base + 10) as *const u8, 3 * page - 20).unwrap();
     assert_eq!(fs::read_to_string(&flush).unwrap(), "1\n");
     // A DAX mapping whose region cannot be found falls back to msync.
@@ -304,7 +302,7 @@ fn deep_drain_writes_the_region_of_dax_parts_and_msyncs_the_rest() {
     fs::write(&flush, "9\n").unwrap();
     deep_drain_in(&f.sys(), base as *const u8, 3 * page).unwrap();
     assert_eq!(fs::read_to_string(&flush).unwrap(), "9\n");
-    registry.remove(base + page, base + 2 * page);
+    registry.remove(base + page..base + 2 * page);
     // SAFETY: mapped above, no references remain.
     unsafe { libc::munmap(base as *mut libc::c_void, 3 * page) };
 }

@@ -44,7 +44,7 @@ fn mapper(id: usize, dir: PathBuf, slots: Slots, stop: Arc<AtomicBool>) -> usize
         let addr = m.addr as usize;
         let pmem = rng.below(2) == 0;
         if pmem {
-            REGISTRY.insert(addr, len, Backing::DevDax { rdev: 0 });
+            REGISTRY.insert(addr..addr + len, Backing::DevDax { rdev: 0 });
         }
         assert_eq!(is_pmem(m.addr, len), pmem);
         // SAFETY: the mapping is ours, len bytes long and writable.
@@ -64,7 +64,7 @@ fn mapper(id: usize, dir: PathBuf, slots: Slots, stop: Arc<AtomicBool>) -> usize
         assert_eq!(find((addr + page) as *const u8), None);
         let tail = find((addr + 2 * page) as *const u8).unwrap();
         assert_eq!(
-            (tail.start, tail.len, tail.is_pmem),
+            (tail.start, tail.len, tail.value.is_pmem()),
             (addr + 2 * page, len - 2 * page, pmem)
         );
         assert!(!is_pmem(m.addr, 2 * page));
@@ -101,7 +101,7 @@ fn reader(id: usize, slots: Slots, stop: Arc<AtomicBool>, persist: bool) -> usiz
             assert!(!is_pmem(p, 0));
             let info = find((l.addr + l.len - 1) as *const u8).unwrap();
             assert_eq!(
-                (info.start, info.len, info.is_pmem),
+                (info.start, info.len, info.value.is_pmem()),
                 (l.addr, l.len, l.pmem)
             );
         }

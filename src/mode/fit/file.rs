@@ -3,13 +3,16 @@
 //! descriptor per file, not per mapping.
 
 use super::shadow::Shadow;
+use super::File;
 use crate::error::{Error, Result};
+use crate::range_map::{Cut, Span};
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::OnceLock;
 
+/// A file under fit mappings, with the one descriptor its mappings share.
 #[derive(Debug)]
 pub struct FitFile {
     fd: OwnedFd,
@@ -64,7 +67,7 @@ impl FitFile {
         // SAFETY: `fd` is a fresh descriptor nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         let st = stat_fd(fd.as_raw_fd())?;
-        if st.st_dev != dev || st.st_ino != ino || st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        if id_of(&st) != (dev, ino) || st.st_mode & libc::S_IFMT != libc::S_IFREG {
             return Err(Error::new(
                 libc::ESTALE,
                 format!("fit mode: {} is no longer the mapped file", path.display()),
@@ -74,10 +77,11 @@ impl FitFile {
     }
 
     fn from_owned(fd: OwnedFd, st: &libc::stat) -> FitFile {
+        let (dev, ino) = id_of(st);
         FitFile {
             fd,
-            dev: st.st_dev,
-            ino: st.st_ino,
+            dev,
+            ino,
             shadow: OnceLock::new(),
         }
     }
@@ -102,5 +106,37 @@ impl FitFile {
         let made = Shadow::copy_of(self.as_raw_fd(), len)?;
         // Callers hold the registry's write lock, so nobody raced us here.
         Ok(self.shadow.get_or_init(|| made))
+    }
+}
+
+/// A file's (device, inode) as the u64s /proc/self/maps shows; `stat`'s own
+/// field types are narrower on 32-bit targets.
+#[allow(clippy::useless_conversion)]
+pub fn id_of(st: &libc::stat) -> (u64, u64) {
+    (u64::from(st.st_dev), u64::from(st.st_ino))
+}
+
+/// What a span of the fit registry shows: `file`, from file offset
+/// `offset` at the span's first byte. The parts of one mapping share the
+/// file, which closes with the last of them.
+#[derive(Debug, Clone)]
+pub struct FileAt {
+    pub file: File,
+    pub offset: u64,
+}
+
+impl Cut for FileAt {
+    fn skip(&self, by: usize) -> Self {
+        FileAt {
+            file: self.file.clone(),
+            offset: self.offset + by as u64,
+        }
+    }
+}
+
+impl Span<FileAt> {
+    /// The file offset that `addr`, inside this span, shows.
+    pub fn file_offset(&self, addr: usize) -> u64 {
+        self.value.offset + (addr - self.start) as u64
     }
 }

@@ -2,7 +2,7 @@
 //! shared file mappings.
 //!
 //! Before a flush writes anything, the areas under it are looked up (one
-//! PROCMAP_QUERY ioctl per area): a piece whose area is gone or no longer
+//! PROCMAP_QUERY ioctl per area): a span whose area is gone or no longer
 //! its view of its file at its offset (the file's shadow for the library's
 //! own mappings, a private mapping of the file for adopted ones) is
 //! forgotten (a plain munmap, a mapping placed over it), so nothing foreign
@@ -17,21 +17,21 @@
 //! page cache before it (then it is in the file already) or in the private
 //! copy after it; none is lost.
 
-use super::file::FitFile;
-use super::pieces::Pieces;
+use super::file::{FileAt, FitFile};
 use super::procmaps::{self, Vma};
 use super::{live_mappings, File, LIVE, REGISTRY};
 use crate::error::{Error, Result};
 use crate::mode::{current, Mode};
+use crate::range_map::{RangeMap, Span};
 use core::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLockReadGuard};
 
-type Guard = RwLockReadGuard<'static, Pieces<File>>;
+type Guard = RwLockReadGuard<'static, RangeMap<FileAt>>;
 
 /// What must change for the registry to agree with the kernel.
 #[derive(Debug, PartialEq, Eq)]
 enum Fix {
-    /// `[lo, hi)` is no longer what its pieces say.
+    /// `[lo, hi)` is no longer what its spans say.
     Forget(usize, usize),
     /// A private mapping of a fit file the registry does not know at that
     /// address: moved or grown by mremap.
@@ -46,9 +46,9 @@ static REFUSED: Mutex<Vec<(u64, u64)>> = Mutex::new(Vec::new());
 static FORKED: AtomicBool = AtomicBool::new(false);
 static FORK_REPORTED: AtomicBool = AtomicBool::new(false);
 
-/// The registry, read-locked, once its pieces over `[lo, hi)` agree with the
-/// kernel (after adopting what fit mode adopts); None when no piece overlaps.
-pub fn pieces(lo: usize, hi: usize) -> Option<Guard> {
+/// The registry, read-locked, once its spans over `[lo, hi)` agree with the
+/// kernel (after adopting what fit mode adopts); None when no span overlaps.
+pub fn registry_over(lo: usize, hi: usize) -> Option<Guard> {
     let adopt = current() == Mode::Fit;
     if live_mappings() == 0 && !adopt {
         return None;
@@ -74,7 +74,7 @@ pub fn pieces(lo: usize, hi: usize) -> Option<Guard> {
 }
 
 fn found(reg: Guard, lo: usize, hi: usize) -> Option<Guard> {
-    reg.overlapping(lo, hi).next()?;
+    reg.overlapping(lo..hi).next()?;
     Some(reg)
 }
 
@@ -92,12 +92,12 @@ fn report_fork() {
 }
 
 /// The first disagreement between the registry and the kernel over `[lo, hi)`.
-fn disagreement(reg: &Pieces<File>, lo: usize, hi: usize, adopt: bool) -> Result<Option<Fix>> {
+fn disagreement(reg: &RangeMap<FileAt>, lo: usize, hi: usize, adopt: bool) -> Result<Option<Fix>> {
     let mut at = lo;
     while at < hi {
         let vma = procmaps::covering_or_next(at)?;
         let next = vma.as_ref().map_or(hi, |v| v.start.clamp(at, hi));
-        if next > at && reg.overlapping(at, next).next().is_some() {
+        if next > at && reg.overlapping(at..next).next().is_some() {
             return Ok(Some(Fix::Forget(at, next))); // nothing mapped there any more
         }
         let Some(v) = vma.filter(|v| v.start < hi) else {
@@ -105,7 +105,7 @@ fn disagreement(reg: &Pieces<File>, lo: usize, hi: usize, adopt: bool) -> Result
         };
         let (from, to) = (v.start.max(at), v.end.min(hi));
         let mut covered = from;
-        for p in reg.overlapping(from, to) {
+        for p in reg.overlapping(from..to) {
             let a = p.start.max(from);
             let view = is_view(&v, p, a);
             if view && !v.shared {
@@ -132,51 +132,51 @@ fn disagreement(reg: &Pieces<File>, lo: usize, hi: usize, adopt: bool) -> Result
     Ok(None)
 }
 
-/// Whether area `v` at `a` is piece `p`'s view of its file at the piece's
+/// Whether area `v` at `a` is span `p`'s view of its file at the span's
 /// offset: the file's shadow (the library's mappings) or a private mapping
 /// of the file (adopted ones).
-fn is_view(v: &Vma, p: &super::Piece<File>, a: usize) -> bool {
+fn is_view(v: &Vma, p: &Span<FileAt>, a: usize) -> bool {
     let view = if v.shared {
-        p.file.shadowed_by(v.dev, v.ino)
+        p.value.file.shadowed_by(v.dev, v.ino)
     } else {
-        p.file.is(v.dev, v.ino)
+        p.value.file.is(v.dev, v.ino)
     };
-    view && v.offset_of(a) == p.offset + (a - p.start) as u64
+    view && v.offset_of(a) == p.file_offset(a)
 }
 
 /// Looks again, under the write lock, before forgetting `[lo, hi)`: the
 /// text of /proc/self/maps is read in several calls, and while other threads
 /// map memory (thread stacks, malloc arenas) one read can miss an area that
-/// never moved. Forgetting a live piece would lose its flushes for good.
-fn still_viewed(reg: &Pieces<File>, lo: usize, hi: usize) -> bool {
+/// never moved. Forgetting a live span would lose its flushes for good.
+fn still_viewed(reg: &RangeMap<FileAt>, lo: usize, hi: usize) -> bool {
     let Ok(Some(v)) = procmaps::covering_or_next(lo) else {
         return false;
     };
     v.start <= lo
         && v.end >= hi
         && reg
-            .overlapping(lo, hi)
+            .overlapping(lo..hi)
             .all(|p| is_view(&v, p, p.start.max(lo)))
 }
 
 /// The fit file whose mapping (private) or shadow (shared) `v` is.
-fn view_of(reg: &Pieces<File>, v: &Vma) -> Option<File> {
+fn view_of(reg: &RangeMap<FileAt>, v: &Vma) -> Option<File> {
     reg.iter()
         .find(|p| {
             if v.shared {
-                p.file.shadowed_by(v.dev, v.ino)
+                p.value.file.shadowed_by(v.dev, v.ino)
             } else {
-                p.file.is(v.dev, v.ino)
+                p.value.file.is(v.dev, v.ino)
             }
         })
-        .map(|p| p.file.clone())
+        .map(|p| p.value.file.clone())
 }
 
-/// The file of a live fit piece, if `(dev, ino)` has one.
-pub fn file_of(reg: &Pieces<File>, dev: u64, ino: u64) -> Option<File> {
+/// The file of a live fit span, if `(dev, ino)` has one.
+pub fn file_of(reg: &RangeMap<FileAt>, dev: u64, ino: u64) -> Option<File> {
     reg.iter()
-        .find(|p| p.file.is(dev, ino))
-        .map(|p| p.file.clone())
+        .find(|p| p.value.file.is(dev, ino))
+        .map(|p| p.value.file.clone())
 }
 
 fn refused(dev: u64, ino: u64) -> bool {
@@ -197,11 +197,12 @@ fn apply(fix: Fix) {
                 "fit mode: {lo:#x}..{hi:#x} is no longer the private file mapping libpmem made \
                  (unmapped or replaced without pmem_unmap); forgetting it"
             );
-            reg.remove(lo, hi);
+            reg.remove(lo..hi);
         }
         Fix::Follow(v) => {
             if let Some(file) = view_of(&reg, &v) {
-                reg.insert_at(v.start, v.end - v.start, v.offset, file);
+                let offset = v.offset;
+                reg.insert(v.start..v.end, FileAt { file, offset });
             }
         }
         Fix::Adopt(v) => {
@@ -220,7 +221,7 @@ fn apply(fix: Fix) {
 }
 
 /// Takes over the shared file mapping `v` in place (write lock held).
-fn adopt(reg: &mut Pieces<File>, v: &Vma) -> Result<()> {
+fn adopt(reg: &mut RangeMap<FileAt>, v: &Vma) -> Result<()> {
     // Look again under the lock: another thread may have adopted it, or the
     // program remapped it, since the unlocked look.
     let Some((now, path)) = procmaps::named(v.start)? else {
@@ -237,7 +238,7 @@ fn adopt(reg: &mut Pieces<File>, v: &Vma) -> Result<()> {
         None => Arc::new(open_mapped(v, &path)?),
     };
     let len = v.end - v.start;
-    reg.remove(v.start, v.end);
+    reg.remove(v.start..v.end);
     super::refuse_twice(reg, &file, v.offset, len, false)?;
     // SAFETY: replaces the shared mapping [start, end) of this very file
     // range with a private one of it; the kernel reads the private pages from
@@ -260,7 +261,8 @@ fn adopt(reg: &mut Pieces<File>, v: &Vma) -> Result<()> {
             v.start
         )));
     }
-    reg.insert_at(v.start, len, v.offset, file);
+    let offset = v.offset;
+    reg.insert(v.start..v.end, FileAt { file, offset });
     super::watch_fork();
     crate::log_notice!(
         "fit mode: adopted the shared mapping of {} at {:#x}..{:#x} (offset {})",

@@ -7,16 +7,16 @@
 //!
 //! Each flush is a persistence point (see [`crash`]): at the planned one the
 //! engine tears the flush after k lines and flips in-flight lines
-//! ([`state`]); with a report open it books every line for the missing-flush
+//! (`state`); with a report open it books every line for the missing-flush
 //! report ([`report`]).
 //!
 //! - Mappings the library makes are aliases of one shared shadow per file
-//!   ([`shadow`]), so they behave as shared mappings among themselves, across
+//!   (`shadow`), so they behave as shared mappings among themselves, across
 //!   fork and under MADV_DONTNEED.
 //! - Foreign shared file mappings (libpmemobj's pool) are adopted at their
-//!   first flush: remapped private in place ([`follow`]).
+//!   first flush: remapped private in place (`follow`).
 //! - The registry is checked against the kernel's mappings before each write
-//!   ([`procmaps`]), so plain munmap, mremap and mappings placed over stale
+//!   (`procmaps`), so plain munmap, mremap and mappings placed over stale
 //!   ranges are followed.
 //!
 //! Memory cost: the shadow holds the file's non-zero pages and every page
@@ -24,12 +24,11 @@
 //!
 //! Thread-safe: flushes share a read lock on the registry; mapping and
 //! unmapping take the write lock. Each file keeps one dup of its fd, shared
-//! by all its mappings and closed when the last piece of them is unmapped.
+//! by all its mappings and closed when the last part of them is unmapped.
 
 mod file;
 mod follow;
 mod lines;
-mod pieces;
 mod procmaps;
 pub mod report;
 mod shadow;
@@ -38,9 +37,9 @@ mod state;
 use super::{crash, log_failure};
 use crate::error::{Error, Result};
 use crate::persist::{mode_hook::ModeHooks, msync_pages, page_size, CACHELINE};
+use crate::range_map::{RangeMap, Span};
 use core::sync::atomic::{AtomicUsize, Ordering};
-use file::FitFile;
-use pieces::{Piece, Pieces};
+use file::{FileAt, FitFile};
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, RwLock};
 
@@ -56,8 +55,10 @@ pub static HOOKS: ModeHooks = ModeHooks {
 
 type File = Arc<FitFile>;
 
-static REGISTRY: RwLock<Pieces<File>> = RwLock::new(Pieces::new());
-/// Pieces in REGISTRY, so other modes skip the lock when there are none.
+/// The fit mappings (and the parts left of them after partial unmaps), by
+/// address.
+static REGISTRY: RwLock<RangeMap<FileAt>> = RwLock::new(RangeMap::new());
+/// Spans in REGISTRY, so other modes skip the lock when there are none.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 
 /// Called when fit mode is switched on: opens what its flushes need.
@@ -65,7 +66,7 @@ pub fn prepare() {
     procmaps::prepare();
 }
 
-/// How many fit mapping pieces are live.
+/// How many spans of fit mappings are live.
 pub fn live_mappings() -> usize {
     LIVE.load(Ordering::Acquire)
 }
@@ -120,8 +121,8 @@ fn route(addr: *const u8, len: usize, granularity: usize, rest: Rest) -> Result<
     if len == 0 {
         return rest(addr, len);
     }
-    let (lo, hi) = (addr as usize, (addr as usize).saturating_add(len));
-    let Some(reg) = follow::pieces(lo, hi) else {
+    let (lo, hi) = (addr as usize, crate::range::lookup_end(addr as usize, len));
+    let Some(reg) = follow::registry_over(lo, hi) else {
         return rest(addr, len);
     };
     let crash_plan = crash::begin_point();
@@ -133,7 +134,7 @@ fn route(addr: *const u8, len: usize, granularity: usize, rest: Rest) -> Result<
     };
     let mut segments = Vec::new();
     let mut cur = lo;
-    for p in reg.overlapping(lo, hi) {
+    for p in reg.overlapping(lo..hi) {
         if p.start > cur {
             keep(rest(cur as *const u8, p.start - cur));
         }
@@ -164,12 +165,12 @@ fn route(addr: *const u8, len: usize, granularity: usize, rest: Rest) -> Result<
 /// pwrite(2)s the lines of `[from, to)` of the private mapping `p` that
 /// differ from its file, runs of neighbours in one call. `fenced_later`:
 /// the lines stay in flight until the next drain (a flush, not an msync).
-fn write_back(p: &Piece<File>, from: usize, to: usize, fenced_later: bool) -> Result<()> {
-    let fd = p.file.as_raw_fd();
+fn write_back(p: &Span<FileAt>, from: usize, to: usize, fenced_later: bool) -> Result<()> {
+    let fd = p.value.file.as_raw_fd();
     let booked = crash::inspecting().then(|| report::file_id(fd)).flatten();
     // The run of differing lines not yet written: (address, offset, len).
     let mut run: Option<(usize, u64, usize)> = None;
-    let offset = p.offset + (from - p.start) as u64;
+    let offset = p.file_offset(from);
     lines::compare(fd, from, offset, to - from, |l| {
         if let Some(id) = booked {
             report::note_flush(id, fd, l);
@@ -181,7 +182,7 @@ fn write_back(p: &Piece<File>, from: usize, to: usize, fenced_later: bool) -> Re
             };
         }
         if fenced_later {
-            state::note_flush(&p.file, l);
+            state::note_flush(&p.value.file, l);
         }
         match &mut run {
             Some((_, _, n)) => *n += l.len,
@@ -213,13 +214,14 @@ fn register(fd: i32, addr: *mut u8, len: usize) -> Result<()> {
     }
     let st = file::stat_fd(fd)?;
     let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
-    let file = match follow::file_of(&reg, st.st_dev, st.st_ino) {
+    let (dev, ino) = file::id_of(&st);
+    let file = match follow::file_of(&reg, dev, ino) {
         Some(f) => f,
         None => Arc::new(FitFile::dup(fd, &st)?),
     };
     // The kernel just placed this mapping here: whatever the registry still
     // had at these addresses is stale.
-    reg.remove(addr as usize, addr as usize + len);
+    reg.remove(addr as usize..addr as usize + len);
     refuse_twice(&mut reg, &file, 0, len, true)?;
     // A regular file's mappings share its shadow; a device (Device DAX)
     // keeps the kernel's private mapping, which pread cannot copy from.
@@ -236,7 +238,10 @@ fn register(fd: i32, addr: *mut u8, len: usize) -> Result<()> {
             r => r?,
         }
     }
-    reg.insert(addr as usize, len, file);
+    reg.insert(
+        addr as usize..addr as usize + len,
+        FileAt { file, offset: 0 },
+    );
     LIVE.store(reg.len(), Ordering::Release);
     drop(reg);
     watch_fork();
@@ -246,10 +251,10 @@ fn register(fd: i32, addr: *mut u8, len: usize) -> Result<()> {
 /// Fails if file range `[offset, offset + len)` of `file` is already in a
 /// live fit mapping that cannot share stores with a new one: an adopted
 /// mapping is a private copy, and so is a new adopted one (`to_shadow`
-/// false). Mappings of the shadow share. Pieces the kernel no longer maps
+/// false). Mappings of the shadow share. Spans the kernel no longer maps
 /// are forgotten first.
 fn refuse_twice(
-    reg: &mut Pieces<File>,
+    reg: &mut RangeMap<FileAt>,
     file: &File,
     offset: u64,
     len: usize,
@@ -259,20 +264,22 @@ fn refuse_twice(
     let same: Vec<(usize, usize)> = reg
         .iter()
         .filter(|p| {
-            Arc::ptr_eq(&p.file, file) && p.offset < end && offset < p.offset + p.len as u64
+            Arc::ptr_eq(&p.value.file, file)
+                && p.value.offset < end
+                && offset < p.value.offset + p.len as u64
         })
         .map(|p| (p.start, p.end()))
         .collect();
     for (lo, hi) in same {
         let Some(v) = procmaps::covering_or_next(lo)?.filter(|v| v.start <= lo && v.end >= hi)
         else {
-            reg.remove(lo, hi);
+            reg.remove(lo..hi);
             continue;
         };
         let private = !v.shared && file.is(v.dev, v.ino);
         let shadow = v.shared && file.shadowed_by(v.dev, v.ino);
         if !private && !shadow {
-            reg.remove(lo, hi);
+            reg.remove(lo..hi);
             continue;
         }
         if shadow && to_shadow {
@@ -292,7 +299,7 @@ fn refuse_twice(
     Ok(())
 }
 
-/// Marks a child forked while fit mappings are live (see [`follow`]).
+/// Marks a child forked while fit mappings are live (see `follow`).
 fn watch_fork() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     // SAFETY: registers a handler that only stores to an atomic.
@@ -307,12 +314,11 @@ pub fn forget(addr: *mut u8, len: usize) {
     if live_mappings() == 0 {
         return;
     }
-    let hi = (addr as usize)
-        .saturating_add(len)
+    let hi = crate::range::lookup_end(addr as usize, len)
         .checked_next_multiple_of(page_size())
         .unwrap_or(usize::MAX);
     let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
-    reg.remove(addr as usize, hi);
+    reg.remove(addr as usize..hi);
     LIVE.store(reg.len(), Ordering::Release);
 }
 
@@ -320,13 +326,13 @@ pub fn forget(addr: *mut u8, len: usize) {
 /// flushes no cache line (their flushes reached the file when made); the
 /// parts outside them go to `rest`.
 pub fn deep_drain(addr: *const u8, len: usize, rest: Rest) -> Result<()> {
-    let (lo, hi) = (addr as usize, (addr as usize).saturating_add(len));
-    let Some(reg) = follow::pieces(lo, hi) else {
+    let (lo, hi) = (addr as usize, crate::range::lookup_end(addr as usize, len));
+    let Some(reg) = follow::registry_over(lo, hi) else {
         return rest(addr, len);
     };
     let mut gaps = Vec::new();
     let mut cur = lo;
-    for p in reg.overlapping(lo, hi) {
+    for p in reg.overlapping(lo..hi) {
         if p.start > cur {
             gaps.push((cur, p.start));
         }
@@ -367,8 +373,8 @@ mod tests {
         buf
     }
 
-    /// Lines (rounded out, clipped to pieces) go to the file at the right
-    /// offsets, holes between pieces go to `rest`, and each call is one point.
+    /// Lines (rounded out, clipped to spans) go to the file at the right
+    /// offsets, holes between spans go to `rest`, and each call is one point.
     #[test]
     fn routes_lines_to_files_and_the_rest_elsewhere() {
         let page = page_size();
@@ -409,7 +415,7 @@ mod tests {
         assert_eq!(*REST.lock().unwrap(), vec![(base + page, page)]);
         assert_eq!(crash::points_passed() - before, 2);
 
-        // Outside every piece: not a point, all of it to `rest`.
+        // Outside every span: not a point, all of it to `rest`.
         route_lines((base + page + 8) as *const u8, 8, record_rest).unwrap();
         assert_eq!(crash::points_passed() - before, 2);
 

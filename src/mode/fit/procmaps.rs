@@ -235,24 +235,25 @@ mod tests {
     use super::*;
 
     #[test]
+    // Addresses below 4 GiB, so the test also runs on 32-bit targets.
     fn text_lines_parse() {
         let text = b"00400000-00452000 r-xp 00000000 08:02 173521      /usr/bin/dbus-daemon\n\
-7f0000000000-7f0000002000 rw-s 00003000 fd:01 42   /tmp/pool file\n\
-7ffd00000000-7ffd00001000 rw-p 00000000 00:00 0 \n";
-        let (v, p) = parse_text(text, 0x7f0000001000).unwrap();
+7f000000-7f002000 rw-s 00003000 fd:01 42   /tmp/pool file\n\
+7ffd0000-7ffd1000 rw-p 00000000 00:00 0 \n";
+        let (v, p) = parse_text(text, 0x7f00_1000).unwrap();
         assert_eq!(
             (v.start, v.end, v.offset, v.ino),
-            (0x7f0000000000, 0x7f0000002000, 0x3000, 42)
+            (0x7f00_0000, 0x7f00_2000, 0x3000, 42)
         );
         assert_eq!(v.dev, libc::makedev(0xfd, 1));
         assert!(v.shared);
         assert_eq!(v.prot, libc::PROT_READ | libc::PROT_WRITE);
         assert_eq!(p, PathBuf::from("/tmp/pool file"));
         let (v, _) = parse_text(text, 0x500000).unwrap(); // the next area up
-        assert_eq!(v.start, 0x7f0000000000);
-        let (v, _) = parse_text(text, 0x7ffd00000000).unwrap();
+        assert_eq!(v.start, 0x7f00_0000);
+        let (v, _) = parse_text(text, 0x7ffd_0000).unwrap();
         assert!(!v.shared && v.ino == 0);
-        assert!(parse_text(text, 0x7ffd00001000).is_none());
+        assert!(parse_text(text, 0x7ffd_1000).is_none());
     }
 
     /// The ioctl (where the kernel has it) and the text agree on a fresh

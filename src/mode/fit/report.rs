@@ -13,9 +13,10 @@
 
 use super::lines::Line;
 use super::state::{dirty_lines, path_of};
-use super::{File, Pieces, REGISTRY};
+use super::{FileAt, REGISTRY};
 use crate::mode::crash::{self, json_str};
 use crate::persist::CACHELINE;
+use crate::range_map::RangeMap;
 use core::sync::atomic::{AtomicU64, Ordering};
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, RawFd};
@@ -66,7 +67,7 @@ pub fn file_id(fd: RawFd) -> Option<FileId> {
     // SAFETY: fstat fills a zeroed stat it is given.
     unsafe {
         let mut st: libc::stat = core::mem::zeroed();
-        (libc::fstat(fd, &mut st) == 0).then_some((st.st_dev, st.st_ino))
+        (libc::fstat(fd, &mut st) == 0).then(|| super::file::id_of(&st))
     }
 }
 
@@ -148,15 +149,15 @@ fn at_exit() {
 /// Reports the lines of `[lo, hi)` that differ from their files, runs of
 /// neighbours with the same history as one record. `fresh`: only lines not
 /// reported since their last write-back (drain scans).
-fn scan(reg: &Pieces<File>, lo: usize, hi: usize, at: &str, fresh: bool) {
+fn scan(reg: &RangeMap<FileAt>, lo: usize, hi: usize, at: &str, fresh: bool) {
     let until = crash::points_passed();
     let mut paths = HashMap::new();
     let mut guard = book();
     let Some(books) = guard.as_mut() else { return };
     // A line mapped twice (aliases of one copy) is reported once.
     let mut reported = std::collections::HashSet::new();
-    for p in reg.overlapping(lo, hi) {
-        let fd = p.file.as_raw_fd();
+    for p in reg.overlapping(lo..hi) {
+        let fd = p.value.file.as_raw_fd();
         let Some(id) = file_id(fd) else { continue };
         let path = path_of(&mut paths, fd);
         let f = file_book(books, id, fd);

@@ -9,9 +9,10 @@
 //! drain, only in a process that is to crash.
 
 use super::lines::{self, Line};
-use super::{File, Piece, Pieces};
+use super::{File, FileAt};
 use crate::mode::crash::{self, Plan};
 use crate::persist::CACHELINE;
+use crate::range_map::{RangeMap, Span};
 use std::collections::{BTreeMap, HashMap};
 use std::os::fd::{AsRawFd, RawFd};
 use std::rc::Rc;
@@ -72,20 +73,20 @@ struct Candidate {
 /// differ from the file (one pwrite each), flips the chosen candidates,
 /// records the crash in the report and dies.
 pub fn crash_in_point(
-    reg: &Pieces<File>,
-    segments: &[(&Piece<File>, usize, usize)],
+    reg: &RangeMap<FileAt>,
+    segments: &[(&Span<FileAt>, usize, usize)],
     plan: &Plan,
 ) -> ! {
     let mut torn = 0;
     let mut lines_changed = 0u64;
     for &(p, from, to) in segments {
-        let offset = p.offset + (from - p.start) as u64;
-        let fd = p.file.as_raw_fd();
+        let offset = p.file_offset(from);
+        let fd = p.value.file.as_raw_fd();
         let r = lines::compare(fd, from, offset, to - from, |l| {
             if l.differs {
                 lines_changed += 1;
                 if torn < plan.tear {
-                    note_flush(&p.file, l);
+                    note_flush(&p.value.file, l);
                     lines::pwrite_all(fd, l.addr as *const u8, l.len, l.offset)?;
                     torn += 1;
                 }
@@ -124,13 +125,13 @@ pub fn crash_in_point(
 /// The crash's candidates, numbered as [`crash::Flips`] says: the lines flushed
 /// since the last drain, then the dirty lines, each by path and offset.
 fn candidates(
-    reg: &Pieces<File>,
+    reg: &RangeMap<FileAt>,
     table: &BTreeMap<(RawFd, u64), Unfenced>,
     paths: &mut HashMap<RawFd, String>,
 ) -> Vec<Candidate> {
     let mut dirty = Vec::new();
-    for p in reg.overlapping(0, usize::MAX) {
-        let fd = p.file.as_raw_fd();
+    for p in reg.overlapping(0..usize::MAX) {
+        let fd = p.value.file.as_raw_fd();
         let path: Rc<str> = path_of(paths, fd).into();
         let r = dirty_lines(p, p.start, p.end(), |l| {
             dirty.push(Candidate {
@@ -166,21 +167,21 @@ fn candidates(
     flushed
 }
 
-/// Calls `f` for each line of `[lo, hi)` (page-aligned, inside piece `p`)
+/// Calls `f` for each line of `[lo, hi)` (page-aligned, inside span `p`)
 /// whose private copy differs from the file.
 pub fn dirty_lines(
-    p: &Piece<File>,
+    p: &Span<FileAt>,
     lo: usize,
     hi: usize,
     mut f: impl FnMut(&Line),
 ) -> crate::Result<()> {
-    let fd = p.file.as_raw_fd();
+    let fd = p.value.file.as_raw_fd();
     if !lines::is_mapped(lo, hi - lo) {
         return Ok(()); // stale: its pages are gone, and so are their stores
     }
     let mut result = Ok(());
     lines::written_pages(lo, hi - lo, |a, b| {
-        let offset = p.offset + (a - p.start) as u64;
+        let offset = p.file_offset(a);
         let r = lines::compare(fd, a, offset, b - a, |l| {
             if l.differs {
                 f(l);
@@ -218,16 +219,13 @@ fn linked_name(fd: RawFd, shown: &std::path::Path) -> Option<String> {
     if !name.starts_with('#') || !name.ends_with(" (deleted)") {
         return None;
     }
-    let st = super::file::stat_fd(fd).ok()?;
+    let (dev, ino) = super::file::id_of(&super::file::stat_fd(fd).ok()?);
     let dir = shown.parent()?;
     std::fs::read_dir(dir)
         .ok()?
         .flatten()
-        .filter(|e| e.ino() == st.st_ino)
-        .find(|e| {
-            e.metadata()
-                .is_ok_and(|m| m.dev() == st.st_dev && m.ino() == st.st_ino)
-        })
+        .filter(|e| e.ino() == ino)
+        .find(|e| e.metadata().is_ok_and(|m| m.dev() == dev && m.ino() == ino))
         .map(|e| e.path().to_string_lossy().into_owned())
 }
 
