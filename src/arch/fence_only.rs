@@ -6,9 +6,8 @@
 //! Copies are the portable ones (plain stores, nothing to write back).
 
 use super::generic;
-pub use super::generic::CopyIsa;
+pub use super::generic::{best_isa, fence_required, policy_key, CopyIsa, STREAMING_STORES};
 use super::{NoFlush, Routines, Switch};
-use crate::policy::{Policy, Vendor};
 use core::ffi::CStr;
 
 /// Nothing to detect.
@@ -52,24 +51,6 @@ pub unsafe fn flush_range(_: FlushKind, _: *const u8, _: usize) {}
 
 pub fn best_flush(_: &Features, _: Switch) -> FlushKind {
     FlushKind::None
-}
-
-pub fn best_isa(_: &Features, _: Switch, _: &Policy) -> CopyIsa {
-    CopyIsa::Generic
-}
-
-/// No policy table entries: PMDK's choices (which only matter for
-/// streaming stores, and the portable copies have none).
-pub fn policy_key(_: &Features) -> (Vendor, u32) {
-    (Vendor::Other, 0)
-}
-
-/// The portable copies have no streaming stores.
-pub const STREAMING_STORES: bool = false;
-
-/// Drain always fences (PMDK's does too).
-pub fn fence_required(_: FlushKind, _movnt: bool) -> bool {
-    true
 }
 
 /// An aligned doubleword store is single-copy atomic (and the copies write

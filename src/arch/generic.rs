@@ -11,7 +11,8 @@
 //! reports as [`super::ATOMIC_STORE`]).
 
 use super::source::{Fill, Mem, Source};
-use super::{flush_lines, Flusher, Routines, Stores};
+use super::{flush_lines, Flusher, Routines, Stores, Switch};
+use crate::policy::{Policy, Vendor};
 
 const WORD: usize = core::mem::size_of::<usize>();
 
@@ -39,6 +40,29 @@ impl CopyIsa {
     pub fn supported<F>(self, _: &F) -> bool {
         true
     }
+}
+
+// The choices every target with only these copies makes the same way.
+
+/// The portable copies are the only ones.
+pub fn best_isa<F>(_: &F, _: Switch, _: &Policy) -> CopyIsa {
+    CopyIsa::Generic
+}
+
+/// No policy table entries: PMDK's choices (which only matter for
+/// streaming stores, and the portable copies have none).
+pub fn policy_key<F>(_: &F) -> (Vendor, u32) {
+    (Vendor::Other, 0)
+}
+
+/// The portable copies have no streaming stores.
+pub const STREAMING_STORES: bool = false;
+
+/// Drain always fences, as PMDK's does on these targets: without a
+/// streaming store to order, the fence is what completes the write-backs
+/// (or, with none, orders the stores before what follows).
+pub fn fence_required<K>(_: K, _movnt: bool) -> bool {
+    true
 }
 
 /// The portable routines for flush instruction `F`.

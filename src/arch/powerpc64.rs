@@ -14,9 +14,8 @@
 //! Copies are the portable ones (plain stores, then the write-back loop).
 
 use super::generic;
-pub use super::generic::CopyIsa;
+pub use super::generic::{best_isa, fence_required, policy_key, CopyIsa, STREAMING_STORES};
 use super::{flush_lines, Flusher, NoFlush, Routines, Switch};
-use crate::policy::{Policy, Vendor};
 use core::ffi::CStr;
 use core::sync::atomic::{AtomicU8, Ordering};
 
@@ -184,24 +183,6 @@ pub fn best_flush(f: &Features, _: Switch) -> FlushKind {
     } else {
         FlushKind::Dcbf
     }
-}
-
-pub fn best_isa(_: &Features, _: Switch, _: &Policy) -> CopyIsa {
-    CopyIsa::Generic
-}
-
-/// No policy table entries: PMDK's choices (which only matter for
-/// streaming stores, and the portable copies have none).
-pub fn policy_key(_: &Features) -> (Vendor, u32) {
-    (Vendor::Other, 0)
-}
-
-/// The portable copies have no streaming stores.
-pub const STREAMING_STORES: bool = false;
-
-/// The write-backs are not complete until the sync: drain always fences.
-pub fn fence_required(_: FlushKind, _movnt: bool) -> bool {
-    true
 }
 
 /// An aligned doubleword store is single-copy atomic (and the copies write
