@@ -75,9 +75,11 @@ pub struct Config {
     pub policy: &'static str,
 }
 
-/// What the library chose, for the demo and the platform-attributes API.
+/// The instructions the library chose for this CPU (flush, copy path,
+/// fence, streaming), for the demo and for pmem_get_attr, whose per-mapping
+/// answer is `mode::attr::Attributes`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Description {
+pub struct InstructionChoice {
     /// "clwb", "clflushopt", "clflush" or "none".
     pub flush: &'static str,
     /// "avx512f", "avx", "sse2" or "movdir64b".
@@ -157,8 +159,8 @@ impl Config {
         policy::apply_overrides(*policy::for_cpu(vendor, family), env, &sw)
     }
 
-    pub fn describe(&self) -> Description {
-        Description {
+    pub fn instruction_choice(&self) -> InstructionChoice {
+        InstructionChoice {
             flush: self.flush.name(),
             copy: self.isa.name(),
             fence: arch::fence_required(self.flush, self.movnt),
@@ -207,8 +209,8 @@ fn config_slow() -> &'static Config {
 }
 
 /// The flush instruction, copy path, fence and threshold in use.
-pub fn describe() -> Description {
-    config().describe()
+pub fn instruction_choice() -> InstructionChoice {
+    config().instruction_choice()
 }
 
 #[cfg(test)]
@@ -243,7 +245,7 @@ mod tests {
         let c = build(&[], Ok(false));
         assert_eq!(c.movnt, arch::STREAMING_STORES);
         assert!(!build(&[("PMEM_NO_MOVNT", "1")], Ok(false)).movnt);
-        let d = c.describe();
+        let d = c.instruction_choice();
         assert_eq!(d.fence, arch::fence_required(c.flush, c.movnt));
         assert_eq!((d.flush, d.copy), (c.flush.name(), c.isa.name()));
     }

@@ -65,8 +65,8 @@ pub mod testing {
     }
     pub mod persist {
         pub use crate::persist::{
-            deep_flush, describe, drain, fence, flush, mode_hook, msync, page_size, persist,
-            Description,
+            deep_flush, drain, fence, flush, instruction_choice, mode_hook, msync, page_size,
+            persist, InstructionChoice,
         };
     }
     pub mod policy {

@@ -12,7 +12,7 @@ use pmem::testing::cpu::{self, Config};
 const CHILD: &str = "child_reports_choice_and_copies";
 const REPORT: &str = "FASTPATH-DESCRIBE ";
 
-fn report(d: &pmem::testing::persist::Description) -> String {
+fn report(d: &pmem::testing::persist::InstructionChoice) -> String {
     format!(
         "flush={} copy={} fence={} movnt={} threshold={} policy={}",
         d.flush, d.copy, d.fence, d.movnt, d.movnt_threshold, d.policy
@@ -100,7 +100,7 @@ fn overrides_reach_the_library() {
     for vars in cases {
         let want = expected(vars);
         let (got, _) = run_child(vars);
-        assert_eq!(got, report(&want.describe()), "with {vars:?}");
+        assert_eq!(got, report(&want.instruction_choice()), "with {vars:?}");
     }
     // The forcing must actually change something on this CPU.
     #[cfg(target_arch = "x86_64")]
@@ -155,7 +155,7 @@ fn malformed_values_are_logged_and_ignored() {
         ("PMEM_LOG_FILE", log_s),
     ];
     let (got, _) = run_child(&vars);
-    assert_eq!(got, report(&expected(&[]).describe()));
+    assert_eq!(got, report(&expected(&[]).instruction_choice()));
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     let _ = std::fs::remove_file(&log);
     assert!(text.contains("PMEM_MOVNT_THRESHOLD"), "log: {text:?}");
@@ -171,7 +171,10 @@ fn malformed_values_are_logged_and_ignored() {
 #[test]
 #[ignore = "re-executed by overrides_reach_the_library with PMEM_* set"]
 fn child_reports_choice_and_copies() {
-    println!("{REPORT}{}", report(&pmem::testing::persist::describe()));
+    println!(
+        "{REPORT}{}",
+        report(&pmem::testing::persist::instruction_choice())
+    );
     let src: Vec<u8> = (0..80_000u32).map(|i| (i ^ (i >> 8)) as u8).collect();
     let mut dst = vec![0u8; 80_100];
     let flag_sets = [

@@ -8,7 +8,7 @@
 
 pub mod mode_hook;
 
-pub use crate::cpu::{describe, Description};
+pub use crate::cpu::{instruction_choice, InstructionChoice};
 use crate::error::{Error, Result};
 
 pub use crate::arch::CACHELINE;

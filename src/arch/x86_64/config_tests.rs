@@ -50,7 +50,7 @@ fn best_instructions_by_default() {
     };
     let c = build(&old, &[], false);
     assert_eq!((c.flush, c.isa), (FlushKind::Clflush, CopyIsa::Sse2));
-    assert!(!c.describe().fence || c.movnt);
+    assert!(!c.instruction_choice().fence || c.movnt);
 }
 
 #[test]
@@ -85,7 +85,7 @@ fn policy_from_the_table() {
         ("amd-fam19", true, 16)
     );
     let c = build(&ALL, &[("PMEM_POLICY", "pmdk")], false);
-    assert_eq!(c.describe().policy, "pmdk");
+    assert_eq!(c.instruction_choice().policy, "pmdk");
     assert!(!c.small_movnt && !c.partial_movnt);
     let c = build(&INTEL, &[("PMEM_SMALL_MOVNT", "1")], false);
     assert!(c.small_movnt && !c.partial_movnt);
@@ -157,7 +157,7 @@ fn movnt_overrides() {
     assert!(!build(&ALL, &[("PMEM_NO_FLUSH", "1")], false).small_movnt);
     let c = build(&ALL, &[("PMEM_NO_MOVNT", "1")], false);
     assert!(!c.movnt);
-    assert!(!c.describe().movnt);
+    assert!(!c.instruction_choice().movnt);
     let c = build(&ALL, &[("PMEM_MOVNT_THRESHOLD", "0")], false);
     assert_eq!((c.movnt_threshold, c.small_movnt), (0, false));
     let c = build(&ALL, &[("PMEM_MOVNT_THRESHOLD", "4096")], false);
