@@ -12,25 +12,28 @@ impl Isa for Movdir64b {
 
     #[inline(always)]
     unsafe fn load_half(p: *const u8) -> Self::Half {
-        // SAFETY: the caller's contract.
+        // SAFETY: SSE2 is part of x86_64, so Sse2's contract is ours:
+        // `p` readable for 32 bytes (this method's own contract).
         unsafe { Sse2::load_half(p) }
     }
 
     #[inline(always)]
     unsafe fn splat_half(w: u64) -> Self::Half {
-        // SAFETY: the caller's contract.
+        // SAFETY: SSE2 is part of x86_64; splat_half needs nothing else.
         unsafe { Sse2::splat_half(w) }
     }
 
     #[inline(always)]
     unsafe fn store_half(p: *mut u8, v: Self::Half) {
-        // SAFETY: the caller's contract.
+        // SAFETY: SSE2 is part of x86_64, so Sse2's contract is ours:
+        // `p` writable for 32 bytes (this method's own contract).
         unsafe { Sse2::store_half(p, v) }
     }
 
     #[inline(always)]
     unsafe fn stream_half(p: *mut u8, v: Self::Half) {
-        // SAFETY: the caller's contract.
+        // SAFETY: SSE2 is part of x86_64, so Sse2's contract is ours:
+        // `p` writable for 32 bytes and 32-aligned (this method's own contract).
         unsafe { Sse2::stream_half(p, v) }
     }
 

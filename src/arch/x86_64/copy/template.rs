@@ -126,7 +126,8 @@ pub(super) trait Isa: Sized {
     /// The ISA is present; `d` writable for 64 bytes.
     #[inline(always)]
     unsafe fn fill_line(d: *mut u8, w: u64) {
-        // SAFETY: the caller's contract.
+        // SAFETY: the ISA is present and `d` writable for 64 bytes (this
+        // method's contract), which covers both 32-byte half stores.
         unsafe {
             let v = Self::splat_half(w);
             Self::store_half(d, v);
@@ -140,7 +141,8 @@ pub(super) trait Isa: Sized {
     /// As `fill_line`, and `d` 64-aligned.
     #[inline(always)]
     unsafe fn fill_stream_line(d: *mut u8, w: u64) {
-        // SAFETY: the caller's contract.
+        // SAFETY: `d` writable for 64 bytes and 64-aligned (this method's
+        // contract), so both halves are writable and 32-aligned.
         unsafe {
             let v = Self::splat_half(w);
             Self::stream_half(d, v);
@@ -154,7 +156,8 @@ pub(super) trait Isa: Sized {
     /// The ISA is present; `d` writable for 256 bytes and 64-aligned.
     #[inline(always)]
     unsafe fn fill_stream_quad(d: *mut u8, w: u64) {
-        // SAFETY: the caller's contract.
+        // SAFETY: `d` writable for 256 bytes and 64-aligned (this method's
+        // contract), so each of the four lines meets fill_stream_line's.
         unsafe {
             let v = Self::splat_half(w);
             for i in 0..8 {
