@@ -226,13 +226,11 @@ fn register(fd: i32, addr: *mut u8, len: usize) -> Result<()> {
     // A regular file's mappings share its shadow; a device (Device DAX)
     // keeps the kernel's private mapping, which pread cannot copy from.
     if st.st_mode & libc::S_IFMT == libc::S_IFREG {
-        match file
-            .shadow(len)
-            .and_then(|s| s.alias_at(addr as usize, len))
-        {
-            // valgrind does not implement mremap's old size 0: keep the
-            // private mapping, with an adopted mapping's limits.
-            Err(e) if e.errno() == libc::EINVAL => crate::log_warning!(
+        match file.shadow(len)?.alias_at(addr as usize, len) {
+            // valgrind (EINVAL) and qemu-user (ENOMEM) do not implement
+            // mremap's old size 0: keep the private mapping, with an
+            // adopted mapping's limits.
+            Err(e) if matches!(e.errno(), libc::EINVAL | libc::ENOMEM) => crate::log_warning!(
                 "{e}; this fit mapping stays a private copy (see Limits in docs/modes.md)"
             ),
             r => r?,
