@@ -8,6 +8,8 @@
 //! the shim, or in fit mode), since the library reads its environment once
 //! per process.
 
+mod common;
+
 use pmem::api::{MemFlags, PmemFile};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -95,7 +97,7 @@ fn fit_mode_shows_lines_on_pmem_and_pages_elsewhere() {
 /// Runs test `name` alone in a new process of this binary with `env`, as
 /// child `case`, and fails unless it ran and passed.
 fn run_child(name: &str, case: &str, dir: &Path, env: &[(&str, &std::ffi::OsStr)]) {
-    let out = Command::new(std::env::current_exe().unwrap())
+    let out = common::self_command()
         .args([name, "--exact", "--nocapture", "--test-threads=1"])
         .env_remove("PMEM_PERSIST_MODE")
         .env_remove("PMEM_IS_PMEM_FORCE")
