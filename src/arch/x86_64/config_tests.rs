@@ -5,16 +5,7 @@
 use crate::cpu::*;
 use crate::policy::Vendor;
 
-const ALL: Features = Features {
-    clflush: true,
-    clflushopt: true,
-    clwb: true,
-    avx: true,
-    avx512f: true,
-    movdir64b: true,
-    vendor: Vendor::Amd,
-    family: 0x19,
-};
+use super::ALL;
 
 /// ALL, made by Intel (a family with no table entry).
 const INTEL: Features = Features {

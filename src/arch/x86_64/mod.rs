@@ -92,20 +92,22 @@ mod portable_copies {
     }
 }
 
+/// Every feature, on an AMD family 19h: the tests' fully capable CPU.
+#[cfg(test)]
+const ALL: Features = Features {
+    clflush: true,
+    clflushopt: true,
+    clwb: true,
+    avx: true,
+    avx512f: true,
+    movdir64b: true,
+    vendor: Vendor::Amd,
+    family: 0x19,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const ALL: Features = Features {
-        clflush: true,
-        clflushopt: true,
-        clwb: true,
-        avx: true,
-        avx512f: true,
-        movdir64b: true,
-        vendor: Vendor::Amd,
-        family: 0x19,
-    };
 
     fn switches(set: &'static [(&'static str, bool)]) -> impl Fn(&str) -> Option<bool> {
         move |name| set.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
