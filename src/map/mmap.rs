@@ -227,7 +227,7 @@ fn parse_range(line: &str) -> Option<(usize, usize)> {
 /// as strtoull(.., 16) reads it; ignored when unparsable.
 fn hint() -> Option<usize> {
     static HINT: OnceLock<Option<usize>> = OnceLock::new();
-    *HINT.get_or_init(|| parse_hint(&std::env::var("PMEM_MMAP_HINT").ok()?))
+    *HINT.get_or_init(|| parse_hint(&crate::env::var("PMEM_MMAP_HINT")?))
 }
 
 pub fn parse_hint(text: &str) -> Option<usize> {

@@ -252,12 +252,12 @@ const FORCE_ALWAYS: u8 = 3;
 fn force() -> u8 {
     match FORCE.load(Ordering::Relaxed) {
         FORCE_UNREAD => {
-            let f = match std::env::var("PMEM_IS_PMEM_FORCE")
+            let f = match crate::env::var("PMEM_IS_PMEM_FORCE")
                 .as_deref()
                 .map(str::trim)
             {
-                Ok("0") => FORCE_NEVER,
-                Ok("1") => FORCE_ALWAYS,
+                Some("0") => FORCE_NEVER,
+                Some("1") => FORCE_ALWAYS,
                 _ => FORCE_NONE,
             };
             FORCE.store(f, Ordering::Relaxed);
