@@ -104,9 +104,16 @@ pub struct PreparedFile {
 }
 
 /// What [`PreparedFile::commit`] found.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Committed {
     Done,
+    /// A new unnamed file now has its name: a descriptor opened by that
+    /// name, checked to be the same inode, so the caller can map the file
+    /// as its name (an O_TMPFILE descriptor shows as `DIR/#INODE (deleted)`
+    /// in /proc/PID/maps, to lsof, fuser, debuggers and checkpointing).
+    /// Done instead when the name cannot be opened or is another file by
+    /// then (renamed over meanwhile).
+    Linked(OwnedFd),
     /// Another process created the name while this call prepared an
     /// unnamed file (no PMEM_FILE_EXCL): map that file instead.
     NameTaken,
@@ -265,13 +272,28 @@ impl PreparedFile {
             )
         };
         if rc == 0 {
-            return Ok(Committed::Done);
+            return Ok(self.reopen_linked(name));
         }
         let e = Error::last_os(format!("link {name:?}"));
         if e.errno() == libc::EEXIST && !excl {
             return Ok(Committed::NameTaken);
         }
         Err(e)
+    }
+
+    /// The file just linked as `name`, opened by that name if it still is
+    /// this file (same device and inode).
+    fn reopen_linked(&self, name: &CStr) -> Committed {
+        let flags = libc::O_RDWR | libc::O_NOFOLLOW;
+        let (Ok(named), Ok(ours)) = (open(name, flags, 0), self.stat()) else {
+            return Committed::Done;
+        };
+        match fstat(named.as_raw_fd()) {
+            Ok(st) if (st.st_dev, st.st_ino) == (ours.st_dev, ours.st_ino) => {
+                Committed::Linked(named)
+            }
+            _ => Committed::Done,
+        }
     }
 }
 

@@ -8,6 +8,9 @@
 //! MAP_FIXED mmap that fails may already have unmapped what was at the
 //! address (ext4 refuses MAP_SYNC on a non-DAX file only after that), and a
 //! retry would then replace whatever another thread mapped into the hole.
+//! The one exception, [`remap_same_file`], replaces a mapping the same call
+//! just made, not yet handed out, with the same file through another
+//! descriptor, so every check the first mmap passed holds again.
 //! Nor MAP_FIXED_NOREPLACE: kernels before 6.x reject it beside
 //! MAP_SHARED_VALIDATE, which MAP_SYNC needs.
 
@@ -92,6 +95,34 @@ fn map_at(at: usize, fd: i32, len: usize, share: Share) -> Result<RawMapping> {
         },
     };
     Ok(RawMapping { addr, len, synced })
+}
+
+/// Replaces the mapping `[addr, addr + len)`, made by [`map`] from a
+/// descriptor of the same file as `fd` (same inode), MAP_SYNC if `synced`,
+/// and not yet visible to anyone, by the same range of that file mapped
+/// through `fd`, with the same flags: what
+/// /proc/PID/maps then shows is `fd`'s path. The contents are the file's
+/// either way (a shared mapping; never called for private ones).
+pub fn remap_same_file(addr: usize, len: usize, synced: bool, fd: i32) -> Result<()> {
+    let flags = if synced { SYNC_FLAGS } else { libc::MAP_SHARED };
+    // SAFETY: MAP_FIXED replaces only [addr, addr + len), which this
+    // call mapped and nobody else knows of. The same inode with the same
+    // flags passed every check at the first mmap, so only an allocation
+    // failure can fail here.
+    let p = unsafe {
+        libc::mmap(
+            addr as *mut libc::c_void,
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            flags | libc::MAP_FIXED,
+            fd,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(Error::last_os(format!("mmap {len} bytes in place")));
+    }
+    Ok(())
 }
 
 fn round_up(n: usize, to: usize) -> Option<usize> {

@@ -102,6 +102,15 @@ fn map_regular(path: &CStr, len: usize, flags: i32, mode: libc::mode_t) -> Resul
     let pending = map_pending(file.fd(), len, dax, 0, info.may_be_dax)?;
     match file.commit()? {
         file::Committed::Done => Ok(Some(pending.register())),
+        // A private (fit mode) mapping keeps its first descriptor: its
+        // engine has set it up already, and it is no shared file view.
+        file::Committed::Linked(_) if pending.hooks.is_some() => Ok(Some(pending.register())),
+        file::Committed::Linked(named) => {
+            let synced = matches!(pending.backing, Backing::MapSync { .. });
+            let fd = std::os::fd::AsRawFd::as_raw_fd(&named);
+            mmap::remap_same_file(pending.addr, pending.len, synced, fd)?;
+            Ok(Some(pending.register()))
+        }
         file::Committed::NameTaken => Ok(None),
     }
 }
