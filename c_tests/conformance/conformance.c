@@ -141,7 +141,8 @@ map(const char *label, const char *path, size_t len, int flags, mode_t mode)
 			is_pmem == -7 ? "untouched" : "WRITTEN");
 		return;
 	}
-	printf(" = ok mlen=%zu is_pmem=%d", mlen, is_pmem);
+	/* errno too: fio tells a file that is not pmem by it (EOPNOTSUPP) */
+	printf(" = ok errno=%s mlen=%zu is_pmem=%d", e ? errname(e) : "0", mlen, is_pmem);
 	if (mlen >= 2 * MiB)
 		printf(" aligned2M=%d", (uintptr_t)p % (2 * MiB) == 0);
 	const char *hint = getenv("PMEM_MMAP_HINT");

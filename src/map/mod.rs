@@ -36,6 +36,8 @@ pub struct Mapping {
     pub addr: *mut u8,
     pub len: usize,
     pub is_pmem: bool,
+    /// Made with MAP_SYNC, or Device DAX (whatever PMEM_IS_PMEM_FORCE says).
+    pub dax: bool,
 }
 
 static REGISTRY: Registry = Registry::new();
@@ -202,6 +204,7 @@ impl Pending {
             addr: self.addr as *mut u8,
             len: self.len,
             is_pmem: is_pmem(self.addr as *const u8, self.len),
+            dax: self.backing != Backing::PageCache,
         };
         core::mem::forget(self);
         m
