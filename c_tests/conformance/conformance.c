@@ -524,10 +524,34 @@ unknown_flags(void)
 static void
 versions(void)
 {
-	unsigned v[][2] = {{1, 0}, {1, 1}, {1, 2}, {0, 0}, {2, 0}, {0, 99}, {1, 99}};
+	unsigned v[][2] = {{-1u, 0}, {1, 0}, {1, 1}, {1, 2}, {0, 0}, {2, 0}, {0, 99}, {1, 99}};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		errno = 0;
 		const char *m = pmem_check_version(v[i][0], v[i][1]);
-		printf("check_version(%u, %u) = %s\n", v[i][0], v[i][1], m ? "message" : "NULL");
+		int e = errno;
+		printf("check_version(%u, %u) = %s errno=%s\n", v[i][0], v[i][1],
+			m ? "message" : "NULL", e ? errname(e) : "0");
+	}
+}
+
+/* The void calls given a range that wraps, or ends at the very top of the
+ * address space: nothing may be flushed; errno shows whether it was said. */
+static void
+wrapping_ranges(void)
+{
+	static char buf[64];
+	void *top = (void *)(UINTPTR_MAX - 4095);
+	struct { const char *label; void (*f)(const void *, size_t); void *addr; size_t len; } c[] = {
+		{"persist wrapping", pmem_persist, buf, SIZE_MAX},
+		{"flush wrapping", pmem_flush, buf, SIZE_MAX},
+		{"deep_flush wrapping", pmem_deep_flush, buf, SIZE_MAX},
+		{"persist to the top", pmem_persist, top, 4096},
+		{"flush to the top", pmem_flush, top, 4096},
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		errno = 0;
+		c[i].f(c[i].addr, c[i].len);
+		printf("%s: errno=%s\n", c[i].label, errno ? errname(errno) : "0");
 	}
 }
 
@@ -542,6 +566,8 @@ main(int argc, char *argv[])
 	Page = (size_t)sysconf(_SC_PAGESIZE);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	umask(022);
+	/* first: the first message a process logs used to clobber errno */
+	versions();
 	paths();
 	lengths_and_flags();
 	create();
@@ -554,6 +580,6 @@ main(int argc, char *argv[])
 	queries();
 	placement();
 	unknown_flags();
-	versions();
+	wrapping_ranges();
 	return 0;
 }
