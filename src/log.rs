@@ -137,7 +137,11 @@ pub fn log(level: Level, file: &str, line: u32, function: &str, args: core::fmt:
     }
     let user = USER_FUNCTION.load(Ordering::Acquire);
     if user.is_null() {
+        // Its system calls (the /dev/log check, syslog, the file) must not
+        // change the errno of a call that logs on its way to succeeding.
+        let saved = crate::error::last_errno();
         default_function(level, file, line, function, &MsgBuf::format(args));
+        crate::error::set_errno(saved);
         return;
     }
     // SAFETY: USER_FUNCTION only ever holds null or a LogFn (set_function).
