@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libpmem.h>
@@ -534,6 +535,50 @@ versions(void)
 	}
 }
 
+/*
+ * posix_fallocate, interposed as PMDK's own pmem_map_file test does: calls
+ * are counted, and above Fallocate_fail_above bytes (when non-zero) it
+ * fails with ENOSPC as that test's mock does; otherwise glibc's runs.
+ */
+static int Fallocate_calls;
+static off_t Fallocate_fail_above;
+
+int
+posix_fallocate(int fd, off_t offset, off_t len)
+{
+	static int (*real)(int, off_t, off_t);
+	Fallocate_calls++;
+	if (Fallocate_fail_above && len > Fallocate_fail_above)
+		return ENOSPC;
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "posix_fallocate");
+	return real(fd, offset, len);
+}
+
+/* pmem_map_file with the posix_fallocate calls it made printed */
+static void
+counted_map(const char *label, const char *path, size_t len, int flags)
+{
+	Fallocate_calls = 0;
+	map(label, path, len, flags, 0600);
+	printf("  posix_fallocate calls: %d\n", Fallocate_calls);
+}
+
+/* Which calls reach posix_fallocate, and what its failure leaves. */
+static void
+fallocate_calls(void)
+{
+	counted_map("fallocate new", at("falloc", "new"), 64 * KiB, C);
+	counted_map("fallocate new sparse", at("falloc", "sparse"), 64 * KiB, C | S);
+	counted_map("fallocate tmpfile", at("falloc", ""), 64 * KiB, C | T);
+	make_file(at("falloc", "old"), 4096, 1, 0644);
+	counted_map("fallocate existing", at("falloc", "old"), 64 * KiB, C);
+	Fallocate_fail_above = 4 * MiB;
+	counted_map("fallocate new ENOSPC", at("falloc", "big"), 8 * MiB, C);
+	Fallocate_fail_above = 0;
+	show_dir(at("falloc", ""));
+}
+
 /* The void calls given a range that wraps, or ends at the very top of the
  * address space: nothing may be flushed; errno shows whether it was said. */
 static void
@@ -581,5 +626,6 @@ main(int argc, char *argv[])
 	placement();
 	unknown_flags();
 	wrapping_ranges();
+	fallocate_calls();
 	return 0;
 }

@@ -220,12 +220,21 @@ impl PreparedFile {
         self.allocate(len)
     }
 
-    /// Allocates blocks for `[0, len)` with fallocate(2), which never
-    /// changes a byte. Where the file system lacks it, glibc's
-    /// posix_fallocate emulation writes a zero into every block that reads
-    /// as zero, racing any other writer; that is used only on a file
-    /// nobody else can have open. An existing file there stays sparse.
+    /// Allocates blocks for `[0, len)`. A file this call created (nobody
+    /// else can have it open) gets PMDK's call, posix_fallocate: glibc tries
+    /// fallocate(2) and, where the file system lacks it, writes a zero into
+    /// every block that reads as zero, which would race another writer, so
+    /// an existing file gets fallocate(2) alone (it never changes a byte)
+    /// and stays sparse where that is unsupported.
     fn allocate(&self, len: u64) -> Result<()> {
+        if self.private {
+            // SAFETY: fd is open; posix_fallocate returns the error itself.
+            let rc = unsafe { libc::posix_fallocate(self.fd(), 0, len as libc::off_t) };
+            if rc != 0 {
+                return Err(Error::new(rc, "posix_fallocate"));
+            }
+            return Ok(());
+        }
         // SAFETY: fd is open; mode 0 only allocates.
         if unsafe { libc::fallocate(self.fd(), 0, 0, len as libc::off_t) } == 0 {
             return Ok(());
@@ -234,15 +243,7 @@ impl PreparedFile {
         if e.errno() != libc::EOPNOTSUPP {
             return Err(e);
         }
-        if !self.private {
-            crate::log_notice!("fallocate unsupported: the existing file is left sparse");
-            return Ok(());
-        }
-        // SAFETY: fd is open; posix_fallocate returns the error itself.
-        let rc = unsafe { libc::posix_fallocate(self.fd(), 0, len as libc::off_t) };
-        if rc != 0 {
-            return Err(Error::new(rc, "posix_fallocate"));
-        }
+        crate::log_notice!("fallocate unsupported: the existing file is left sparse");
         Ok(())
     }
 
