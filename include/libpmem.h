@@ -136,6 +136,11 @@ int pmem_log_get_threshold(enum pmem_log_threshold threshold, enum pmem_log_leve
  * Maps `path` (creating it as `flags` say) and reports the mapped length
  * and whether the whole mapping is persistent memory.
  *
+ * On success errno is EOPNOTSUPP unless the mapping is DAX (MAP_SYNC
+ * accepted, or Device DAX), as PMDK leaves it from its failed MAP_SYNC
+ * attempt: fio's libpmem engine, among others, tells a file that is not
+ * persistent memory by that errno. A DAX mapping leaves the caller's errno.
+ *
  * # Safety
  * `path` must be NULL or a NUL-terminated string; `mapped_lenp` and
  * `is_pmemp` must each be NULL or writable.

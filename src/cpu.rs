@@ -36,6 +36,7 @@
 use std::sync::OnceLock;
 
 use crate::arch;
+use crate::env::Lookup;
 use crate::policy::{self, Policy};
 
 /// PMDK's default `PMEM_MOVNT_THRESHOLD`.
@@ -93,33 +94,19 @@ pub struct InstructionChoice {
     pub policy: &'static str,
 }
 
-/// A PMEM_* switch: Some(true) for "1", Some(false) for "0", None when
-/// unset; anything else is logged and treated as unset.
-fn switch(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<bool> {
-    let v = env(name)?;
-    match v.as_str() {
-        "1" => Some(true),
-        "0" => Some(false),
-        _ => {
-            crate::log_warning!("ignoring {name}={v:?}: expected 0 or 1");
-            None
-        }
-    }
-}
-
 impl Config {
     /// Decides from the CPU's features, an environment lookup and the
     /// platform's auto-flush answer (asked only when PMEM_NO_FLUSH is unset).
     pub fn build(
         f: &Features,
-        env: &dyn Fn(&str) -> Option<String>,
+        env: &Lookup,
         auto_flush: &dyn Fn() -> crate::Result<bool>,
     ) -> Config {
-        let sw = |name: &str| switch(env, name);
+        let sw = |name: &str| policy::switch(env, name);
         // The architecture's strongest write-back, after its own switches
         // (x86: PMEM_NO_CLWB, PMEM_NO_CLFLUSHOPT).
         let deep_flush = arch::best_flush(f, &sw);
-        let flush_caches = match switch(env, "PMEM_NO_FLUSH") {
+        let flush_caches = match policy::switch(env, "PMEM_NO_FLUSH") {
             Some(no_flush) => !no_flush,
             // An unknown answer is "no": flushing is always safe.
             None => !matches!(auto_flush(), Ok(true)),
@@ -136,7 +123,7 @@ impl Config {
         let isa = arch::best_isa(f, &sw, &p);
 
         // Only where the copies have streaming stores at all.
-        let movnt = arch::STREAMING_STORES && switch(env, "PMEM_NO_MOVNT") != Some(true);
+        let movnt = arch::STREAMING_STORES && policy::switch(env, "PMEM_NO_MOVNT") != Some(true);
         let user_threshold = policy::number(env, "PMEM_MOVNT_THRESHOLD");
         Config {
             flush,
@@ -153,10 +140,9 @@ impl Config {
     }
 
     /// The table's policy for this CPU, with the environment's overrides.
-    fn policy(f: &Features, env: &dyn Fn(&str) -> Option<String>) -> Policy {
-        let sw = |name: &str| switch(env, name);
+    fn policy(f: &Features, env: &Lookup) -> Policy {
         let (vendor, family) = arch::policy_key(f);
-        policy::apply_overrides(*policy::for_cpu(vendor, family), env, &sw)
+        policy::apply_overrides(*policy::for_cpu(vendor, family), env)
     }
 
     pub fn instruction_choice(&self) -> InstructionChoice {
@@ -173,12 +159,12 @@ impl Config {
 
 static CONFIG: OnceLock<Config> = OnceLock::new();
 
-/// The process's choice: this CPU, the process's environment and the
+/// The process's choice: this CPU, the process's environment (read as
+/// `crate::env` reads it: not at all in a privileged program) and the
 /// system's sysfs. `sysfs` is a leaf (it reads files, never flushes or
 /// copies), so the one-time initialisation cannot re-enter itself.
 fn from_process() -> Config {
-    let env = |name: &str| std::env::var(name).ok();
-    Config::build(&detect(), &env, &crate::sysfs::has_auto_flush)
+    Config::build(&detect(), &crate::env::var, &crate::sysfs::has_auto_flush)
 }
 
 /// Makes the load-time choice; called from the library constructor.
@@ -220,12 +206,9 @@ mod tests {
     use super::*;
 
     fn build(vars: &'static [(&str, &str)], auto_flush: crate::Result<bool>) -> Config {
-        let env = |name: &str| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        };
-        Config::build(&detect(), &env, &|| auto_flush.clone())
+        Config::build(&detect(), &crate::env::from_pairs(vars), &|| {
+            auto_flush.clone()
+        })
     }
 
     #[test]

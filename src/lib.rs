@@ -19,12 +19,14 @@
 //!    `arch` (everything that names an instruction set; nothing above it
 //!    says `cfg(target_arch)`), `sysfs` (eADR), `consts` (libpmem.h's
 //!    flags, re-exported by `ffi`), `range` (checked address arithmetic),
-//!    `error` and `log`.
+//!    `env` (the one reader of `PMEM_*` variables, and of the files they
+//!    name: nothing in a privileged program), `error` and `log`.
 
 pub mod api;
 mod arch;
 mod consts;
 mod cpu;
+mod env;
 mod error;
 mod ffi;
 mod init;

@@ -6,6 +6,11 @@
 //! threshold to `PMEM_LOG_FILE` when it is set, else to syslog(3) when a
 //! syslog daemon listens; messages that also pass the auxiliary threshold
 //! go to stderr as well.
+//!
+//! Both variables are read through `crate::env`: a privileged (setuid,
+//! setgid) program ignores them, and `PMEM_LOG_FILE` must name a regular
+//! file (created 0600, a symbolic link not followed, a FIFO refused without
+//! blocking); anything else is refused with a warning on stderr's route.
 
 use crate::error::MsgBuf;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicPtr, Ordering};
@@ -132,7 +137,11 @@ pub fn log(level: Level, file: &str, line: u32, function: &str, args: core::fmt:
     }
     let user = USER_FUNCTION.load(Ordering::Acquire);
     if user.is_null() {
+        // Its system calls (the /dev/log check, syslog, the file) must not
+        // change the errno of a call that logs on its way to succeeding.
+        let saved = crate::error::last_errno();
         default_function(level, file, line, function, &MsgBuf::format(args));
+        crate::error::set_errno(saved);
         return;
     }
     // SAFETY: USER_FUNCTION only ever holds null or a LogFn (set_function).
@@ -270,17 +279,17 @@ pub fn close_log_file() {
 
 /// Reads `PMEM_LOG_LEVEL` and `PMEM_LOG_FILE`; called once at load.
 pub fn init_from_env() {
-    if let Some(v) = std::env::var_os("PMEM_LOG_LEVEL") {
+    if let Some(v) = crate::env::var_os("PMEM_LOG_LEVEL") {
         match v.to_str().and_then(Level::parse) {
             Some(level) => set_threshold(pmem_log_threshold::PMEM_LOG_THRESHOLD, level),
             None => crate::log_warning!("ignoring invalid PMEM_LOG_LEVEL={:?}", v),
         }
     }
-    if let Some(path) = std::env::var_os("PMEM_LOG_FILE") {
-        let opened = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path);
+    if let Some(path) = crate::env::var_os("PMEM_LOG_FILE") {
+        let opened = crate::env::open_named_file(
+            &path,
+            std::fs::OpenOptions::new().create(true).append(true),
+        );
         match opened {
             Ok(f) => {
                 if let Ok(mut guard) = LOG_FILE.lock() {

@@ -14,6 +14,8 @@
 //! `PMEM_POLICY` and the per-knob variables of [`apply_overrides`] force
 //! any other choice, so `make bench-policy` can compare them on any CPU.
 
+use crate::env::Lookup;
+
 /// CPU vendors the table can tell apart.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Vendor {
@@ -161,11 +163,7 @@ pub fn display_family(leaf1_eax: u32) -> u32 {
 /// `PMEM_SMALL_MOVNT=0|1`, `PMEM_PARTIAL_MOVNT=0|1` and
 /// `PMEM_SHARED_TEMPORAL_BELOW=N` (bytes) set one knob each. A malformed
 /// value is logged and ignored.
-pub fn apply_overrides(
-    mut policy: Policy,
-    env: &dyn Fn(&str) -> Option<String>,
-    switch: &dyn Fn(&str) -> Option<bool>,
-) -> Policy {
+pub fn apply_overrides(mut policy: Policy, env: &Lookup) -> Policy {
     if let Some(name) = env("PMEM_POLICY") {
         match by_name(&name) {
             Some(p) => policy = *p,
@@ -184,10 +182,10 @@ pub fn apply_overrides(
             Err(_) => crate::log_warning!("ignoring PMEM_PREFETCH_LINES={n}: at most 255"),
         }
     }
-    if let Some(on) = switch("PMEM_SMALL_MOVNT") {
+    if let Some(on) = switch(env, "PMEM_SMALL_MOVNT") {
         policy.small_movnt = on;
     }
-    if let Some(on) = switch("PMEM_PARTIAL_MOVNT") {
+    if let Some(on) = switch(env, "PMEM_PARTIAL_MOVNT") {
         policy.partial_movnt = on;
     }
     if let Some(n) = number(env, "PMEM_SHARED_TEMPORAL_BELOW") {
@@ -196,8 +194,22 @@ pub fn apply_overrides(
     policy
 }
 
+/// A PMEM_* switch: Some(true) for "1", Some(false) for "0", None when
+/// unset; anything else is logged and treated as unset.
+pub fn switch(env: &Lookup, name: &str) -> Option<bool> {
+    let v = env(name)?;
+    match v.as_str() {
+        "1" => Some(true),
+        "0" => Some(false),
+        _ => {
+            crate::log_warning!("ignoring {name}={v:?}: expected 0 or 1");
+            None
+        }
+    }
+}
+
 /// A non-negative integer variable; anything else is logged and ignored.
-pub fn number(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<usize> {
+pub fn number(env: &Lookup, name: &str) -> Option<usize> {
     let v = env(name)?;
     match v.trim().parse::<usize>() {
         Ok(n) => Some(n),
@@ -249,17 +261,7 @@ mod tests {
     }
 
     fn with(vars: &[(&str, &str)], base: Policy) -> Policy {
-        let vars: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let env = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-        let switch = |name: &str| match env(name).as_deref() {
-            Some("1") => Some(true),
-            Some("0") => Some(false),
-            _ => None,
-        };
-        apply_overrides(base, &env, &switch)
+        apply_overrides(base, &crate::env::from_pairs(vars))
     }
 
     #[test]

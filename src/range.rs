@@ -27,12 +27,22 @@ pub fn checked_end<T>(function: &str, addr: *const T, len: usize) -> Result<usiz
     }
 }
 
+/// A range whose end `addr + len` is not representable: it wraps, or it
+/// ends exactly at the top of the address space (its end would be 2^64 on
+/// a 64-bit target). Both are refused alike: no Linux process can map the
+/// top page (it is the kernel's), so the latter is never memory of ours
+/// either, and PMDK's loops skip both without a word.
 #[cold]
 #[inline(never)]
 fn wraps(function: &str, addr: usize, len: usize) -> Error {
+    let what = if addr.wrapping_add(len) == 0 {
+        "ends at the very top of the address space, where nothing can be mapped"
+    } else {
+        "wraps past the end of the address space"
+    };
     Error::new(
         libc::EINVAL,
-        format!("{function}: range {addr:#x} + {len:#x} wraps past the end of the address space"),
+        format!("{function}: range {addr:#x} + {len:#x} {what}"),
     )
 }
 
@@ -78,6 +88,9 @@ mod tests {
             "{text}"
         );
         assert_eq!(checked_end("f", 0x1000 as *const u8, 16), Ok(0x1010));
+        let top = checked_end("pmem_flush", (0usize.wrapping_sub(4096)) as *const u8, 4096);
+        let text = top.unwrap_err().to_string();
+        assert!(text.contains("very top"), "{text}");
     }
 
     #[test]

@@ -102,12 +102,35 @@ run_fio() {
 	report "fio --ioengine=libpmem writes and verifies (crc32c), $(label "$mode")" "$tag" "$ok"
 }
 
+# Without PMEM_IS_PMEM_FORCE the engine must refuse a page-cache file, as on
+# PMDK: it tells one by the errno pmem_map_file leaves (EOPNOTSUPP, from the
+# refused MAP_SYNC), and with another errno it benchmarked the page cache and
+# its writes then failed with EBADF.
+run_fio_refuses() {
+	local mode=$1 tag=fio-refuses-$1 ok=0 refused
+	: >"$work/$tag.out"
+	(cd "$work" && inject "$mode" "$tag" fio --ioengine=libpmem --bs=4k --size=1m \
+		--rw=write --aux-path="$work" \
+		--name=nt --direct=1 --filename="$work/$tag.nt" \
+		--name=wb --direct=0 --filename="$work/$tag.wb") || ok=$?
+	refused=$(grep -c 'err=95/.*does not point to persistent memory' "$work/$tag.out")
+	if [ "$ok" != 0 ] && [ "$refused" = 2 ]; then
+		ok=0
+	else
+		echo "fio: want both jobs refused with err=95 (exit $ok, $refused refused)" >>"$work/$tag.out"
+		ok=1
+	fi
+	report "fio --ioengine=libpmem refuses a file that is not pmem (err=95), $(label "$mode")" \
+		"$tag" "$ok"
+}
+
 if ! command -v fio >/dev/null; then
 	t_skip "fio --ioengine=libpmem" "fio is not installed (Debian package fio)"
 elif ! fio --enghelp 2>/dev/null | grep -qw libpmem; then
 	t_skip "fio --ioengine=libpmem" "this fio has no libpmem engine"
 else
 	for m in "${modes[@]}"; do run_fio "$m"; done
+	for m in "${modes[@]}"; do run_fio_refuses "$m"; done
 fi
 
 # --- pmempool: create an obj pool, check it -------------------------------

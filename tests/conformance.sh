@@ -2,7 +2,8 @@
 # Differential conformance of the mapping surface: builds
 # c_tests/conformance/conformance.c once against <libpmem.h>, runs it under
 # Debian's PMDK libpmem and under ours (LD_LIBRARY_PATH=$ROOT/build), in
-# three PMEM_IS_PMEM_FORCE settings and with PMEM_MMAP_HINT, and diffs.
+# three PMEM_IS_PMEM_FORCE settings, with PMEM_MMAP_HINT and with errors
+# logged, and diffs.
 # Differences are allowed only where tests/conformance-differences.txt
 # lists them (the case label, then the reason); anything else fails.
 #
@@ -48,7 +49,7 @@ run() { # name libdir env...
 		tmpfs=$TMP/$name-tmpfs
 	fi
 	rc=0
-	env "$@" LD_LIBRARY_PATH="$libdir" PMEM_LOG_LEVEL=0 \
+	env PMEM_LOG_LEVEL=0 "$@" LD_LIBRARY_PATH="$libdir" \
 		"$TMP/conformance" "$TMP/$name-work" $tmpfs \
 		>"$TMP/$name.out" 2>"$TMP/$name.err" || rc=$?
 	if [ $rc != 0 ]; then
@@ -60,12 +61,14 @@ run() { # name libdir env...
 awk -F ' -- ' '!/^#/ && NF > 1 { print $1 }' "$ALLOWED" | sort -u >"$TMP/allowed"
 
 status=0
-for config in plain force1 force0 hint; do
+for config in plain force1 force0 hint logging; do
 	case $config in
 	plain) set -- ;;
 	force1) set -- PMEM_IS_PMEM_FORCE=1 ;;
 	force0) set -- PMEM_IS_PMEM_FORCE=0 ;;
 	hint) set -- PMEM_MMAP_HINT=0x10000000000 ;;
+	# Errors logged (our default threshold): logging must not change errno.
+	logging) set -- PMEM_LOG_LEVEL=warning ;;
 	esac
 	run "pmdk-$config" "$TMP/pmdklib" "$@"
 	run "ours-$config" "$ROOT/build" "$@"

@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libpmem.h>
@@ -141,7 +142,8 @@ map(const char *label, const char *path, size_t len, int flags, mode_t mode)
 			is_pmem == -7 ? "untouched" : "WRITTEN");
 		return;
 	}
-	printf(" = ok mlen=%zu is_pmem=%d", mlen, is_pmem);
+	/* errno too: fio tells a file that is not pmem by it (EOPNOTSUPP) */
+	printf(" = ok errno=%s mlen=%zu is_pmem=%d", e ? errname(e) : "0", mlen, is_pmem);
 	if (mlen >= 2 * MiB)
 		printf(" aligned2M=%d", (uintptr_t)p % (2 * MiB) == 0);
 	const char *hint = getenv("PMEM_MMAP_HINT");
@@ -523,10 +525,78 @@ unknown_flags(void)
 static void
 versions(void)
 {
-	unsigned v[][2] = {{1, 0}, {1, 1}, {1, 2}, {0, 0}, {2, 0}, {0, 99}, {1, 99}};
+	unsigned v[][2] = {{-1u, 0}, {1, 0}, {1, 1}, {1, 2}, {0, 0}, {2, 0}, {0, 99}, {1, 99}};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		errno = 0;
 		const char *m = pmem_check_version(v[i][0], v[i][1]);
-		printf("check_version(%u, %u) = %s\n", v[i][0], v[i][1], m ? "message" : "NULL");
+		int e = errno;
+		printf("check_version(%u, %u) = %s errno=%s\n", v[i][0], v[i][1],
+			m ? "message" : "NULL", e ? errname(e) : "0");
+	}
+}
+
+/*
+ * posix_fallocate, interposed as PMDK's own pmem_map_file test does: calls
+ * are counted, and above Fallocate_fail_above bytes (when non-zero) it
+ * fails with ENOSPC as that test's mock does; otherwise glibc's runs.
+ */
+static int Fallocate_calls;
+static off_t Fallocate_fail_above;
+
+int
+posix_fallocate(int fd, off_t offset, off_t len)
+{
+	static int (*real)(int, off_t, off_t);
+	Fallocate_calls++;
+	if (Fallocate_fail_above && len > Fallocate_fail_above)
+		return ENOSPC;
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "posix_fallocate");
+	return real(fd, offset, len);
+}
+
+/* pmem_map_file with the posix_fallocate calls it made printed */
+static void
+counted_map(const char *label, const char *path, size_t len, int flags)
+{
+	Fallocate_calls = 0;
+	map(label, path, len, flags, 0600);
+	printf("  posix_fallocate calls: %d\n", Fallocate_calls);
+}
+
+/* Which calls reach posix_fallocate, and what its failure leaves. */
+static void
+fallocate_calls(void)
+{
+	counted_map("fallocate new", at("falloc", "new"), 64 * KiB, C);
+	counted_map("fallocate new sparse", at("falloc", "sparse"), 64 * KiB, C | S);
+	counted_map("fallocate tmpfile", at("falloc", ""), 64 * KiB, C | T);
+	make_file(at("falloc", "old"), 4096, 1, 0644);
+	counted_map("fallocate existing", at("falloc", "old"), 64 * KiB, C);
+	Fallocate_fail_above = 4 * MiB;
+	counted_map("fallocate new ENOSPC", at("falloc", "big"), 8 * MiB, C);
+	Fallocate_fail_above = 0;
+	show_dir(at("falloc", ""));
+}
+
+/* The void calls given a range that wraps, or ends at the very top of the
+ * address space: nothing may be flushed; errno shows whether it was said. */
+static void
+wrapping_ranges(void)
+{
+	static char buf[64];
+	void *top = (void *)(UINTPTR_MAX - 4095);
+	struct { const char *label; void (*f)(const void *, size_t); void *addr; size_t len; } c[] = {
+		{"persist wrapping", pmem_persist, buf, SIZE_MAX},
+		{"flush wrapping", pmem_flush, buf, SIZE_MAX},
+		{"deep_flush wrapping", pmem_deep_flush, buf, SIZE_MAX},
+		{"persist to the top", pmem_persist, top, 4096},
+		{"flush to the top", pmem_flush, top, 4096},
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		errno = 0;
+		c[i].f(c[i].addr, c[i].len);
+		printf("%s: errno=%s\n", c[i].label, errno ? errname(errno) : "0");
 	}
 }
 
@@ -541,6 +611,8 @@ main(int argc, char *argv[])
 	Page = (size_t)sysconf(_SC_PAGESIZE);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	umask(022);
+	/* first: the first message a process logs used to clobber errno */
+	versions();
 	paths();
 	lengths_and_flags();
 	create();
@@ -553,6 +625,7 @@ main(int argc, char *argv[])
 	queries();
 	placement();
 	unknown_flags();
-	versions();
+	wrapping_ranges();
+	fallocate_calls();
 	return 0;
 }

@@ -1,12 +1,18 @@
 //! pmem_map_file, pmem_unmap, pmem_is_pmem.
 
 use super::{fail, null_arg};
+use crate::error::{last_errno, set_errno};
 use crate::map;
 use libc::{c_char, c_int, c_void, mode_t, size_t};
 use std::ffi::CStr;
 
 /// Maps `path` (creating it as `flags` say) and reports the mapped length
 /// and whether the whole mapping is persistent memory.
+///
+/// On success errno is EOPNOTSUPP unless the mapping is DAX (MAP_SYNC
+/// accepted, or Device DAX), as PMDK leaves it from its failed MAP_SYNC
+/// attempt: fio's libpmem engine, among others, tells a file that is not
+/// persistent memory by that errno. A DAX mapping leaves the caller's errno.
 ///
 /// # Safety
 /// `path` must be NULL or a NUL-terminated string; `mapped_lenp` and
@@ -25,8 +31,14 @@ pub unsafe extern "C" fn pmem_map_file(
     }
     // SAFETY: non-null and NUL-terminated per the contract.
     let path = unsafe { CStr::from_ptr(path) };
+    let callers_errno = last_errno();
     match map::map_file(path, len, flags, mode) {
         Ok(m) => {
+            set_errno(if m.dax {
+                callers_errno
+            } else {
+                libc::EOPNOTSUPP
+            });
             if !mapped_lenp.is_null() {
                 // SAFETY: writable per the contract.
                 unsafe { *mapped_lenp = m.len };

@@ -13,7 +13,7 @@ mod original;
 mod persist;
 mod version;
 
-use crate::error::{set_errno, set_last_message, Error, MsgBuf};
+use crate::error::{last_errno, set_errno, set_last_message, Error, MsgBuf};
 use crate::log::Level;
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -31,10 +31,14 @@ pub(crate) fn report(err: Error) {
 
 /// Sets `pmem_errormsg()` to `text` and logs it at `level`. A failing
 /// libpmem call made from inside the log callback leaves its own message;
-/// ours is put back afterwards, as it is the failure being returned.
+/// ours is put back afterwards, as it is the failure being returned. errno
+/// is left as it was (syslog(3) or a callback may change it): a caller that
+/// reports a failure sets it afterwards, and pmem_check_version, like
+/// PMDK's, sets none.
 pub(crate) fn report_text(text: &MsgBuf, level: Level) {
     set_last_message(text.as_str());
     if crate::log::enabled(level) {
+        let saved = last_errno();
         crate::log::log(
             level,
             file!(),
@@ -43,6 +47,7 @@ pub(crate) fn report_text(text: &MsgBuf, level: Level) {
             format_args!("{}", text.as_str()),
         );
         set_last_message(text.as_str());
+        set_errno(saved);
     }
 }
 

@@ -104,9 +104,16 @@ pub struct PreparedFile {
 }
 
 /// What [`PreparedFile::commit`] found.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Committed {
     Done,
+    /// A new unnamed file now has its name: a descriptor opened by that
+    /// name, checked to be the same inode, so the caller can map the file
+    /// as its name (an O_TMPFILE descriptor shows as `DIR/#INODE (deleted)`
+    /// in /proc/PID/maps, to lsof, fuser, debuggers and checkpointing).
+    /// Done instead when the name cannot be opened or is another file by
+    /// then (renamed over meanwhile).
+    Linked(OwnedFd),
     /// Another process created the name while this call prepared an
     /// unnamed file (no PMEM_FILE_EXCL): map that file instead.
     NameTaken,
@@ -213,12 +220,21 @@ impl PreparedFile {
         self.allocate(len)
     }
 
-    /// Allocates blocks for `[0, len)` with fallocate(2), which never
-    /// changes a byte. Where the file system lacks it, glibc's
-    /// posix_fallocate emulation writes a zero into every block that reads
-    /// as zero, racing any other writer; that is used only on a file
-    /// nobody else can have open. An existing file there stays sparse.
+    /// Allocates blocks for `[0, len)`. A file this call created (nobody
+    /// else can have it open) gets PMDK's call, posix_fallocate: glibc tries
+    /// fallocate(2) and, where the file system lacks it, writes a zero into
+    /// every block that reads as zero, which would race another writer, so
+    /// an existing file gets fallocate(2) alone (it never changes a byte)
+    /// and stays sparse where that is unsupported.
     fn allocate(&self, len: u64) -> Result<()> {
+        if self.private {
+            // SAFETY: fd is open; posix_fallocate returns the error itself.
+            let rc = unsafe { libc::posix_fallocate(self.fd(), 0, len as libc::off_t) };
+            if rc != 0 {
+                return Err(Error::new(rc, "posix_fallocate"));
+            }
+            return Ok(());
+        }
         // SAFETY: fd is open; mode 0 only allocates.
         if unsafe { libc::fallocate(self.fd(), 0, 0, len as libc::off_t) } == 0 {
             return Ok(());
@@ -227,15 +243,7 @@ impl PreparedFile {
         if e.errno() != libc::EOPNOTSUPP {
             return Err(e);
         }
-        if !self.private {
-            crate::log_notice!("fallocate unsupported: the existing file is left sparse");
-            return Ok(());
-        }
-        // SAFETY: fd is open; posix_fallocate returns the error itself.
-        let rc = unsafe { libc::posix_fallocate(self.fd(), 0, len as libc::off_t) };
-        if rc != 0 {
-            return Err(Error::new(rc, "posix_fallocate"));
-        }
+        crate::log_notice!("fallocate unsupported: the existing file is left sparse");
         Ok(())
     }
 
@@ -265,13 +273,28 @@ impl PreparedFile {
             )
         };
         if rc == 0 {
-            return Ok(Committed::Done);
+            return Ok(self.reopen_linked(name));
         }
         let e = Error::last_os(format!("link {name:?}"));
         if e.errno() == libc::EEXIST && !excl {
             return Ok(Committed::NameTaken);
         }
         Err(e)
+    }
+
+    /// The file just linked as `name`, opened by that name if it still is
+    /// this file (same device and inode).
+    fn reopen_linked(&self, name: &CStr) -> Committed {
+        let flags = libc::O_RDWR | libc::O_NOFOLLOW;
+        let (Ok(named), Ok(ours)) = (open(name, flags, 0), self.stat()) else {
+            return Committed::Done;
+        };
+        match fstat(named.as_raw_fd()) {
+            Ok(st) if (st.st_dev, st.st_ino) == (ours.st_dev, ours.st_ino) => {
+                Committed::Linked(named)
+            }
+            _ => Committed::Done,
+        }
     }
 }
 

@@ -8,6 +8,9 @@
 //! MAP_FIXED mmap that fails may already have unmapped what was at the
 //! address (ext4 refuses MAP_SYNC on a non-DAX file only after that), and a
 //! retry would then replace whatever another thread mapped into the hole.
+//! The one exception, [`remap_same_file`], replaces a mapping the same call
+//! just made, not yet handed out, with the same file through another
+//! descriptor, so every check the first mmap passed holds again.
 //! Nor MAP_FIXED_NOREPLACE: kernels before 6.x reject it beside
 //! MAP_SHARED_VALIDATE, which MAP_SYNC needs.
 
@@ -92,6 +95,34 @@ fn map_at(at: usize, fd: i32, len: usize, share: Share) -> Result<RawMapping> {
         },
     };
     Ok(RawMapping { addr, len, synced })
+}
+
+/// Replaces the mapping `[addr, addr + len)`, made by [`map`] from a
+/// descriptor of the same file as `fd` (same inode), MAP_SYNC if `synced`,
+/// and not yet visible to anyone, by the same range of that file mapped
+/// through `fd`, with the same flags: what
+/// /proc/PID/maps then shows is `fd`'s path. The contents are the file's
+/// either way (a shared mapping; never called for private ones).
+pub fn remap_same_file(addr: usize, len: usize, synced: bool, fd: i32) -> Result<()> {
+    let flags = if synced { SYNC_FLAGS } else { libc::MAP_SHARED };
+    // SAFETY: MAP_FIXED replaces only [addr, addr + len), which this
+    // call mapped and nobody else knows of. The same inode with the same
+    // flags passed every check at the first mmap, so only an allocation
+    // failure can fail here.
+    let p = unsafe {
+        libc::mmap(
+            addr as *mut libc::c_void,
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            flags | libc::MAP_FIXED,
+            fd,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(Error::last_os(format!("mmap {len} bytes in place")));
+    }
+    Ok(())
 }
 
 fn round_up(n: usize, to: usize) -> Option<usize> {
@@ -223,21 +254,37 @@ fn parse_range(line: &str) -> Option<(usize, usize)> {
     ))
 }
 
-/// PMEM_MMAP_HINT, read at the first mapping: hexadecimal (an optional 0x),
-/// as strtoull(.., 16) reads it; ignored when unparsable.
+/// PMEM_MMAP_HINT, read at the first mapping, as PMDK reads it: by
+/// strtoull(.., 16), ignored when that finds no digits or overflows.
 fn hint() -> Option<usize> {
     static HINT: OnceLock<Option<usize>> = OnceLock::new();
-    *HINT.get_or_init(|| parse_hint(&std::env::var("PMEM_MMAP_HINT").ok()?))
+    *HINT.get_or_init(|| parse_hint(&crate::env::var("PMEM_MMAP_HINT")?))
 }
 
+/// strtoull(text, &end, 16) where it succeeds (digits found, no overflow):
+/// leading white space, an optional sign (`-` negates, modulo 2^64), an
+/// optional 0x or 0X (only when a hex digit follows it: "0x" alone reads as
+/// 0), then hex digits up to the first other character. The address is
+/// the value truncated to a pointer, as PMDK's cast does.
 pub fn parse_hint(text: &str) -> Option<usize> {
-    let t = text.trim_start();
-    let t = t
-        .strip_prefix("0x")
-        .or_else(|| t.strip_prefix("0X"))
-        .unwrap_or(t);
+    let t = text.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    let (negative, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let t = match t.get(..2) {
+        Some("0x" | "0X") if t[2..].starts_with(|c: char| c.is_ascii_hexdigit()) => &t[2..],
+        _ => t,
+    };
     let digits = t.find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(t.len());
-    usize::from_str_radix(&t[..digits], 16).ok()
+    let value = u64::from_str_radix(&t[..digits], 16).ok()?;
+    let value = if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    };
+    Some(value as usize)
 }
 
 #[cfg(test)]
@@ -254,12 +301,48 @@ mod tests {
         assert_eq!(alignment_for(1, 4 * MIB2), 4 * MIB2);
     }
 
+    /// What PMDK does with the text: strtoull(.., 16), refused when it
+    /// reads no digits or sets errno (ERANGE).
+    fn strtoull_16(text: &str) -> Option<usize> {
+        let c = std::ffi::CString::new(text).unwrap();
+        let mut end: *mut libc::c_char = core::ptr::null_mut();
+        crate::error::set_errno(0);
+        // SAFETY: c is NUL-terminated and end writable.
+        let value = unsafe { libc::strtoull(c.as_ptr(), &mut end, 16) };
+        let failed = crate::error::last_errno() != 0;
+        (!failed && end.cast_const() != c.as_ptr()).then_some(value as usize)
+    }
+
     #[test]
     fn hint_parses_like_strtoull_base_16() {
-        assert_eq!(parse_hint("0x70000000"), Some(0x7000_0000));
-        assert_eq!(parse_hint("  7f00zz"), Some(0x7f00));
-        assert_eq!(parse_hint("zz"), None);
-        assert_eq!(parse_hint(""), None);
+        for text in [
+            "0x70000000",
+            "  7f00zz",
+            "\t\n7f00",
+            "zz",
+            "",
+            " ",
+            "+200000000000",
+            "-1",
+            "-0x10",
+            "+-1",
+            "0x",
+            "0X",
+            "0xg",
+            "x10",
+            "0x0x10",
+            "00000000000000000000ffff",
+            "ffffffffffffffff",
+            "10000000000000000",
+            "-10000000000000000",
+            "7fff_0000",
+            "+",
+            "-",
+        ] {
+            assert_eq!(parse_hint(text), strtoull_16(text), "{text:?}");
+        }
+        assert_eq!(parse_hint("+200000000000"), Some(0x2000_0000_0000));
+        assert_eq!(parse_hint("0x"), Some(0));
     }
 
     #[test]

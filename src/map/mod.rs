@@ -36,6 +36,8 @@ pub struct Mapping {
     pub addr: *mut u8,
     pub len: usize,
     pub is_pmem: bool,
+    /// Made with MAP_SYNC, or Device DAX (whatever PMEM_IS_PMEM_FORCE says).
+    pub dax: bool,
 }
 
 static REGISTRY: Registry = Registry::new();
@@ -102,6 +104,15 @@ fn map_regular(path: &CStr, len: usize, flags: i32, mode: libc::mode_t) -> Resul
     let pending = map_pending(file.fd(), len, dax, 0, info.may_be_dax)?;
     match file.commit()? {
         file::Committed::Done => Ok(Some(pending.register())),
+        // A private (fit mode) mapping keeps its first descriptor: its
+        // engine has set it up already, and it is no shared file view.
+        file::Committed::Linked(_) if pending.hooks.is_some() => Ok(Some(pending.register())),
+        file::Committed::Linked(named) => {
+            let synced = matches!(pending.backing, Backing::MapSync { .. });
+            let fd = std::os::fd::AsRawFd::as_raw_fd(&named);
+            mmap::remap_same_file(pending.addr, pending.len, synced, fd)?;
+            Ok(Some(pending.register()))
+        }
         file::Committed::NameTaken => Ok(None),
     }
 }
@@ -193,6 +204,7 @@ impl Pending {
             addr: self.addr as *mut u8,
             len: self.len,
             is_pmem: is_pmem(self.addr as *const u8, self.len),
+            dax: self.backing != Backing::PageCache,
         };
         core::mem::forget(self);
         m
@@ -252,12 +264,12 @@ const FORCE_ALWAYS: u8 = 3;
 fn force() -> u8 {
     match FORCE.load(Ordering::Relaxed) {
         FORCE_UNREAD => {
-            let f = match std::env::var("PMEM_IS_PMEM_FORCE")
+            let f = match crate::env::var("PMEM_IS_PMEM_FORCE")
                 .as_deref()
                 .map(str::trim)
             {
-                Ok("0") => FORCE_NEVER,
-                Ok("1") => FORCE_ALWAYS,
+                Some("0") => FORCE_NEVER,
+                Some("1") => FORCE_ALWAYS,
                 _ => FORCE_NONE,
             };
             FORCE.store(f, Ordering::Relaxed);

@@ -408,7 +408,7 @@ fn a_name_taken_meanwhile_is_not_replaced() {
         if excl {
             assert_eq!(r.unwrap_err().errno(), libc::EEXIST);
         } else {
-            assert_eq!(r.unwrap(), file::Committed::NameTaken);
+            assert!(matches!(r.unwrap(), file::Committed::NameTaken));
         }
         assert_eq!(fs::read(&p).unwrap(), b"theirs");
         fs::remove_file(&p).unwrap();
@@ -416,8 +416,33 @@ fn a_name_taken_meanwhile_is_not_replaced() {
     // Uncontested: the name appears at the commit, with the file's size.
     let mut f = file::PreparedFile::open_or_create(&c, true, 0o600).unwrap();
     f.set_len(8192, false).unwrap();
-    assert_eq!(f.commit().unwrap(), file::Committed::Done);
+    assert!(matches!(f.commit().unwrap(), file::Committed::Linked(_)));
     assert_eq!(fs::metadata(&p).unwrap().len(), 8192);
+}
+
+/// A file the call created is mapped as its name, as PMDK's is: not as the
+/// unnamed O_TMPFILE it was made from, which /proc/PID/maps (and lsof,
+/// fuser, debuggers, CRIU) shows as `DIR/#INODE (deleted)`.
+#[test]
+fn a_created_file_is_mapped_under_its_name() {
+    let s = Scratch::new("named");
+    let p = s.path("pool");
+    let m = map(&p, 1 << 20, FILE_CREATE | FILE_EXCL, 0o600).unwrap();
+    let maps = fs::read_to_string("/proc/self/maps").unwrap();
+    let line = maps
+        .lines()
+        .find(|l| {
+            let lo = l.split('-').next().unwrap();
+            usize::from_str_radix(lo, 16).unwrap() == m.addr as usize
+        })
+        .expect("the mapping is in /proc/self/maps");
+    assert!(line.ends_with(p.to_str().unwrap()), "{line}");
+    // The mapping is the file: a store through it is in the file.
+    // SAFETY: the mapping is 1 MiB, read/write, and ours.
+    unsafe { *m.addr = b'x' };
+    assert_eq!(fs::read(&p).unwrap()[0], b'x');
+    // SAFETY: unmapped once, as mapped.
+    unsafe { unmap(m.addr, m.len) }.unwrap();
 }
 
 /// What a failed call may leave of an existing file: every byte and every

@@ -195,10 +195,10 @@ mod tests {
     /// This CPU's configuration under the AMD family 19h policy, unless
     /// `vars` say otherwise.
     fn build(vars: &[(&str, &str)]) -> Config {
+        let given = crate::env::from_pairs(vars);
         let env = |name: &str| {
-            let var = vars.iter().find(|(k, _)| *k == name);
-            let amd = (name == "PMEM_POLICY").then_some("amd-fam19");
-            var.map(|(_, v)| *v).or(amd).map(str::to_string)
+            let amd = (name == "PMEM_POLICY").then(|| "amd-fam19".to_string());
+            given(name).or(amd)
         };
         Config::build(&cpu::detect(), &env, &|| Ok(false))
     }

@@ -11,7 +11,8 @@
 //! * `PMEM_FIT_REPORT=FILE`: JSON lines, appended, so any number of
 //!   processes can share it: each keeps a count line it rewrites in place
 //!   after every point (the count survives any ending), and appends its crash
-//!   record, missing-flush records and exit summary;
+//!   record, missing-flush records and exit summary (opened by
+//!   `crate::env::open_named_file`'s rule: a regular file, created 0600);
 //! * `PMEM_FIT_DRAIN_SCAN=1`: look for unflushed lines at every drain too.
 //!
 //! Only the first process to crash on a report does so: a process that finds
@@ -19,10 +20,11 @@
 //! wrapper's later steps, a recovery run).
 
 use super::load_warning;
+use crate::env;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::sync::{Mutex, OnceLock};
 
 /// Points begun, and points whose lines were all written.
@@ -162,10 +164,8 @@ const DIGITS: usize = 20;
 
 impl Report {
     fn open(path: &std::ffi::OsStr) -> std::io::Result<Report> {
-        let mut opts = OpenOptions::new();
-        opts.create(true).mode(0o644).custom_flags(libc::O_CLOEXEC);
-        let append = opts.clone().append(true).open(path)?;
-        let slot = opts.write(true).open(path)?;
+        let append = env::open_named_file(path, OpenOptions::new().create(true).append(true))?;
+        let slot = env::open_named_file(path, OpenOptions::new().write(true))?;
         let mut r = Report {
             append,
             slot,
@@ -205,7 +205,7 @@ impl Report {
 /// Reads the `PMEM_FIT_*` variables; called once at load.
 pub fn init_from_env() {
     let mut plan = None;
-    if let Some(v) = std::env::var_os("PMEM_FIT_CRASH_AT") {
+    if let Some(v) = crate::env::var_os("PMEM_FIT_CRASH_AT") {
         match v.to_str().and_then(parse_point) {
             Some((point, tear)) => plan = Some((point, tear)),
             None => load_warning(&format!(
@@ -214,7 +214,7 @@ pub fn init_from_env() {
         }
     }
     let mut flips = Flips::None;
-    if let Some(v) = std::env::var_os("PMEM_FIT_CRASH_STATE") {
+    if let Some(v) = crate::env::var_os("PMEM_FIT_CRASH_STATE") {
         match v.to_str().and_then(Flips::parse) {
             Some(f) => flips = f,
             None => load_warning(&format!(
@@ -224,10 +224,10 @@ pub fn init_from_env() {
         }
     }
     DRAIN_SCAN.store(
-        std::env::var_os("PMEM_FIT_DRAIN_SCAN").is_some_and(|v| v == "1"),
+        crate::env::var_os("PMEM_FIT_DRAIN_SCAN").is_some_and(|v| v == "1"),
         Ordering::Relaxed,
     );
-    if let Some(path) = std::env::var_os("PMEM_FIT_REPORT") {
+    if let Some(path) = crate::env::var_os("PMEM_FIT_REPORT") {
         if plan.is_some() && already_crashed(&path) {
             load_warning(&format!(
                 "PMEM_FIT_CRASH_AT ignored: PMEM_FIT_REPORT={path:?} already holds a crash \
@@ -259,7 +259,8 @@ fn parse_point(s: &str) -> Option<(u64, u64)> {
 /// Whether an earlier process crashed on this report.
 fn already_crashed(path: &std::ffi::OsStr) -> bool {
     let mut text = String::new();
-    File::open(path).is_ok_and(|mut f| f.read_to_string(&mut text).is_ok())
+    env::open_named_file(path, OpenOptions::new().read(true))
+        .is_ok_and(|mut f| f.read_to_string(&mut text).is_ok())
         && text.contains("\"event\":\"crash\"")
 }
 

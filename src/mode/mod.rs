@@ -104,7 +104,7 @@ pub fn init_from_env() {
     if crash::inspecting() {
         fit::report::install();
     }
-    let Some(v) = std::env::var_os("PMEM_PERSIST_MODE") else {
+    let Some(v) = crate::env::var_os("PMEM_PERSIST_MODE") else {
         return;
     };
     match v.to_str().and_then(Mode::parse) {

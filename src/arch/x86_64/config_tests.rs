@@ -15,12 +15,7 @@ const INTEL: Features = Features {
 };
 
 fn build(f: &Features, vars: &[(&str, &str)], auto_flush: bool) -> Config {
-    let vars: Vec<(String, String)> = vars
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let env = move |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    Config::build(f, &env, &|| Ok(auto_flush))
+    Config::build(f, &crate::env::from_pairs(vars), &|| Ok(auto_flush))
 }
 
 #[test]

@@ -185,7 +185,7 @@ fn query(addr: usize, name: Option<&mut [u8]>) -> Result<Option<(Vma, PathBuf)>>
 /// `PMEM_FIT_MAPS_TEXT=1` makes every query read the text, as on a kernel
 /// without PROCMAP_QUERY, so that path can be tested anywhere.
 pub fn prepare() {
-    if std::env::var_os("PMEM_FIT_MAPS_TEXT").is_some_and(|v| v == "1") {
+    if crate::env::var_os("PMEM_FIT_MAPS_TEXT").is_some_and(|v| v == "1") {
         NO_QUERY.store(true, core::sync::atomic::Ordering::Relaxed);
     }
     let _ = covering_or_next(0);
