@@ -2,7 +2,7 @@
 //! PMDK does. Type-checked only: Debian 12 has no cross C library for it to
 //! link and run tests with (`make check-cross`).
 
-pub use super::fence_only::*;
+super::no_write_back!();
 
 /// `dbar 0`: a full barrier.
 #[inline(always)]

@@ -34,49 +34,195 @@
 pub(crate) mod generic;
 pub(crate) mod source;
 
-#[cfg(any(target_arch = "riscv64", target_arch = "loongarch64"))]
-mod fence_only;
+/// Declares an architecture's cache-line write-back instructions, each as
+/// `Variant => FlusherType, c"name"` (`if field` when only CPUs whose
+/// `Features` have `field` set have it), and generates from that one list,
+/// in the invoking module, with `None` first:
+/// - `enum FlushKind` with `COUNT`, `ALL`, `name`, `c_name` and `supported`;
+/// - `flush_range`, which dispatches a run-time kind to [`flush_lines`];
+/// - `flusher`, the flusher types by variant name, and
+///   `by_flush_kind!(make)`: `[make::<flusher::None>(), ...]`, a table of
+///   `make`'s results indexed by `FlushKind as usize`, for the copy
+///   routines (see [`portable_routines`]).
+macro_rules! flush_kinds {
+    ($features:ty; $($rest:tt)*) => {
+        // The inner macro's `$` must reach it unexpanded: pass it as a token.
+        $crate::arch::flush_kinds!(@with ($) $features; $($rest)*);
+    };
+    (@with ($d:tt) $features:ty; $(
+        $(#[$doc:meta])* $variant:ident => $flusher:ident, $name:literal $(if $field:ident)?;
+    )*) => {
+        /// The instruction that writes a cache line back, or none at all.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum FlushKind {
+            None,
+            $($(#[$doc])* $variant,)*
+        }
 
-#[cfg(target_arch = "aarch64")]
-mod aarch64;
-#[cfg(target_arch = "aarch64")]
-use aarch64 as imp;
+        impl FlushKind {
+            pub const ALL: [FlushKind; 1 $(+ $crate::arch::one(stringify!($variant)))*] =
+                [FlushKind::None, $(FlushKind::$variant),*];
+            pub const COUNT: usize = FlushKind::ALL.len();
 
-#[cfg(target_arch = "powerpc64")]
-mod powerpc64;
-#[cfg(target_arch = "powerpc64")]
-use powerpc64 as imp;
+            pub fn name(self) -> &'static str {
+                self.c_name().to_str().unwrap_or("?")
+            }
 
-#[cfg(target_arch = "riscv64")]
-mod riscv64;
-#[cfg(target_arch = "riscv64")]
-use riscv64 as imp;
+            /// The name as a C string (pmem_get_attr hands it to C).
+            pub fn c_name(self) -> &'static core::ffi::CStr {
+                match self {
+                    FlushKind::None => c"none",
+                    $(FlushKind::$variant => $name,)*
+                }
+            }
 
-#[cfg(target_arch = "loongarch64")]
-mod loongarch64;
-#[cfg(target_arch = "loongarch64")]
-use loongarch64 as imp;
+            /// Whether this CPU has the instruction.
+            #[allow(unused_variables)]
+            pub fn supported(self, f: &$features) -> bool {
+                match self {
+                    FlushKind::None => true,
+                    $(FlushKind::$variant => true $(&& f.$field)?,)*
+                }
+            }
+        }
 
-// x86_64 and 32-bit x86 share detection and write-back instructions; only
-// x86_64 has the SIMD copy template (see x86_64/mod.rs).
-#[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
-pub(crate) mod x86_64;
-#[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
-use x86_64 as imp;
+        /// The flusher types by variant name.
+        pub mod flusher {
+            pub use $crate::arch::NoFlush as None;
+            $(pub use super::$flusher as $variant;)*
+        }
 
-#[cfg(not(any(
-    target_arch = "x86_64",
-    target_arch = "x86",
-    target_arch = "aarch64",
-    target_arch = "powerpc64",
-    target_arch = "riscv64",
-    target_arch = "loongarch64"
-)))]
-compile_error!("libpmem knows no cache write-back or fence for this architecture");
+        /// Writes back every line that overlaps `[addr, addr + len)` with
+        /// `kind`.
+        ///
+        /// # Safety
+        /// The range is mapped and does not wrap, and `kind` is supported by
+        /// this CPU.
+        #[inline]
+        #[allow(unused_variables)]
+        pub unsafe fn flush_range(kind: FlushKind, addr: *const u8, len: usize) {
+            match kind {
+                FlushKind::None => {}
+                $(
+                    // SAFETY: flush_lines's contract is ours; the flusher is
+                    // the instruction `kind` names, which the caller says
+                    // this CPU has.
+                    FlushKind::$variant => unsafe {
+                        $crate::arch::flush_lines::<$flusher>(addr, len)
+                    },
+                )*
+            }
+        }
+
+        macro_rules! by_flush_kind {
+            ($d make:ident) => {
+                [
+                    $d make::<$crate::arch::flusher::None>(),
+                    $($d make::<$crate::arch::flusher::$variant>(),)*
+                ]
+            };
+        }
+        #[allow(unused_imports)]
+        pub(crate) use by_flush_kind;
+    };
+}
+pub(crate) use flush_kinds;
+
+/// 1 for each argument: `flush_kinds!` counts its variants with it.
+pub(crate) const fn one(_: &str) -> usize {
+    1
+}
+
+/// The table and lookup of the portable copies ([`generic`]) by flush
+/// instruction, for the invoking module, after its `flush_kinds!`.
+// Not every architecture uses the next two.
+#[allow(unused_macros)]
+macro_rules! portable_routines {
+    () => {
+        static ROUTINES: [$crate::arch::Routines; FlushKind::COUNT] = {
+            use $crate::arch::generic::routines as make;
+            by_flush_kind!(make)
+        };
+
+        /// The copy routines for `flush`. Calling them is only sound when
+        /// `flush` is supported.
+        #[inline]
+        pub fn routines(
+            _: $crate::arch::CopyIsa,
+            flush: FlushKind,
+        ) -> &'static $crate::arch::Routines {
+            &ROUTINES[flush as usize]
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use portable_routines;
+
+/// Everything but `fence` of an architecture with no cache write-back
+/// instruction (durability past the caches is the platform's business):
+/// pmem_flush writes nothing back and reports "none", drain is the fence
+/// alone, and the copies are the portable ones.
+#[allow(unused_macros)]
+macro_rules! no_write_back {
+    () => {
+        pub use $crate::arch::generic::{
+            best_isa, fence_required, policy_key, CopyIsa, STREAMING_STORES,
+        };
+
+        /// Nothing to detect.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        pub struct Features {}
+
+        pub fn detect() -> Features {
+            Features {}
+        }
+
+        $crate::arch::flush_kinds!(Features;);
+
+        pub fn best_flush(_: &Features, _: $crate::arch::Switch) -> FlushKind {
+            FlushKind::None
+        }
+
+        /// An aligned doubleword store is single-copy atomic (and the copies
+        /// write aligned words whole).
+        pub const ATOMIC_STORE: usize = 8;
+
+        $crate::arch::portable_routines!();
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use no_write_back;
+
+/// The architectures, each `module: "target_arch"...` (one line each; a
+/// module may serve several `target_arch`s). The module is compiled, and
+/// re-exported below, on its targets only; any other target fails to build
+/// here. See "How to add an architecture" in the README.
+macro_rules! architectures {
+    ($($module:ident: $($target:literal)|+;)*) => {
+        $(
+            #[cfg(any($(target_arch = $target),+))]
+            pub(crate) mod $module;
+            #[cfg(any($(target_arch = $target),+))]
+            use $module as imp;
+        )*
+        #[cfg(not(any($($(target_arch = $target),+),*)))]
+        compile_error!("libpmem knows no cache write-back or fence for this architecture");
+    };
+}
+
+architectures! {
+    aarch64: "aarch64";
+    powerpc64: "powerpc64";
+    riscv64: "riscv64";
+    loongarch64: "loongarch64";
+    // x86_64 and 32-bit x86 share detection and write-back instructions;
+    // only x86_64 has the SIMD copy template (see x86_64/mod.rs).
+    x86_64: "x86_64" | "x86";
+}
 
 pub use imp::{
-    best_flush, best_isa, detect, fence, fence_required, policy_key, routines, CopyIsa, Features,
-    FlushKind, ATOMIC_STORE, STREAMING_STORES,
+    best_flush, best_isa, detect, fence, fence_required, flusher, policy_key, routines, CopyIsa,
+    Features, FlushKind, ATOMIC_STORE, STREAMING_STORES,
 };
 
 /// The write-back granularity: every flush loop steps by this much. Where
@@ -185,4 +331,31 @@ pub struct Routines {
     /// The CPU supports the routine's instruction set; `dst` writable for
     /// `len` bytes.
     pub memset: unsafe fn(dst: *mut u8, c: u8, len: usize, st: Stores),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const fn kind_of<F: Flusher>() -> FlushKind {
+        F::KIND
+    }
+
+    /// The routine tables are indexed by `FlushKind as usize`: entry `i`
+    /// must be built with the flusher of `ALL[i]`, and `ALL` must list each
+    /// kind at its own index.
+    #[test]
+    fn each_flush_kind_has_its_own_flusher_and_name() {
+        let kinds: [FlushKind; FlushKind::COUNT] = imp::by_flush_kind!(kind_of);
+        assert_eq!(kinds, FlushKind::ALL);
+        for (i, k) in FlushKind::ALL.into_iter().enumerate() {
+            assert_eq!(k as usize, i);
+            assert_eq!(k.c_name().to_str().unwrap(), k.name());
+            let dup = FlushKind::ALL[..i].iter().find(|o| o.name() == k.name());
+            assert_eq!(dup, None, "{k:?} shares its name");
+        }
+        assert_eq!(FlushKind::ALL[0], FlushKind::None);
+        assert_eq!(FlushKind::None.name(), "none");
+        assert!(FlushKind::None.supported(&Features::default()));
+    }
 }

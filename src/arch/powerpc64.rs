@@ -13,10 +13,8 @@
 //!
 //! Copies are the portable ones (plain stores, then the write-back loop).
 
-use super::generic;
 pub use super::generic::{best_isa, fence_required, policy_key, CopyIsa, STREAMING_STORES};
-use super::{flush_lines, Flusher, NoFlush, Routines, Switch};
-use core::ffi::CStr;
+use super::{Flusher, Switch};
 use core::sync::atomic::{AtomicU8, Ordering};
 
 /// What the kernel reports about this CPU.
@@ -43,38 +41,12 @@ pub fn detect() -> Features {
     features_from_hwcap2(hwcap2)
 }
 
-/// The instruction that writes a cache line back, or none at all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FlushKind {
-    None = 0,
+super::flush_kinds! { Features;
     /// `dcbf` (L=0), what `dcbstps` is before ISA 3.1.
-    Dcbf = 1,
-    /// `dcbstps` (`dcbf` L=6).
-    Dcbstps = 2,
-}
-
-impl FlushKind {
-    pub const COUNT: usize = 3;
-    pub const ALL: [FlushKind; FlushKind::COUNT] =
-        [FlushKind::None, FlushKind::Dcbf, FlushKind::Dcbstps];
-
-    pub fn name(self) -> &'static str {
-        self.c_name().to_str().unwrap_or("?")
-    }
-
-    /// The name as a C string (pmem_get_attr hands it to C).
-    pub fn c_name(self) -> &'static CStr {
-        match self {
-            FlushKind::None => c"none",
-            FlushKind::Dcbf => c"dcbf",
-            FlushKind::Dcbstps => c"dcbstps",
-        }
-    }
-
-    /// Whether this CPU knows the instruction by its own name.
-    pub fn supported(self, f: &Features) -> bool {
-        self != FlushKind::Dcbstps || f.isa_3_1
-    }
+    Dcbf => Dcbf, c"dcbf";
+    /// `dcbstps` (`dcbf` L=6); "supported" means this CPU knows it by its
+    /// own name.
+    Dcbstps => Dcbstps, c"dcbstps" if isa_3_1;
 }
 
 /// `dcbf 0, r9, L`: X-form, primary opcode 31, extended opcode 86, L in
@@ -121,22 +93,6 @@ impl Flusher for Dcbstps {
         unsafe {
             core::arch::asm!(".long 0x7cc048ac", in("r9") p, options(nostack, preserves_flags))
         };
-    }
-}
-
-/// # Safety
-/// The range is mapped and does not wrap, and `kind` is supported by this
-/// CPU.
-#[inline]
-pub unsafe fn flush_range(kind: FlushKind, addr: *const u8, len: usize) {
-    // SAFETY: flush_lines's contract is ours; each arm's flusher is the
-    // instruction `kind` names, which the caller says this CPU has.
-    unsafe {
-        match kind {
-            FlushKind::None => {}
-            FlushKind::Dcbf => flush_lines::<Dcbf>(addr, len),
-            FlushKind::Dcbstps => flush_lines::<Dcbstps>(addr, len),
-        }
     }
 }
 
@@ -189,16 +145,7 @@ pub fn best_flush(f: &Features, _: Switch) -> FlushKind {
 /// aligned words whole).
 pub const ATOMIC_STORE: usize = 8;
 
-static ROUTINES: [Routines; FlushKind::COUNT] = [
-    generic::routines::<NoFlush>(),
-    generic::routines::<Dcbf>(),
-    generic::routines::<Dcbstps>(),
-];
-
-#[inline]
-pub fn routines(_: CopyIsa, flush: FlushKind) -> &'static Routines {
-    &ROUTINES[flush as usize]
-}
+super::portable_routines!();
 
 #[cfg(test)]
 mod tests {
@@ -228,14 +175,17 @@ mod tests {
         assert!(!FlushKind::Dcbstps.supported(&p9));
     }
 
+    /// Runs this CPU's write-back over lines of a heap buffer, and its
+    /// fence: a wrong instruction word dies of SIGILL, and the first fence
+    /// records its choice. What each kind dispatches to is checked in
+    /// `arch::tests`.
     #[test]
-    fn flushes_and_fences() {
-        let v = [7u8; 300];
+    fn write_back_and_fence_execute() {
+        let v = vec![7u8; 300];
         let kind = best_flush(&detect(), &|_| None);
         // SAFETY: `v` is mapped; the kind is this CPU's.
         unsafe { flush_range(kind, v.as_ptr().add(3), 290) };
         fence();
-        assert_eq!(v[299], 7);
-        assert_ne!(FENCE.load(Ordering::Relaxed), 0);
+        assert_eq!(FENCE.load(Ordering::Relaxed), fence_for(&detect()));
     }
 }

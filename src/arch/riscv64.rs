@@ -3,7 +3,7 @@
 //! `cbo.clean` is optional and nothing PMDK or this library reads reports
 //! it), so durability past the caches is the platform's business.
 
-pub use super::fence_only::*;
+super::no_write_back!();
 
 /// `fence w,w`: earlier stores are ordered before later ones.
 #[inline(always)]

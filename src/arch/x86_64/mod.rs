@@ -10,7 +10,9 @@ mod cpuid;
 pub(crate) mod flush;
 
 pub use cpuid::{detect, Features};
-pub use flush::{flush_range, FlushKind};
+pub use flush::{flush_range, flusher, FlushKind};
+#[cfg(test)]
+pub(crate) use flush::by_flush_kind;
 
 use super::Switch;
 use crate::policy::Vendor;
@@ -74,18 +76,12 @@ pub const ATOMIC_STORE: usize = if cfg!(target_arch = "x86_64") { 8 } else { 4 }
 /// 32-bit x86: the portable copies for each write-back instruction.
 #[cfg(target_arch = "x86")]
 mod portable_copies {
-    use super::{flush::by_flush_kind, Features, FlushKind, Switch};
-    use crate::arch::generic::{self, routines as make};
-    use crate::arch::Routines;
+    use super::flush::{by_flush_kind, FlushKind};
+    use super::{Features, Switch};
     use crate::policy::Policy;
-    pub use generic::CopyIsa;
+    pub use crate::arch::generic::CopyIsa;
 
-    static ROUTINES: [Routines; FlushKind::COUNT] = by_flush_kind!(make);
-
-    #[inline]
-    pub fn routines(_: CopyIsa, flush: FlushKind) -> &'static Routines {
-        &ROUTINES[flush as usize]
-    }
+    crate::arch::portable_routines!();
 
     pub fn best_isa(_: &Features, _: Switch, _: &Policy) -> CopyIsa {
         CopyIsa::Generic
