@@ -15,7 +15,8 @@
  * sweep a ring of RING_SPAN bytes (4x this machine's 32 MiB L3), so each
  * flush writes back a really dirty line and each write misses the cache, as
  * an append-only log on real persistent memory would.  Copy sources live in
- * ordinary DRAM and stay put (hot in cache for small sizes).
+ * ordinary DRAM and stay put (hot in cache for small sizes).  The scattered
+ * rows instead write small ranges to random pages of a separate large pool.
  */
 #define _GNU_SOURCE
 #include <cpuid.h>
@@ -229,6 +230,54 @@ static void op_nodrain_batch(struct ctx *c)
 	pmem_drain();
 }
 
+/* ---- scattered: each operation on a random page of a large pool -------- */
+
+/* Small persists spread over a pool much larger than the last-level cache,
+ * one random page each (B-tree node or hash-bucket updates): unlike the ring,
+ * every operation also pays a TLB miss and a cold line on a cold page. The
+ * page sequence is a fixed-seed xorshift, reset per row, so both libraries
+ * see the same pages in the same order. */
+#define SCATTER_POOL (512 * MIB)
+#define PAGE ((size_t)4096)
+static const size_t scatter_sizes[] = {8, 64, 256};
+
+struct scatter {
+	char *pool;
+	size_t pages;
+	uint64_t state;
+};
+static struct scatter sc;
+
+static void scatter_reset(void) { sc.state = 0x9e3779b97f4a7c15ULL; }
+
+static inline char *scatter_next(struct ctx *c)
+{
+	uint64_t x = sc.state;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	sc.state = x;
+	return sc.pool + (x % sc.pages) * PAGE + c->dst_off;
+}
+
+static void op_scatter_memcpy(struct ctx *c)
+{
+	pmem_memcpy_persist(scatter_next(c), c->src, c->size);
+}
+
+static void op_scatter_memset(struct ctx *c)
+{
+	pmem_memset_persist(scatter_next(c), 0x5a, c->size);
+}
+
+static void op_scatter_persist(struct ctx *c)
+{
+	char *d = scatter_next(c);
+	for (size_t o = 0; o < c->size; o += LINE)
+		*(volatile uint64_t *)(d + o) = o;
+	pmem_persist(d, c->size);
+}
+
 static void op_ceil_copy(struct ctx *c)
 {
 	isa->nt_copy(next_slot(c), c->src, c->size);
@@ -305,11 +354,12 @@ static double measure(struct ctx *c, op_fn op, unsigned ops_per_call)
 }
 
 static int want_lib = 1, want_machine = 1; /* --skip-lib, --skip-machine */
+static int want_ring = 1, want_scatter = 1; /* --only-scattered, --skip-scattered */
 
 static void row(struct ctx *c, const char *group, const char *name, op_fn op,
 		unsigned ops_per_call, const char *align)
 {
-	if (!(strcmp(group, "lib") ? want_machine : want_lib))
+	if (!(strcmp(group, "lib") ? want_machine : want_lib) || !(sc.pool || want_ring))
 		return;
 	double ns = measure(c, op, ops_per_call);
 	printf("R\t%s\t%s\t%zu\t%s\t%.3f\n", group, name, c->size, align, ns);
@@ -328,6 +378,43 @@ static void floor_rows(struct ctx *c)
 	row(c, "floor", label, op_floor_nt, 1, "aligned");
 	if (cpu.movdir64b)
 		row(c, "floor", "MOVDIR64B+SFENCE", op_floor_movdir64b, 1, "aligned");
+}
+
+/* The scattered group, on its own pool (mapped here, unmapped after). */
+static int scatter_rows(struct ctx *c, const char *dir, char *srcbuf)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/pmembench-pool.%d", dir, (int)getpid());
+	size_t len = 0;
+	int is_pmem = 0;
+	sc.pool = pmem_map_file(path, SCATTER_POOL, PMEM_FILE_CREATE | PMEM_FILE_EXCL, 0600,
+				&len, &is_pmem);
+	if (!sc.pool) {
+		fprintf(stderr, "pmembench: pmem_map_file(%s): %s\n", path, pmem_errormsg());
+		return -1;
+	}
+	unlink(path);
+	printf("# scatter_pool\t%zu MiB, is_pmem=%d\n", len / MIB, is_pmem);
+	memset(sc.pool, 0x11, len); /* fault every page in, as for the ring */
+	sc.pages = len / PAGE;
+	c->src = srcbuf;
+	static const struct {
+		const char *name;
+		op_fn op;
+	} ops[] = {
+		{"pmem_memcpy_persist", op_scatter_memcpy},
+		{"pmem_memset_persist", op_scatter_memset},
+		{"pmem_persist", op_scatter_persist},
+	};
+	for (size_t k = 0; k < COUNT(ops); k++)
+		for (size_t s = 0; s < COUNT(scatter_sizes); s++) {
+			ring_setup(c, scatter_sizes[s], 0);
+			scatter_reset();
+			row(c, "lib", ops[k].name, ops[k].op, 1, "aligned, random page");
+		}
+	pmem_unmap(sc.pool, len);
+	sc.pool = NULL;
+	return 0;
 }
 
 /* ---- setup and verification -------------------------------------------- */
@@ -362,7 +449,8 @@ static int check_library(const char *expect)
 static void usage(void)
 {
 	fprintf(stderr, "usage: pmembench --dir DIR [--expect LIBPATH] [--batch-ms MS]\n"
-			"                 [--skip-lib] [--skip-machine]\n");
+			"                 [--skip-lib] [--skip-machine] [--only-scattered]\n"
+			"                 [--skip-scattered]\n");
 	exit(2);
 }
 
@@ -381,6 +469,10 @@ int main(int argc, char **argv)
 			want_lib = 0;
 		else if (!strcmp(argv[i], "--skip-machine"))
 			want_machine = 0;
+		else if (!strcmp(argv[i], "--only-scattered"))
+			want_ring = 0;
+		else if (!strcmp(argv[i], "--skip-scattered"))
+			want_scatter = 0;
 		else
 			usage();
 	}
@@ -476,6 +568,8 @@ int main(int argc, char **argv)
 		c.nslots = 1;
 		row(&c, "lib", hot[k].name, hot[k].op, 1, "aligned, same line");
 	}
+	if (want_scatter && scatter_rows(&c, dir, srcbuf))
+		return 1;
 	if (!cpu.movdir64b)
 		printf("# skipped\tMOVDIR64B+SFENCE: CPU lacks MOVDIR64B\n");
 

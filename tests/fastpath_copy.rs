@@ -1,7 +1,8 @@
 //! Every copy routine (ISA x flush instruction x store kind) against a
 //! naive reference: all 64x64 alignments for a set of lengths, every length
 //! up to 1100 for a few alignments, large copies across page and 2 MiB
-//! boundaries, overlapping moves both ways, guard bytes around the
+//! boundaries, overlapping moves both ways (every distance up to 300
+//! bytes around the four-line steps), guard bytes around the
 //! destination, and 8-byte atomicity under a concurrent reader.
 
 use pmem::testing::cpu::{self, CopyIsa, FlushKind};
@@ -241,6 +242,39 @@ fn overlapping_moves_both_ways() {
         for len in [1, 8, 31, 63, 64, 65, 100, 128, 200, 256, 511, 1000] {
             for base in [0, 5, 64] {
                 for dist in [1, 7, 8, 16, 32, 33, 63, 64, 65, 100, 128, 192] {
+                    let (lo, hi) = (base, base + dist);
+                    b.shift(
+                        r,
+                        st,
+                        len,
+                        lo,
+                        hi,
+                        &format!("{what} down len {len} by {dist}"),
+                    );
+                    b.shift(
+                        r,
+                        st,
+                        len,
+                        hi,
+                        lo,
+                        &format!("{what} up len {len} by {dist}"),
+                    );
+                }
+            }
+        }
+    });
+}
+
+/// Overlapping moves at every distance from 1 to 300 bytes, both ways,
+/// with lengths around the four-line steps of streamed moves (3 to 17 whole
+/// lines, the last step whole or one line short or over): a step that
+/// stored a line before loading all it needs would show here.
+#[test]
+fn overlapping_moves_every_distance_around_blocks() {
+    for_each_variant(1500, |b, r, st, what| {
+        for len in [255, 256, 257, 320, 511, 512, 575, 1024, 1089] {
+            for base in [0, 61] {
+                for dist in 1..=300 {
                     let (lo, hi) = (base, base + dist);
                     b.shift(
                         r,

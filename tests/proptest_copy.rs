@@ -71,6 +71,23 @@ proptest! {
         prop_assert!(buf == want, "len {} src {} dst {} flags {:#x}", len, a, b, flags);
     }
 
+    /// Source and destination 1 to 300 bytes apart, either way: the
+    /// distances at which a step of a few lines overlaps itself.
+    #[test]
+    fn memmove_overlapping_near(len in length(), a in 0usize..512, dist in 1usize..=300,
+                                up: bool, flags in 0..FLAG_COMBINATIONS, seed: u8) {
+        let (s, d) = if up { (a, a + dist) } else { (a + dist, a) };
+        let mut buf = pattern(GUARD + a + dist + len + GUARD, seed);
+        let mut want = buf.clone();
+        want.copy_within(GUARD + s..GUARD + s + len, GUARD + d);
+        let base = buf.as_mut_ptr();
+        // SAFETY: both ranges lie inside `buf`; memmove allows overlap.
+        unsafe {
+            pmem::testing::memops::memmove(base.add(GUARD + d), base.add(GUARD + s), len, flags);
+        }
+        prop_assert!(buf == want, "len {} src {} dst {} flags {:#x}", len, s, d, flags);
+    }
+
     #[test]
     fn memset_any(len in length(), off in 0usize..128, c: u8, flags in 0..FLAG_COMBINATIONS, seed: u8) {
         let mut buf = pattern(GUARD + off + len + GUARD, seed);
@@ -94,6 +111,7 @@ fn properties_hold_under_every_policy() {
                 "--exact",
                 "memmove_disjoint",
                 "memmove_overlapping",
+                "memmove_overlapping_near",
                 "memset_any",
             ])
             .env("PMEM_POLICY", policy.name)
@@ -101,7 +119,7 @@ fn properties_hold_under_every_policy() {
             .expect("re-run the test binary");
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
-            out.status.success() && stdout.contains("3 passed"),
+            out.status.success() && stdout.contains("4 passed"),
             "PMEM_POLICY={}:\n{stdout}\n{}",
             policy.name,
             String::from_utf8_lossy(&out.stderr)

@@ -63,8 +63,9 @@ impl Isa for Avx512f {
     zmm_line!(fill_stream_line(w: u64), "vpbroadcastq zmm0, {w}", "vmovntdq");
 
     #[inline(always)]
-    unsafe fn stream_quad(d: *mut u8, s: *const u8) {
-        // SAFETY: the caller's contract; all four loads precede the stores.
+    unsafe fn stream_quad<const FWD: bool>(d: *mut u8, s: *const u8) {
+        // SAFETY: the caller's contract; all four loads precede the stores,
+        // so either direction is safe.
         unsafe {
             core::arch::asm!(
                 "vmovdqu64 zmm0, zmmword ptr [{s}]",

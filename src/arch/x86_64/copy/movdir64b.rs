@@ -48,6 +48,19 @@ impl Isa for Movdir64b {
                 options(nostack, preserves_flags))
         };
     }
+
+    /// One MOVDIR64B per line (the point of this ISA), so the lines go in
+    /// the order the direction allows: each reads its source before it
+    /// writes, and no store reaches a line not yet read.
+    #[inline(always)]
+    unsafe fn stream_quad<const FWD: bool>(d: *mut u8, s: *const u8) {
+        for k in 0..4 {
+            let i = if FWD { k } else { 3 - k };
+            // SAFETY: line i of the 256 bytes (the caller's contract), in
+            // the direction's order.
+            unsafe { Self::stream_line(d.add(64 * i), s.add(64 * i)) };
+        }
+    }
 }
 
 super::template::entry_points!(Movdir64b, "sse2");

@@ -34,8 +34,8 @@
 //! Overlap: a forward copy is safe when `d` is below `s` or the ranges are
 //! disjoint, since every store then lands on source bytes already read;
 //! otherwise the same steps run from the end (tail, lines descending, head).
-//! Each step (a part, a line) loads everything it needs before it stores;
-//! forward streaming takes four lines per step, in ascending order.
+//! Each step (a part, a line, four streamed lines) loads everything it
+//! needs before it stores.
 //!
 //! 8-byte atomicity: with `d` and `len` 8-byte aligned every store starts
 //! at `d + k` or ends at `d + len - k` with `k` a multiple of 8 and is at
@@ -106,17 +106,24 @@ pub(super) trait Isa: Sized {
         }
     }
 
-    /// Four `stream_line`s, ascending.
+    /// Four lines streamed, for a move in direction `FWD`. This one loads
+    /// all eight halves before any store, which is safe either way; an ISA
+    /// whose line move cannot hold four lines (MOVDIR64B) may instead move
+    /// them one by one, ascending when `FWD` and descending otherwise.
     ///
     /// # Safety
     /// The ISA is present; `s` readable for 256 bytes, `d` writable for 256
-    /// bytes and 64-aligned; a forward copy (each line is read before it is
-    /// written, lines in ascending order).
+    /// bytes and 64-aligned; if the ranges overlap, `FWD` is whether `d`
+    /// is below `s`.
     #[inline(always)]
-    unsafe fn stream_quad(d: *mut u8, s: *const u8) {
-        for i in 0..4 {
-            // SAFETY: the caller's contract.
-            unsafe { Self::stream_line(d.add(64 * i), s.add(64 * i)) };
+    unsafe fn stream_quad<const FWD: bool>(d: *mut u8, s: *const u8) {
+        // SAFETY: the caller's contract: every load and store is inside the
+        // 256 bytes, and `d + 32 * i` is 32-aligned as `d` is 64-aligned.
+        unsafe {
+            let v: [Self::Half; 8] = core::array::from_fn(|i| Self::load_half(s.add(32 * i)));
+            for (i, h) in v.into_iter().enumerate() {
+                Self::stream_half(d.add(32 * i), h);
+            }
         }
     }
 
@@ -193,9 +200,12 @@ pub(super) trait Lines<I: Isa>: Source {
     /// # Safety
     /// As `copy_line`, and `d` 64-aligned.
     unsafe fn stream_line(self, d: *mut u8);
+    /// Four lines streamed, in direction `FWD` ([`Isa::stream_quad`]).
+    ///
     /// # Safety
-    /// As `stream_line` for 256 bytes; a forward copy.
-    unsafe fn stream_quad(self, d: *mut u8);
+    /// As `stream_line` for 256 bytes; if the ranges overlap, `FWD` is
+    /// whether `d` is below the source.
+    unsafe fn stream_quad<const FWD: bool>(self, d: *mut u8);
     /// Asks the CPU to start fetching the source byte `off` bytes on.
     /// Never faults, so `off` may lie past the end of the source.
     fn prefetch(self, off: usize);
@@ -218,9 +228,9 @@ impl<I: Isa> Lines<I> for Mem {
         unsafe { I::stream_line(d, self.0) }
     }
     #[inline(always)]
-    unsafe fn stream_quad(self, d: *mut u8) {
+    unsafe fn stream_quad<const FWD: bool>(self, d: *mut u8) {
         // SAFETY: the caller's contract.
-        unsafe { I::stream_quad(d, self.0) }
+        unsafe { I::stream_quad::<FWD>(d, self.0) }
     }
     #[inline(always)]
     fn prefetch(self, off: usize) {
@@ -252,7 +262,7 @@ impl<I: Isa> Lines<I> for Fill {
         unsafe { I::fill_stream_line(d, self.0) }
     }
     #[inline(always)]
-    unsafe fn stream_quad(self, d: *mut u8) {
+    unsafe fn stream_quad<const FWD: bool>(self, d: *mut u8) {
         // SAFETY: the caller's contract.
         unsafe { I::fill_stream_quad(d, self.0) }
     }
@@ -404,11 +414,13 @@ unsafe fn line<I: Isa, F: Flusher, S: Lines<I>, const NT: bool>(d: *mut u8, s: S
     }
 }
 
-/// `n` whole lines to the 64-aligned `d`. Forward streaming goes four
-/// lines per `stream_quad`, and in copies of at least `PREFETCH_MIN_LINES`
-/// asks for the source `ahead` lines early when `ahead` is not 0 (the CPU
-/// policy's `prefetch_lines`); backward goes line by line from the end, so
-/// no store lands on source bytes not yet read.
+/// `n` whole lines to the 64-aligned `d`. Streaming goes four lines per
+/// `stream_quad` in both directions (as PMDK does), forward in copies of at
+/// least `PREFETCH_MIN_LINES` asking for the source `ahead` lines early when
+/// `ahead` is not 0 (the CPU policy's `prefetch_lines`). Backward steps run
+/// from the end: a step reads its lines before it writes them, and with `d`
+/// above `s` its stores land above every source byte of the lower lines,
+/// which are still unread, so none is overwritten before it is read.
 ///
 /// # Safety
 /// The ISA is present; `n` lines lie inside both ranges.
@@ -431,7 +443,7 @@ unsafe fn lines<I: Isa, F: Flusher, S: Lines<I>, const NT: bool, const FWD: bool
                     }
                 }
                 // SAFETY: lines i..i + 4 are below n, in range.
-                unsafe { s.at(i * LINE).stream_quad(d.add(i * LINE)) };
+                unsafe { s.at(i * LINE).stream_quad::<FWD>(d.add(i * LINE)) };
                 i += 4;
             }
         }
@@ -442,6 +454,13 @@ unsafe fn lines<I: Isa, F: Flusher, S: Lines<I>, const NT: bool, const FWD: bool
         }
     } else {
         let mut i = n;
+        if NT {
+            while i >= 4 {
+                i -= 4;
+                // SAFETY: lines i..i + 4 are below n, in range.
+                unsafe { s.at(i * LINE).stream_quad::<FWD>(d.add(i * LINE)) };
+            }
+        }
         while i > 0 {
             i -= 1;
             // SAFETY: i < n.
