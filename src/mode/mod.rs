@@ -133,7 +133,8 @@ const fn shared_mode(
         msync,
         private_mappings: false,
         on_map: fit::ignore_map,
-        on_unmap: fit::forget,
+        unmap: fit::unmap,
+        deep_drain: fit::deep_drain_hook,
     }
 }
 
