@@ -4,11 +4,13 @@
 //! - [`file`](mod@file): open, create, size, O_TMPFILE, and undo on failure;
 //! - [`devdax`]: Device DAX size and alignment from sysfs;
 //! - [`mmap`]: aligned placement, MAP_SYNC and its fallback;
+//! - [`maps_text`]: the parser of /proc/self/maps lines;
 //! - [`registry`]: the live mappings, for is_pmem and deep drain;
 //! - [`platform`]: auto flush and deep flush from sysfs.
 
 pub mod devdax;
 pub mod file;
+pub mod maps_text;
 pub mod mmap;
 pub mod platform;
 pub mod registry;

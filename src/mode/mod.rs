@@ -98,6 +98,11 @@ pub fn set(mode: Mode) -> Result<()> {
     Ok(())
 }
 
+/// At unload (dlclose): closes what the modes keep open.
+pub fn unload() {
+    fit::unload();
+}
+
 /// Reads `PMEM_PERSIST_MODE` and the `PMEM_FIT_*` variables; called once at load.
 pub fn init_from_env() {
     crash::init_from_env();

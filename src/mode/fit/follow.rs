@@ -108,8 +108,11 @@ impl Engine {
         // program remapping the range as fast as we look at it.
         for _ in 0..8 {
             let reg = self.read();
-            let refused = |v: &Vma| self.refused_lock().contains(v);
-            let fix = match disagreement(&reg, lo, hi, adopt, refused) {
+            let known = Known {
+                engine: self,
+                reg: &reg,
+            };
+            let fix = match disagreement(&known, lo, hi, adopt) {
                 Ok(None) => return found(reg, lo, hi),
                 Ok(Some(fix)) => fix,
                 Err(e) => {
@@ -145,7 +148,8 @@ impl Engine {
             Fix::Follow(v) => {
                 // Look again under the lock: only a shadow alias is followed.
                 let now = procmaps::covering_or_next(v.start).ok().flatten();
-                if let (Some(file), true) = (shadow_of(&reg, &v), now.as_ref() == Some(&v)) {
+                let file = self.shadow_of(&reg, &v);
+                if let (Some(file), true) = (file, now.as_ref() == Some(&v)) {
                     let at = FileAt {
                         file,
                         offset: v.offset,
@@ -155,10 +159,14 @@ impl Engine {
                 }
             }
             Fix::Adopt(v) => {
-                if let Err(e) = adopt(&mut reg, &v) {
+                let known = self.known_file(&reg, v.dev, v.ino);
+                if let Err(e) = known.and_then(|f| adopt(&mut reg, &v, f)) {
                     self.refused_lock().insert(&v);
-                    if e.errno() != libc::ENODEV {
-                        loud(&e);
+                    // Flushing read-only memory changes nothing: logged only.
+                    match e.errno() {
+                        libc::ENODEV => {}
+                        libc::EROFS => crate::log_notice!("{e}"),
+                        _ => loud(&e),
                     }
                 }
             }
@@ -189,14 +197,27 @@ fn report_fork() {
     }
 }
 
+/// What the engine knows, read-locked: its registry, shadows and refusals.
+struct Known<'a> {
+    engine: &'a Engine,
+    reg: &'a Reg,
+}
+
+impl Engine {
+    /// The fit file whose shadow the shared area `v` maps: from a span, or
+    /// from a shadow whose spans are gone (an alias moved by mremap).
+    fn shadow_of(&self, reg: &Reg, v: &Vma) -> Option<File> {
+        let is = |f: &File| v.shared && f.shadowed_by(v.dev, v.ino);
+        reg.iter()
+            .find(|p| p.value.shadowed && is(&p.value.file))
+            .map(|p| p.value.file.clone())
+            .or_else(|| self.shadowed().iter().find(|f| is(f)).cloned())
+    }
+}
+
 /// The first disagreement between the registry and the kernel over `[lo, hi)`.
-fn disagreement(
-    reg: &Reg,
-    lo: usize,
-    hi: usize,
-    adopt: bool,
-    refused: impl Fn(&Vma) -> bool,
-) -> Result<Option<Fix>> {
+fn disagreement(known: &Known, lo: usize, hi: usize, adopt: bool) -> Result<Option<Fix>> {
+    let reg = known.reg;
     let mut at = lo;
     while at < hi {
         let vma = procmaps::covering_or_next(at)?;
@@ -223,10 +244,10 @@ fn disagreement(
             covered = p.end();
         }
         if covered < to && v.ino != 0 && v.shared {
-            if shadow_of(reg, &v).is_some() {
+            if known.engine.shadow_of(reg, &v).is_some() {
                 return Ok(Some(Fix::Follow(v)));
             }
-            if adopt && !refused(&v) {
+            if adopt && !known.engine.refused_lock().contains(&v) {
                 return Ok(Some(Fix::Adopt(v)));
             }
         }
@@ -311,13 +332,6 @@ fn still_viewed(reg: &Reg, lo: usize, hi: usize) -> bool {
             .all(|p| is_view(&v, p, p.start.max(lo)))
 }
 
-/// The fit file whose shadow the shared area `v` maps.
-fn shadow_of(reg: &Reg, v: &Vma) -> Option<File> {
-    reg.iter()
-        .find(|p| v.shared && p.value.shadowed && p.value.file.shadowed_by(v.dev, v.ino))
-        .map(|p| p.value.file.clone())
-}
-
 /// The file of a live fit span, if `(dev, ino)` has one.
 pub fn file_of(reg: &Reg, dev: u64, ino: u64) -> Option<File> {
     reg.iter()
@@ -328,8 +342,9 @@ pub fn file_of(reg: &Reg, dev: u64, ino: u64) -> Option<File> {
 /// hugetlbfs's statfs magic number.
 const HUGETLBFS_MAGIC: i64 = 0x9584_58f6;
 
-/// Takes over the shared file mapping `v` in place (write lock held).
-fn adopt(reg: &mut Reg, v: &Vma) -> Result<()> {
+/// Takes over the shared file mapping `v` in place (write lock held);
+/// `known`: the engine's file of that inode, if it has one.
+fn adopt(reg: &mut Reg, v: &Vma, known: Option<File>) -> Result<()> {
     // Look again under the lock: another thread may have adopted it, or the
     // program remapped it, since the unlocked look.
     let Some((now, path)) = procmaps::named(v.start)? else {
@@ -341,9 +356,9 @@ fn adopt(reg: &mut Reg, v: &Vma) -> Result<()> {
     if is_anonymous(&path) {
         return Err(Error::new(libc::ENODEV, "shared anonymous memory: no file"));
     }
-    let refuse = |why: &str| {
+    let refuse = |errno: i32, why: &str| {
         Err(Error::new(
-            libc::EPERM,
+            errno,
             format!(
                 "fit mode: not adopting the mapping of {} at {:#x}..{:#x}: {why}; it is \
                  left as the program made it, flushed without crash fidelity",
@@ -354,15 +369,18 @@ fn adopt(reg: &mut Reg, v: &Vma) -> Result<()> {
         ))
     };
     if v.prot & libc::PROT_WRITE == 0 {
-        return refuse("it is read-only");
+        return refuse(libc::EROFS, "it is read-only");
     }
     forget_stale(reg, v.dev, v.ino)?;
-    let file = match file_of(reg, v.dev, v.ino) {
+    let file = match known {
         Some(f) => f,
         None => Arc::new(open_mapped(v, &path)?),
     };
     if on_hugetlbfs(&file)? {
-        return refuse("hugetlbfs pages cannot be remapped private safely");
+        return refuse(
+            libc::EPERM,
+            "hugetlbfs pages cannot be remapped private safely",
+        );
     }
     let len = v.end - v.start;
     super::refuse_twice(reg, &file, v.offset, len, false)?;

@@ -68,6 +68,10 @@ pub struct Engine {
     refused: Mutex<follow::Refused>,
     /// Persistence points this engine's flushes made.
     points: AtomicU64,
+    /// The files whose shadows the library mapped, kept while the kernel
+    /// may still map an alias of them: an alias mremap moved is followed
+    /// by its shadow even after the span it left was forgotten.
+    shadowed: Mutex<Vec<File>>,
 }
 
 type Reg = RangeMap<FileAt>;
@@ -79,6 +83,7 @@ impl Engine {
             live: AtomicUsize::new(0),
             refused: Mutex::new(follow::Refused::new()),
             points: AtomicU64::new(0),
+            shadowed: Mutex::new(Vec::new()),
         }
     }
 
@@ -98,6 +103,39 @@ impl Engine {
     fn live(&self) -> usize {
         self.live.load(Ordering::Acquire)
     }
+
+    fn shadowed(&self) -> std::sync::MutexGuard<'_, Vec<File>> {
+        self.shadowed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The file `(dev, ino)` as the engine knows it: from a live span, else
+    /// from a shadow the kernel still maps somewhere (an alias moved by
+    /// mremap). A shadow nothing maps any more is dropped: the next mapping
+    /// copies the file afresh.
+    fn known_file(&self, reg: &Reg, dev: u64, ino: u64) -> Result<Option<File>> {
+        if let Some(f) = follow::file_of(reg, dev, ino) {
+            return Ok(Some(f));
+        }
+        let mut shadowed = self.shadowed();
+        let Some(i) = shadowed.iter().position(|f| f.is(dev, ino)) else {
+            return Ok(None);
+        };
+        if shadowed[i].shadow.get().is_some_and(|s| s.is_mapped()) {
+            return Ok(Some(shadowed[i].clone()));
+        }
+        shadowed.swap_remove(i);
+        Ok(None)
+    }
+
+    /// After spans of `files` were removed: forgets the shadows of those
+    /// with no span left that the kernel no longer maps anywhere.
+    fn release(&self, reg: &Reg, files: &[File]) {
+        for f in files {
+            if follow::file_of(reg, f.dev, f.ino).is_none() {
+                let _ = self.known_file(reg, f.dev, f.ino);
+            }
+        }
+    }
 }
 
 impl Default for Engine {
@@ -112,6 +150,12 @@ static ENGINE: Engine = Engine::new();
 /// Called when fit mode is switched on: opens what its flushes need.
 pub fn prepare() {
     procmaps::prepare();
+}
+
+/// At unload: closes the /proc/self/maps descriptor, so a program that
+/// dlopens and dlcloses the library in a loop keeps no descriptor of it.
+pub fn unload() {
+    procmaps::close();
 }
 
 /// How many spans of fit mappings are live.
@@ -229,7 +273,7 @@ impl Engine {
         // its old shadow alive.
         reg.remove(addr as usize..addr as usize + len);
         follow::forget_stale(&mut reg, dev, ino)?;
-        let file = match follow::file_of(&reg, dev, ino) {
+        let file = match self.known_file(&reg, dev, ino)? {
             Some(f) => f,
             None => Arc::new(FitFile::dup(fd, &st)?),
         };
@@ -261,6 +305,12 @@ impl Engine {
                 ),
                 Err(e) => return Err(e),
                 Ok(()) => shadowed = true,
+            }
+        }
+        if shadowed {
+            let mut known = self.shadowed();
+            if !known.iter().any(|f| Arc::ptr_eq(f, &file)) {
+                known.push(file.clone());
             }
         }
         let view = FileAt {
@@ -299,6 +349,9 @@ impl Engine {
             for s in removed {
                 reg.insert(s.start..s.end(), s.value);
             }
+        } else {
+            let files: Vec<File> = removed.into_iter().map(|s| s.value.file).collect();
+            self.release(&reg, &files);
         }
         self.counted(&reg);
         r
