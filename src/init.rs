@@ -10,12 +10,14 @@ extern "C" fn on_load() {
 }
 
 /// Runs at exit() or dlclose through .fini_array: closes the descriptors
-/// opened at load (PMEM_LOG_FILE, PMEM_FIT_REPORT) and frees the per-thread
+/// opened at load (PMEM_LOG_FILE, PMEM_FIT_REPORT, fit mode's
+/// /proc/self/maps) and frees the per-thread
 /// error state's key, so a program that dlopens and dlcloses the library
 /// in a loop keeps a constant number of descriptors and keys.
 extern "C" fn on_unload() {
     crate::log::close_log_file();
     crate::mode::crash::close_report();
+    crate::mode::unload();
     crate::error::release_thread_states();
 }
 

@@ -28,7 +28,8 @@ static COUNTING: mode_hook::ModeHooks = mode_hook::ModeHooks {
     },
     private_mappings: false,
     on_map: |_, _, _| Ok(()),
-    on_unmap: |_, _| {},
+    unmap: |_, _, munmap| munmap(),
+    deep_drain: |_, _| Ok(()),
 };
 
 #[test]

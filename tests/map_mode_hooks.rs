@@ -1,6 +1,6 @@
 //! The mapping code's side of the persistence-mode seam: with a mode that
 //! wants private mappings, files are mapped MAP_PRIVATE, on_map sees each
-//! new mapping (and can veto it), and on_unmap sees every unmap, partial
+//! new mapping (and can veto it), and unmap sees every unmap, partial
 //! ones included. Its own test binary, since hooks are process-wide.
 
 use pmem::testing::map;
@@ -27,8 +27,13 @@ fn on_map(fd: i32, addr: *mut u8, len: usize) -> pmem::Result<()> {
     Ok(())
 }
 
-fn on_unmap(addr: *mut u8, len: usize) {
+fn unmap(
+    addr: *mut u8,
+    len: usize,
+    munmap: &mut dyn FnMut() -> pmem::Result<()>,
+) -> pmem::Result<()> {
     EVENTS.lock().unwrap().push(("unmap", addr as usize, len));
+    munmap()
 }
 
 fn no_flush(_: *const u8, _: usize) {}
@@ -44,7 +49,8 @@ static FIT: ModeHooks = ModeHooks {
     msync: no_msync,
     private_mappings: true,
     on_map,
-    on_unmap,
+    unmap,
+    deep_drain: no_msync,
 };
 
 fn take_events() -> Vec<(&'static str, usize, usize)> {
@@ -78,7 +84,7 @@ fn private_mappings_and_hooks() {
         [("unmap", a + page, page), ("unmap", a, 4 * page)]
     );
 
-    // A vetoed mapping fails, is undone without on_unmap, and the file
+    // A vetoed mapping fails, is undone without unmap, and the file
     // this call created is gone.
     VETO.store(true, Ordering::Relaxed);
     let fresh = CString::new(dir.join("fresh").as_os_str().as_bytes()).unwrap();

@@ -230,10 +230,7 @@ fn reserve(at: usize, len: usize, extra: i32) -> Result<usize> {
 pub fn first_gap(maps: &str, min: usize, len: usize, align: usize) -> Option<usize> {
     let page = crate::persist::page_size();
     let mut at = round_up(min.max(page), align)?;
-    for line in maps.lines() {
-        let Some((lo, hi)) = parse_range(line) else {
-            continue;
-        };
+    for (lo, hi) in super::maps_text::lines(maps.as_bytes()).map(|l| (l.start, l.end)) {
         if hi <= at {
             continue;
         }
@@ -243,15 +240,6 @@ pub fn first_gap(maps: &str, min: usize, len: usize, align: usize) -> Option<usi
         at = round_up(hi, align)?;
     }
     at.checked_add(len).map(|_| at)
-}
-
-fn parse_range(line: &str) -> Option<(usize, usize)> {
-    let range = line.split_whitespace().next()?;
-    let (lo, hi) = range.split_once('-')?;
-    Some((
-        usize::from_str_radix(lo, 16).ok()?,
-        usize::from_str_radix(hi, 16).ok()?,
-    ))
 }
 
 /// PMEM_MMAP_HINT, read at the first mapping, as PMDK reads it: by

@@ -4,11 +4,13 @@
 //! - [`file`](mod@file): open, create, size, O_TMPFILE, and undo on failure;
 //! - [`devdax`]: Device DAX size and alignment from sysfs;
 //! - [`mmap`]: aligned placement, MAP_SYNC and its fallback;
+//! - [`maps_text`]: the parser of /proc/self/maps lines;
 //! - [`registry`]: the live mappings, for is_pmem and deep drain;
 //! - [`platform`]: auto flush and deep flush from sysfs.
 
 pub mod devdax;
 pub mod file;
+pub mod maps_text;
 pub mod mmap;
 pub mod platform;
 pub mod registry;
@@ -213,12 +215,29 @@ impl Pending {
 
 impl Drop for Pending {
     fn drop(&mut self) {
+        let (addr, len) = (self.addr, self.len);
         // SAFETY: the mapping was made by map_pending and never handed out.
-        unsafe { libc::munmap(self.addr as *mut libc::c_void, self.len) };
-        if let Some(h) = self.hooks {
-            (h.on_unmap)(self.addr as *mut u8, self.len);
+        let mut munmap = || unsafe { raw_munmap(addr as *mut u8, len) };
+        let r = match self.hooks {
+            Some(h) => (h.unmap)(addr as *mut u8, len, &mut munmap),
+            None => munmap(),
+        };
+        if let Err(e) = r {
+            crate::log_error!("{e}");
         }
     }
+}
+
+/// munmap(2).
+///
+/// # Safety
+/// Nothing may use the range afterwards.
+unsafe fn raw_munmap(addr: *mut u8, len: usize) -> Result<()> {
+    // SAFETY: that nothing uses the range afterwards is our contract.
+    if unsafe { libc::munmap(addr.cast(), len) } != 0 {
+        return Err(Error::last_os("munmap"));
+    }
+    Ok(())
 }
 
 /// Unmaps `[addr, addr + len)`, which may be any page-aligned part of one
@@ -235,23 +254,23 @@ pub unsafe fn unmap(addr: *mut u8, len: usize) -> Result<()> {
     let Some(end) = end.filter(|_| len != 0 && start % page == 0) else {
         return Err(einval(format!("munmap {len} bytes at {addr:p}")));
     };
-    // The fit report looks for unflushed lines while they are still mapped.
-    crate::mode::fit::before_unmap(addr, end - start);
     // Forget the range first: once munmap returns, the kernel may hand the
     // addresses to another thread's mapping, whose entry we must not drop.
     let removed = REGISTRY.remove(start..end);
     // SAFETY: the range is page-aligned and does not wrap (checked above);
     // that nothing uses it afterwards is our contract, which makes
     // munmap's effect on it sound.
-    if unsafe { libc::munmap(addr.cast(), len) } != 0 {
-        let e = Error::last_os("munmap");
+    let mut munmap = || unsafe { raw_munmap(addr, len) };
+    // The mode forgets its own records of the range the same way (and the
+    // fit report looks at it while it is still mapped).
+    let r = match mode_hook::current() {
+        Some(h) => (h.unmap)(addr, len, &mut munmap),
+        None => munmap(),
+    };
+    if r.is_err() {
         REGISTRY.restore(&removed);
-        return Err(e);
     }
-    if let Some(h) = mode_hook::current() {
-        (h.on_unmap)(addr, len);
-    }
-    Ok(())
+    r
 }
 
 /// PMEM_IS_PMEM_FORCE, read at the first query: 0 forces "no", 1 "yes".

@@ -57,8 +57,11 @@ pub fn deep_drain_in(sys: &Sysfs, addr: *const u8, len: usize) -> Result<()> {
 }
 
 fn msync_piece(from: usize, to: usize) -> Result<()> {
-    // A deep drain flushes no cache line: fit mappings get no write at all.
-    crate::mode::fit::deep_drain(from as *const u8, to - from, crate::persist::msync)
+    let (addr, len) = (from as *const u8, to - from);
+    match crate::persist::mode_hook::current() {
+        Some(h) => (h.deep_drain)(addr, len),
+        None => crate::persist::msync_pages(addr, len),
+    }
 }
 
 /// The deep_flush attribute of the region that holds a DAX mapping, found

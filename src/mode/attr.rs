@@ -53,15 +53,9 @@ fn mapping_page_size(addr: *const u8) -> Option<usize> {
 fn page_size_in_smaps(smaps: &str, addr: usize) -> Option<usize> {
     let mut inside = false;
     for line in smaps.lines() {
-        if let Some((range, _)) = line.split_once(' ') {
-            if let Some((lo, hi)) = range.split_once('-') {
-                if let (Ok(lo), Ok(hi)) =
-                    (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
-                {
-                    inside = lo <= addr && addr < hi;
-                    continue;
-                }
-            }
+        if let Some(area) = crate::map::maps_text::parse_line(line.as_bytes()) {
+            inside = area.start <= addr && addr < area.end;
+            continue;
         }
         if inside {
             if let Some(kb) = line.strip_prefix("KernelPageSize:") {

@@ -98,6 +98,11 @@ pub fn set(mode: Mode) -> Result<()> {
     Ok(())
 }
 
+/// At unload (dlclose): closes what the modes keep open.
+pub fn unload() {
+    fit::unload();
+}
+
 /// Reads `PMEM_PERSIST_MODE` and the `PMEM_FIT_*` variables; called once at load.
 pub fn init_from_env() {
     crash::init_from_env();
@@ -133,7 +138,8 @@ const fn shared_mode(
         msync,
         private_mappings: false,
         on_map: fit::ignore_map,
-        on_unmap: fit::forget,
+        unmap: fit::unmap,
+        deep_drain: fit::deep_drain_hook,
     }
 }
 

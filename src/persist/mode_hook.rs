@@ -10,6 +10,9 @@
 use crate::error::Result;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
+/// The mapping code's munmap(2) of the range, for [`ModeHooks::unmap`] to call.
+pub type Munmap<'a> = &'a mut dyn FnMut() -> Result<()>;
+
 /// What a persistence mode does in place of cache-line flushing.
 pub struct ModeHooks {
     /// The mode's name, as `PMEM_PERSIST_MODE` spells it.
@@ -26,8 +29,14 @@ pub struct ModeHooks {
     pub private_mappings: bool,
     /// Called by the mapping code after it maps `fd` at `addr` (file offset 0).
     pub on_map: fn(fd: i32, addr: *mut u8, len: usize) -> Result<()>,
-    /// Called by the mapping code after it unmaps `[addr, addr + len)`.
-    pub on_unmap: fn(addr: *mut u8, len: usize),
+    /// Unmaps `[addr, addr + len)` for the mapping code by calling
+    /// `munmap`: the mode forgets its records of the range first, and
+    /// keeps them from changing until `munmap` returns, so the addresses
+    /// the kernel frees are never mistaken for a new mapping placed there.
+    pub unmap: fn(addr: *mut u8, len: usize, munmap: Munmap) -> Result<()>,
+    /// pmem_deep_drain of a range no DAX region backs: what msync(2) is in
+    /// the other modes.
+    pub deep_drain: fn(addr: *const u8, len: usize) -> Result<()>,
 }
 
 static HOOKS: AtomicPtr<ModeHooks> = AtomicPtr::new(core::ptr::null_mut());

@@ -123,6 +123,9 @@ pub fn id_of(st: &libc::stat) -> (u64, u64) {
 pub struct FileAt {
     pub file: File,
     pub offset: u64,
+    /// An alias of the file's shadow (shared), else a private mapping of
+    /// the file itself (adopted, or kept private under valgrind).
+    pub shadowed: bool,
 }
 
 impl Cut for FileAt {
@@ -130,6 +133,7 @@ impl Cut for FileAt {
         FileAt {
             file: self.file.clone(),
             offset: self.offset + by as u64,
+            shadowed: self.shadowed,
         }
     }
 }

@@ -1,79 +1,185 @@
-//! Keeps the fit registry true to the kernel's mappings, and adopts foreign
+//! Keeps the fit registry true to the kernel's mappings, proves spans
+//! against it before the engine writes through them, and adopts foreign
 //! shared file mappings.
 //!
-//! Before a flush writes anything, the areas under it are looked up (one
-//! PROCMAP_QUERY ioctl per area): a span whose area is gone or no longer
-//! its view of its file at its offset (the file's shadow for the library's
-//! own mappings, a private mapping of the file for adopted ones) is
+//! A span is *proved* at an address when the kernel's area there is the
+//! span's view of its file at the span's offset: a shared mapping of the
+//! file's shadow (an object only the engine maps) for the library's own
+//! mappings, a private mapping of the file itself (device and inode) for
+//! adopted ones. Before a flush writes anything, the areas under it are
+//! looked up (one PROCMAP_QUERY ioctl per area): a span not proved is
 //! forgotten (a plain munmap, a mapping placed over it), so nothing foreign
-//! is ever written into the file; a view of a fit file at an address the
-//! registry does not know (mremap moved or grew it) is followed; and in fit
-//! mode a
-//! shared mapping of a regular file the library did not make (libpmemobj's
-//! pool, a program's own mmap) is adopted in place: the same file range is
-//! mapped MAP_PRIVATE|MAP_FIXED over it, its contents unchanged, and it is a
-//! fit mapping from then on. The kernel serialises the remap against the
-//! program's faults, so a store of another thread lands either in the shared
-//! page cache before it (then it is in the file already) or in the private
-//! copy after it; none is lost.
+//! is ever written into the file; an alias of a fit file's shadow at an
+//! address the registry does not know (mremap moved or grew it) is
+//! followed. A private mapping of a fit file is never followed: the
+//! program's own MAP_PRIVATE scratch copy looks the same.
+//!
+//! In fit mode a writable shared mapping (`rw-s`) of a regular file the
+//! library did not make (libpmemobj's pool, a program's own mmap) is
+//! adopted in place: the same file range is mapped MAP_PRIVATE elsewhere,
+//! then moved over it with one mremap, its contents unchanged, and it is a
+//! fit mapping from then on. The kernel serialises the move against the
+//! program's faults, so a store of another thread lands either in the
+//! shared page cache before it (then it is in the file already) or in the
+//! private copy after it; none is lost. What cannot be adopted soundly
+//! (read-only, hugetlbfs, devices, files the engine cannot open read/write)
+//! is left exactly as the program made it and named once.
 
 use super::file::{FileAt, FitFile};
 use super::procmaps::{self, Vma};
-use super::{live_mappings, File, LIVE, REGISTRY};
+use super::{Engine, File, Reg};
 use crate::error::{Error, Result};
 use crate::mode::{current, Mode};
-use crate::range_map::{RangeMap, Span};
+use crate::range_map::Span;
 use core::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLockReadGuard};
-
-type Guard = RwLockReadGuard<'static, RangeMap<FileAt>>;
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::{Arc, RwLockReadGuard};
 
 /// What must change for the registry to agree with the kernel.
 #[derive(Debug, PartialEq, Eq)]
 enum Fix {
     /// `[lo, hi)` is no longer what its spans say.
     Forget(usize, usize),
-    /// A private mapping of a fit file the registry does not know at that
+    /// An alias of a fit file's shadow the registry does not know at that
     /// address: moved or grown by mremap.
     Follow(Vma),
-    /// A shared file mapping the library did not make.
+    /// A writable shared file mapping the library did not make.
     Adopt(Vma),
 }
 
-/// Files whose adoption failed, reported once and not tried again.
-static REFUSED: Mutex<Vec<(u64, u64)>> = Mutex::new(Vec::new());
+/// Areas not adopted, each named once: by (device, inode, start, end), so
+/// the same file mapped again elsewhere (or an inode number reused by a
+/// new file) is looked at afresh. Bounded: the oldest are dropped first,
+/// which at worst names one again.
+pub struct Refused {
+    set: BTreeSet<(u64, u64, usize, usize)>,
+    order: VecDeque<(u64, u64, usize, usize)>,
+}
+
+const REFUSED_MAX: usize = 4096;
+
+impl Refused {
+    pub const fn new() -> Refused {
+        Refused {
+            set: BTreeSet::new(),
+            order: VecDeque::new(),
+        }
+    }
+
+    fn key(v: &Vma) -> (u64, u64, usize, usize) {
+        (v.dev, v.ino, v.start, v.end)
+    }
+
+    fn contains(&self, v: &Vma) -> bool {
+        self.set.contains(&Self::key(v))
+    }
+
+    fn insert(&mut self, v: &Vma) {
+        if self.set.insert(Self::key(v)) {
+            self.order.push_back(Self::key(v));
+        }
+        while self.order.len() > REFUSED_MAX {
+            if let Some(k) = self.order.pop_front() {
+                self.set.remove(&k);
+            }
+        }
+    }
+
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.set.len()
+    }
+}
+
 /// Set in a child after fork(2) while fit mappings were live.
 static FORKED: AtomicBool = AtomicBool::new(false);
 static FORK_REPORTED: AtomicBool = AtomicBool::new(false);
 
-/// The registry, read-locked, once its spans over `[lo, hi)` agree with the
-/// kernel (after adopting what fit mode adopts); None when no span overlaps.
-pub fn registry_over(lo: usize, hi: usize) -> Option<Guard> {
-    let adopt = current() == Mode::Fit;
-    if live_mappings() == 0 && !adopt {
-        return None;
+impl Engine {
+    /// The registry, read-locked, once its spans over `[lo, hi)` agree with
+    /// the kernel (after adopting what fit mode adopts); None when no span
+    /// overlaps.
+    pub(super) fn registry_over(&self, lo: usize, hi: usize) -> Option<RwLockReadGuard<'_, Reg>> {
+        let adopt = current() == Mode::Fit;
+        if self.live() == 0 && !adopt {
+            return None;
+        }
+        // Each fix removes a disagreement; the bound only guards against a
+        // program remapping the range as fast as we look at it.
+        for _ in 0..8 {
+            let reg = self.read();
+            let known = Known {
+                engine: self,
+                reg: &reg,
+            };
+            let fix = match disagreement(&known, lo, hi, adopt) {
+                Ok(None) => return found(reg, lo, hi),
+                Ok(Some(fix)) => fix,
+                Err(e) => {
+                    // Without the kernel's view, write nothing.
+                    crate::log_error!("{e}");
+                    return None;
+                }
+            };
+            drop(reg);
+            self.apply(fix);
+        }
+        // Still changing under us: nothing proved, nothing written.
+        None
     }
-    // Each fix removes a disagreement; the bound only guards against a
-    // program remapping the range as fast as we look at it.
-    for _ in 0..8 {
-        let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
-        let fix = match disagreement(&reg, lo, hi, adopt) {
-            Ok(None) => return found(reg, lo, hi),
-            Ok(Some(fix)) => fix,
-            Err(e) => {
-                // Without the kernel's view, trust the registry.
-                crate::log_error!("{e}");
-                return found(reg, lo, hi);
+
+    fn refused_lock(&self) -> std::sync::MutexGuard<'_, Refused> {
+        self.refused.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn apply(&self, fix: Fix) {
+        let mut reg = self.write();
+        match fix {
+            Fix::Forget(lo, hi) if still_viewed(&reg, lo, hi) => {
+                crate::log_notice!("fit mode: {lo:#x}..{hi:#x} is still mapped; a torn read");
             }
-        };
-        drop(reg);
-        apply(fix);
+            Fix::Forget(lo, hi) => {
+                crate::log_warning!(
+                    "fit mode: {lo:#x}..{hi:#x} is no longer the file mapping fit mode \
+                     followed (unmapped or replaced without pmem_unmap); forgetting it"
+                );
+                reg.remove(lo..hi);
+            }
+            Fix::Follow(v) => {
+                // Look again under the lock: only a shadow alias is followed.
+                let now = procmaps::covering_or_next(v.start).ok().flatten();
+                let file = self.shadow_of(&reg, &v);
+                if let (Some(file), true) = (file, now.as_ref() == Some(&v)) {
+                    let at = FileAt {
+                        file,
+                        offset: v.offset,
+                        shadowed: true,
+                    };
+                    reg.insert(v.start..v.end, at);
+                }
+            }
+            Fix::Adopt(v) => {
+                let known = self.known_file(&reg, v.dev, v.ino);
+                if let Err(e) = known.and_then(|f| adopt(&mut reg, &v, f)) {
+                    self.refused_lock().insert(&v);
+                    // Flushing read-only memory changes nothing: logged only.
+                    match e.errno() {
+                        libc::ENODEV => {}
+                        libc::EROFS => crate::log_notice!("{e}"),
+                        _ => loud(&e),
+                    }
+                }
+            }
+        }
+        self.counted(&reg);
     }
-    let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
-    found(reg, lo, hi)
 }
 
-fn found(reg: Guard, lo: usize, hi: usize) -> Option<Guard> {
+fn found<'a>(
+    reg: RwLockReadGuard<'a, Reg>,
+    lo: usize,
+    hi: usize,
+) -> Option<RwLockReadGuard<'a, Reg>> {
     reg.overlapping(lo..hi).next()?;
     Some(reg)
 }
@@ -91,8 +197,27 @@ fn report_fork() {
     }
 }
 
+/// What the engine knows, read-locked: its registry, shadows and refusals.
+struct Known<'a> {
+    engine: &'a Engine,
+    reg: &'a Reg,
+}
+
+impl Engine {
+    /// The fit file whose shadow the shared area `v` maps: from a span, or
+    /// from a shadow whose spans are gone (an alias moved by mremap).
+    fn shadow_of(&self, reg: &Reg, v: &Vma) -> Option<File> {
+        let is = |f: &File| v.shared && f.shadowed_by(v.dev, v.ino);
+        reg.iter()
+            .find(|p| p.value.shadowed && is(&p.value.file))
+            .map(|p| p.value.file.clone())
+            .or_else(|| self.shadowed().iter().find(|f| is(f)).cloned())
+    }
+}
+
 /// The first disagreement between the registry and the kernel over `[lo, hi)`.
-fn disagreement(reg: &RangeMap<FileAt>, lo: usize, hi: usize, adopt: bool) -> Result<Option<Fix>> {
+fn disagreement(known: &Known, lo: usize, hi: usize, adopt: bool) -> Result<Option<Fix>> {
+    let reg = known.reg;
     let mut at = lo;
     while at < hi {
         let vma = procmaps::covering_or_next(at)?;
@@ -107,23 +232,22 @@ fn disagreement(reg: &RangeMap<FileAt>, lo: usize, hi: usize, adopt: bool) -> Re
         let mut covered = from;
         for p in reg.overlapping(from..to) {
             let a = p.start.max(from);
-            let view = is_view(&v, p, a);
-            if view && !v.shared {
-                report_fork();
-            }
-            if !view {
+            if !is_view(&v, p, a) {
                 return Ok(Some(Fix::Forget(a, p.end().min(v.end))));
+            }
+            if !v.shared {
+                report_fork();
             }
             if p.start > covered {
                 break;
             }
             covered = p.end();
         }
-        if covered < to && v.ino != 0 {
-            if view_of(reg, &v).is_some() {
+        if covered < to && v.ino != 0 && v.shared {
+            if known.engine.shadow_of(reg, &v).is_some() {
                 return Ok(Some(Fix::Follow(v)));
             }
-            if v.shared && adopt && !refused(v.dev, v.ino) {
+            if adopt && !known.engine.refused_lock().contains(&v) {
                 return Ok(Some(Fix::Adopt(v)));
             }
         }
@@ -133,22 +257,71 @@ fn disagreement(reg: &RangeMap<FileAt>, lo: usize, hi: usize, adopt: bool) -> Re
 }
 
 /// Whether area `v` at `a` is span `p`'s view of its file at the span's
-/// offset: the file's shadow (the library's mappings) or a private mapping
-/// of the file (adopted ones).
+/// offset: an alias of the file's shadow (the library's mappings) or a
+/// private mapping of the file (adopted ones), as the span says it is.
 fn is_view(v: &Vma, p: &Span<FileAt>, a: usize) -> bool {
-    let view = if v.shared {
-        p.value.file.shadowed_by(v.dev, v.ino)
+    let view = if p.value.shadowed {
+        v.shared && p.value.file.shadowed_by(v.dev, v.ino)
     } else {
-        p.value.file.is(v.dev, v.ino)
+        !v.shared && p.value.file.is(v.dev, v.ino)
     };
     view && v.offset_of(a) == p.file_offset(a)
+}
+
+/// Whether the kernel maps all of `[lo, hi)` (inside span `p`) as the
+/// span's view, readable: the proof the crash and the report need before
+/// they read the memory and write what they read to the file.
+pub fn proved(p: &Span<FileAt>, lo: usize, hi: usize) -> Result<bool> {
+    let mut at = lo;
+    while at < hi {
+        let Some(v) = procmaps::covering_or_next(at)? else {
+            return Ok(false);
+        };
+        if v.start > at || v.prot & libc::PROT_READ == 0 || !is_view(&v, p, at) {
+            return Ok(false);
+        }
+        at = v.end;
+    }
+    Ok(true)
+}
+
+/// Forgets the spans of file `(dev, ino)` the kernel no longer maps as
+/// their views, before the engine maps or adopts the file again: a stale
+/// span would keep the file's old shadow alive, with contents another tool
+/// may have changed since.
+pub fn forget_stale(reg: &mut Reg, dev: u64, ino: u64) -> Result<()> {
+    let spans: Vec<(usize, usize)> = reg
+        .iter()
+        .filter(|p| p.value.file.is(dev, ino))
+        .map(|p| (p.start, p.end()))
+        .collect();
+    for (lo, hi) in spans {
+        let live = reg
+            .overlapping(lo..hi)
+            .next()
+            .map(|p| {
+                let mut at = lo;
+                while at < hi {
+                    match procmaps::covering_or_next(at)? {
+                        Some(v) if v.start <= at && is_view(&v, p, at) => at = v.end,
+                        _ => return Ok(false),
+                    }
+                }
+                Ok(true)
+            })
+            .transpose()?;
+        if live != Some(true) {
+            reg.remove(lo..hi);
+        }
+    }
+    Ok(())
 }
 
 /// Looks again, under the write lock, before forgetting `[lo, hi)`: the
 /// text of /proc/self/maps is read in several calls, and while other threads
 /// map memory (thread stacks, malloc arenas) one read can miss an area that
 /// never moved. Forgetting a live span would lose its flushes for good.
-fn still_viewed(reg: &RangeMap<FileAt>, lo: usize, hi: usize) -> bool {
+fn still_viewed(reg: &Reg, lo: usize, hi: usize) -> bool {
     let Ok(Some(v)) = procmaps::covering_or_next(lo) else {
         return false;
     };
@@ -159,69 +332,19 @@ fn still_viewed(reg: &RangeMap<FileAt>, lo: usize, hi: usize) -> bool {
             .all(|p| is_view(&v, p, p.start.max(lo)))
 }
 
-/// The fit file whose mapping (private) or shadow (shared) `v` is.
-fn view_of(reg: &RangeMap<FileAt>, v: &Vma) -> Option<File> {
-    reg.iter()
-        .find(|p| {
-            if v.shared {
-                p.value.file.shadowed_by(v.dev, v.ino)
-            } else {
-                p.value.file.is(v.dev, v.ino)
-            }
-        })
-        .map(|p| p.value.file.clone())
-}
-
 /// The file of a live fit span, if `(dev, ino)` has one.
-pub fn file_of(reg: &RangeMap<FileAt>, dev: u64, ino: u64) -> Option<File> {
+pub fn file_of(reg: &Reg, dev: u64, ino: u64) -> Option<File> {
     reg.iter()
         .find(|p| p.value.file.is(dev, ino))
         .map(|p| p.value.file.clone())
 }
 
-fn refused(dev: u64, ino: u64) -> bool {
-    REFUSED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .contains(&(dev, ino))
-}
+/// hugetlbfs's statfs magic number.
+const HUGETLBFS_MAGIC: i64 = 0x9584_58f6;
 
-fn apply(fix: Fix) {
-    let mut reg = super::REGISTRY.write().unwrap_or_else(|e| e.into_inner());
-    match fix {
-        Fix::Forget(lo, hi) if still_viewed(&reg, lo, hi) => {
-            crate::log_notice!("fit mode: {lo:#x}..{hi:#x} is still mapped; a torn read");
-        }
-        Fix::Forget(lo, hi) => {
-            crate::log_warning!(
-                "fit mode: {lo:#x}..{hi:#x} is no longer the private file mapping libpmem made \
-                 (unmapped or replaced without pmem_unmap); forgetting it"
-            );
-            reg.remove(lo..hi);
-        }
-        Fix::Follow(v) => {
-            if let Some(file) = view_of(&reg, &v) {
-                let offset = v.offset;
-                reg.insert(v.start..v.end, FileAt { file, offset });
-            }
-        }
-        Fix::Adopt(v) => {
-            if let Err(e) = adopt(&mut reg, &v) {
-                REFUSED
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((v.dev, v.ino));
-                if e.errno() != libc::ENODEV {
-                    loud(&e);
-                }
-            }
-        }
-    }
-    LIVE.store(reg.len(), Ordering::Release);
-}
-
-/// Takes over the shared file mapping `v` in place (write lock held).
-fn adopt(reg: &mut RangeMap<FileAt>, v: &Vma) -> Result<()> {
+/// Takes over the shared file mapping `v` in place (write lock held);
+/// `known`: the engine's file of that inode, if it has one.
+fn adopt(reg: &mut Reg, v: &Vma, known: Option<File>) -> Result<()> {
     // Look again under the lock: another thread may have adopted it, or the
     // program remapped it, since the unlocked look.
     let Some((now, path)) = procmaps::named(v.start)? else {
@@ -233,36 +356,47 @@ fn adopt(reg: &mut RangeMap<FileAt>, v: &Vma) -> Result<()> {
     if is_anonymous(&path) {
         return Err(Error::new(libc::ENODEV, "shared anonymous memory: no file"));
     }
-    let file = match file_of(reg, v.dev, v.ino) {
+    let refuse = |errno: i32, why: &str| {
+        Err(Error::new(
+            errno,
+            format!(
+                "fit mode: not adopting the mapping of {} at {:#x}..{:#x}: {why}; it is \
+                 left as the program made it, flushed without crash fidelity",
+                path.display(),
+                v.start,
+                v.end
+            ),
+        ))
+    };
+    if v.prot & libc::PROT_WRITE == 0 {
+        return refuse(libc::EROFS, "it is read-only");
+    }
+    forget_stale(reg, v.dev, v.ino)?;
+    let file = match known {
         Some(f) => f,
         None => Arc::new(open_mapped(v, &path)?),
     };
-    let len = v.end - v.start;
-    reg.remove(v.start..v.end);
-    super::refuse_twice(reg, &file, v.offset, len, false)?;
-    // SAFETY: replaces the shared mapping [start, end) of this very file
-    // range with a private one of it; the kernel reads the private pages from
-    // the page cache the shared ones wrote to, so the program sees the same
-    // bytes at the same addresses.
-    let p = unsafe {
-        libc::mmap(
-            v.start as *mut libc::c_void,
-            len,
-            v.prot,
-            libc::MAP_PRIVATE | libc::MAP_FIXED,
-            std::os::fd::AsRawFd::as_raw_fd(&*file),
-            v.offset as libc::off_t,
-        )
-    };
-    if p == libc::MAP_FAILED {
-        return Err(Error::last_os(format!(
-            "fit mode: remapping {} at {:#x} private failed; the range may be lost",
-            path.display(),
-            v.start
-        )));
+    if on_hugetlbfs(&file)? {
+        return refuse(
+            libc::EPERM,
+            "hugetlbfs pages cannot be remapped private safely",
+        );
     }
-    let offset = v.offset;
-    reg.insert(v.start..v.end, FileAt { file, offset });
+    let len = v.end - v.start;
+    super::refuse_twice(reg, &file, v.offset, len, false)?;
+    remap_private(&file, v).map_err(|e| {
+        Error::new(
+            e.errno(),
+            format!("{}; {} left as it was", e.what(), path.display()),
+        )
+    })?;
+    reg.remove(v.start..v.end);
+    let at = FileAt {
+        file,
+        offset: v.offset,
+        shadowed: false,
+    };
+    reg.insert(v.start..v.end, at);
     super::watch_fork();
     crate::log_notice!(
         "fit mode: adopted the shared mapping of {} at {:#x}..{:#x} (offset {})",
@@ -274,15 +408,71 @@ fn adopt(reg: &mut RangeMap<FileAt>, v: &Vma) -> Result<()> {
     Ok(())
 }
 
+/// Maps `v`'s file range private at a place of the kernel's choosing, then
+/// moves it over `v` with one mremap: a mapping that cannot be made (no
+/// memory, no huge page) fails before `v` is touched.
+fn remap_private(file: &FitFile, v: &Vma) -> Result<()> {
+    let len = v.end - v.start;
+    let fd = std::os::fd::AsRawFd::as_raw_fd(file);
+    // SAFETY: a new private mapping at an address the kernel picks; it
+    // replaces nothing.
+    let tmp = unsafe {
+        libc::mmap(
+            core::ptr::null_mut(),
+            len,
+            v.prot,
+            libc::MAP_PRIVATE,
+            fd,
+            v.offset as libc::off_t,
+        )
+    };
+    if tmp == libc::MAP_FAILED {
+        return Err(Error::last_os("fit mode: mapping the file private"));
+    }
+    // SAFETY: moves our fresh mapping over the shared mapping of this very
+    // file range; the kernel reads the private pages from the page cache
+    // the shared ones wrote to, so the program sees the same bytes at the
+    // same addresses.
+    let p = unsafe {
+        libc::mremap(
+            tmp,
+            len,
+            len,
+            libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED,
+            v.start as *mut libc::c_void,
+        )
+    };
+    if p as usize != v.start {
+        let e = Error::last_os("fit mode: moving the private copy in place");
+        // SAFETY: our own mapping, never handed out.
+        unsafe { libc::munmap(tmp, len) };
+        return Err(e);
+    }
+    Ok(())
+}
+
+fn on_hugetlbfs(file: &FitFile) -> Result<bool> {
+    // SAFETY: fstatfs fills the zeroed struct; the descriptor is ours.
+    let mut sfs: libc::statfs = unsafe { core::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::fstatfs(std::os::fd::AsRawFd::as_raw_fd(file), &mut sfs) } != 0 {
+        return Err(Error::last_os("fit mode: fstatfs"));
+    }
+    #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+    Ok(i64::from(sfs.f_type as i64) == HUGETLBFS_MAGIC)
+}
+
 /// Shared memory with no file behind it (MAP_SHARED|MAP_ANONYMOUS, System V
 /// shared memory, a memfd): nothing to crash-test, nothing to adopt.
 fn is_anonymous(path: &std::path::Path) -> bool {
-    let name = path.to_string_lossy();
-    name.starts_with("/dev/zero") || name.starts_with("/SYSV") || name.starts_with("/memfd:")
+    use std::os::unix::ffi::OsStrExt;
+    let name = path.as_os_str().as_bytes();
+    name.starts_with(b"/dev/zero") || name.starts_with(b"/SYSV") || name.starts_with(b"/memfd:")
 }
 
 /// The file a foreign mapping maps, opened read/write: by the name the
 /// kernel gives, else through /proc/self/map_files (which needs privilege).
+/// Only a regular file is taken (not a device).
 fn open_mapped(v: &Vma, path: &std::path::Path) -> Result<FitFile> {
     FitFile::open_checked(path, v.dev, v.ino).or_else(|e| {
         let alt = format!("/proc/self/map_files/{:x}-{:x}", v.start, v.end);
@@ -306,7 +496,38 @@ fn loud(e: &Error) {
 
 /// pthread_atfork's child handler.
 pub extern "C" fn forked() {
-    if live_mappings() > 0 {
+    if super::live_mappings() > 0 {
         FORKED.store(true, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn area(ino: u64, start: usize) -> Vma {
+        Vma {
+            start,
+            end: start + 4096,
+            offset: 0,
+            dev: 1,
+            ino,
+            shared: true,
+            prot: libc::PROT_READ | libc::PROT_WRITE,
+        }
+    }
+
+    /// The refused list stays bounded, and an inode refused at one place is
+    /// looked at afresh at another (a new mapping, or a reused number).
+    #[test]
+    fn refused_areas_are_bounded_and_per_area() {
+        let mut r = Refused::new();
+        for i in 0..REFUSED_MAX + 100 {
+            r.insert(&area(i as u64, 0x1000));
+        }
+        assert_eq!(r.len(), REFUSED_MAX);
+        assert!(!r.contains(&area(0, 0x1000)), "the oldest went first");
+        assert!(r.contains(&area(REFUSED_MAX as u64 + 99, 0x1000)));
+        assert!(!r.contains(&area(REFUSED_MAX as u64 + 99, 0x2000)));
     }
 }

@@ -38,10 +38,10 @@ use super::{crash, log_failure};
 use crate::error::{Error, Result};
 use crate::persist::{mode_hook::ModeHooks, msync_pages, page_size, CACHELINE};
 use crate::range_map::{RangeMap, Span};
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use file::{FileAt, FitFile};
 use std::os::fd::AsRawFd;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub static HOOKS: ModeHooks = ModeHooks {
     name: "fit",
@@ -50,25 +50,117 @@ pub static HOOKS: ModeHooks = ModeHooks {
     msync,
     private_mappings: true,
     on_map: register,
-    on_unmap: forget,
+    unmap,
+    deep_drain: deep_drain_hook,
 };
 
 type File = Arc<FitFile>;
 
-/// The fit mappings (and the parts left of them after partial unmaps), by
-/// address.
-static REGISTRY: RwLock<RangeMap<FileAt>> = RwLock::new(RangeMap::new());
-/// Spans in REGISTRY, so other modes skip the lock when there are none.
-static LIVE: AtomicUsize = AtomicUsize::new(0);
+/// The fit engine's state: its registry of file views and what it refused.
+/// The library has one ([`ENGINE`]); tests make their own.
+pub struct Engine {
+    /// The fit mappings (and the parts left of them after partial unmaps),
+    /// by address.
+    registry: RwLock<RangeMap<FileAt>>,
+    /// Spans in `registry`, so other modes skip the lock when there are none.
+    live: AtomicUsize,
+    /// Shared mappings not adopted, named once (see `follow`).
+    refused: Mutex<follow::Refused>,
+    /// Persistence points this engine's flushes made.
+    points: AtomicU64,
+    /// The files whose shadows the library mapped, kept while the kernel
+    /// may still map an alias of them: an alias mremap moved is followed
+    /// by its shadow even after the span it left was forgotten.
+    shadowed: Mutex<Vec<File>>,
+}
+
+type Reg = RangeMap<FileAt>;
+
+impl Engine {
+    pub const fn new() -> Engine {
+        Engine {
+            registry: RwLock::new(RangeMap::new()),
+            live: AtomicUsize::new(0),
+            refused: Mutex::new(follow::Refused::new()),
+            points: AtomicU64::new(0),
+            shadowed: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Reg> {
+        self.registry.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Reg> {
+        self.registry.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Publishes the span count after a change under the write lock.
+    fn counted(&self, reg: &Reg) {
+        self.live.store(reg.len(), Ordering::Release);
+    }
+
+    fn live(&self) -> usize {
+        self.live.load(Ordering::Acquire)
+    }
+
+    fn shadowed(&self) -> std::sync::MutexGuard<'_, Vec<File>> {
+        self.shadowed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The file `(dev, ino)` as the engine knows it: from a live span, else
+    /// from a shadow the kernel still maps somewhere (an alias moved by
+    /// mremap). A shadow nothing maps any more is dropped: the next mapping
+    /// copies the file afresh.
+    fn known_file(&self, reg: &Reg, dev: u64, ino: u64) -> Result<Option<File>> {
+        if let Some(f) = follow::file_of(reg, dev, ino) {
+            return Ok(Some(f));
+        }
+        let mut shadowed = self.shadowed();
+        let Some(i) = shadowed.iter().position(|f| f.is(dev, ino)) else {
+            return Ok(None);
+        };
+        if shadowed[i].shadow.get().is_some_and(|s| s.is_mapped()) {
+            return Ok(Some(shadowed[i].clone()));
+        }
+        shadowed.swap_remove(i);
+        Ok(None)
+    }
+
+    /// After spans of `files` were removed: forgets the shadows of those
+    /// with no span left that the kernel no longer maps anywhere.
+    fn release(&self, reg: &Reg, files: &[File]) {
+        for f in files {
+            if follow::file_of(reg, f.dev, f.ino).is_none() {
+                let _ = self.known_file(reg, f.dev, f.ino);
+            }
+        }
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The library's engine.
+static ENGINE: Engine = Engine::new();
 
 /// Called when fit mode is switched on: opens what its flushes need.
 pub fn prepare() {
     procmaps::prepare();
 }
 
+/// At unload: closes the /proc/self/maps descriptor, so a program that
+/// dlopens and dlcloses the library in a loop keeps no descriptor of it.
+pub fn unload() {
+    procmaps::close();
+}
+
 /// How many spans of fit mappings are live.
 pub fn live_mappings() -> usize {
-    LIVE.load(Ordering::Acquire)
+    ENGINE.live()
 }
 
 fn flush(addr: *const u8, len: usize) {
@@ -93,73 +185,204 @@ fn msync(addr: *const u8, len: usize) -> Result<()> {
     route_pages(addr, len, msync_pages)
 }
 
-/// pmem_unmap is about to unmap `[addr, addr + len)`: the missing-flush
-/// report looks at it while its private copy is still there.
-pub fn before_unmap(addr: *mut u8, len: usize) {
-    if live_mappings() > 0 {
-        report::before_unmap(addr as usize, len);
-    }
-}
-
 /// A mode's way of handling a range outside fit mappings.
 pub type Rest = fn(*const u8, usize) -> Result<()>;
 
 /// Flush granularity: fit mappings get whole cache lines; `rest` the others.
 pub fn route_lines(addr: *const u8, len: usize, rest: Rest) -> Result<()> {
-    route(addr, len, CACHELINE, rest)
+    ENGINE.route(addr, len, CACHELINE, rest)
 }
 
 /// msync granularity: fit mappings get whole pages; `rest` the others.
 pub fn route_pages(addr: *const u8, len: usize, rest: Rest) -> Result<()> {
-    route(addr, len, page_size(), rest)
+    ENGINE.route(addr, len, page_size(), rest)
 }
 
-/// Writes the parts of `[addr, addr + len)` inside fit mappings to their
-/// files, rounded out to `granularity`, as one persistence point; hands the
-/// parts outside to `rest`.
-fn route(addr: *const u8, len: usize, granularity: usize, rest: Rest) -> Result<()> {
-    if len == 0 {
-        return rest(addr, len);
-    }
-    let (lo, hi) = (addr as usize, crate::range::lookup_end(addr as usize, len));
-    let Some(reg) = follow::registry_over(lo, hi) else {
-        return rest(addr, len);
-    };
-    let crash_plan = crash::begin_point();
-    let mut result = Ok(());
-    let mut keep = |r: Result<()>| {
-        if result.is_ok() {
-            result = r;
+impl Engine {
+    /// Writes the parts of `[addr, addr + len)` inside fit mappings to their
+    /// files, rounded out to `granularity`, as one persistence point; hands
+    /// the parts outside to `rest`.
+    fn route(&self, addr: *const u8, len: usize, granularity: usize, rest: Rest) -> Result<()> {
+        if len == 0 {
+            return rest(addr, len);
         }
-    };
-    let mut segments = Vec::new();
-    let mut cur = lo;
-    for p in reg.overlapping(lo..hi) {
-        if p.start > cur {
-            keep(rest(cur as *const u8, p.start - cur));
+        let (lo, hi) = (addr as usize, crate::range::lookup_end(addr as usize, len));
+        let Some(reg) = self.registry_over(lo, hi) else {
+            return rest(addr, len);
+        };
+        let crash_plan = crash::begin_point();
+        self.points.fetch_add(1, Ordering::Relaxed);
+        let mut result = Ok(());
+        let mut keep = |r: Result<()>| {
+            if result.is_ok() {
+                result = r;
+            }
+        };
+        let mut segments = Vec::new();
+        let mut cur = lo;
+        for p in reg.overlapping(lo..hi) {
+            if p.start > cur {
+                keep(rest(cur as *const u8, p.start - cur));
+            }
+            let from = (cur.max(p.start) & !(granularity - 1)).max(p.start);
+            let to = hi.next_multiple_of(granularity).min(p.end());
+            match crash_plan {
+                Some(_) => segments.push((p, from, to)),
+                None => keep(write_back(p, from, to, granularity == CACHELINE)),
+            }
+            cur = hi.min(p.end());
         }
-        let from = (cur.max(p.start) & !(granularity - 1)).max(p.start);
-        let to = hi.next_multiple_of(granularity).min(p.end());
-        match crash_plan {
-            Some(_) => segments.push((p, from, to)),
-            None => keep(write_back(p, from, to, granularity == CACHELINE)),
+        if cur < hi {
+            keep(rest(cur as *const u8, hi - cur));
         }
-        cur = hi.min(p.end());
+        if let Some(plan) = crash_plan {
+            state::crash_in_point(&reg, &segments, plan);
+        }
+        drop(reg);
+        if granularity != CACHELINE {
+            // msync returns with everything written back: no earlier flush is
+            // in flight any more.
+            state::fenced();
+        }
+        crash::end_point();
+        result
     }
-    if cur < hi {
-        keep(rest(cur as *const u8, hi - cur));
+
+    /// on_map: records a fresh private mapping of `fd` (from offset 0).
+    fn register(&self, fd: i32, addr: *mut u8, len: usize) -> Result<()> {
+        // A private mapping accepts a read-only or append-only fd, which
+        // pwrite could not write at the right offsets: refuse them as a
+        // shared read/write mapping would.
+        // SAFETY: fcntl(F_GETFL) only reads the descriptor's flags.
+        let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+        if fl < 0 {
+            return Err(Error::last_os("fit mode: fcntl(F_GETFL)"));
+        }
+        if fl & libc::O_ACCMODE != libc::O_RDWR || fl & libc::O_APPEND != 0 {
+            return Err(Error::new(
+                libc::EACCES,
+                "fit mode: the file must be open read/write, not append-only",
+            ));
+        }
+        let st = file::stat_fd(fd)?;
+        let mut reg = self.write();
+        let (dev, ino) = file::id_of(&st);
+        // The kernel just placed this mapping here: whatever the registry
+        // still had at these addresses is stale. So are the file's spans
+        // the kernel no longer maps (a plain munmap): they must not keep
+        // its old shadow alive.
+        reg.remove(addr as usize..addr as usize + len);
+        follow::forget_stale(&mut reg, dev, ino)?;
+        let file = match self.known_file(&reg, dev, ino)? {
+            Some(f) => f,
+            None => Arc::new(FitFile::dup(fd, &st)?),
+        };
+        let r = self.map_view(&mut reg, file, &st, addr as usize, len);
+        self.counted(&reg);
+        r
     }
-    if let Some(plan) = crash_plan {
-        state::crash_in_point(&reg, &segments, plan);
+
+    /// Puts the file's shadow at `[addr, addr + len)` and records it.
+    fn map_view(
+        &self,
+        reg: &mut Reg,
+        file: File,
+        st: &libc::stat,
+        addr: usize,
+        len: usize,
+    ) -> Result<()> {
+        refuse_twice(reg, &file, 0, len, true)?;
+        // A regular file's mappings share its shadow; a device (Device DAX)
+        // keeps the kernel's private mapping, which pread cannot copy from.
+        let mut shadowed = false;
+        if st.st_mode & libc::S_IFMT == libc::S_IFREG {
+            match file.shadow(len)?.alias_at(addr, len) {
+                // valgrind (EINVAL) and qemu-user (ENOMEM) do not implement
+                // mremap's old size 0: keep the private mapping, with an
+                // adopted mapping's limits.
+                Err(e) if matches!(e.errno(), libc::EINVAL | libc::ENOMEM) => crate::log_warning!(
+                    "{e}; this fit mapping stays a private copy (see Limits in docs/modes.md)"
+                ),
+                Err(e) => return Err(e),
+                Ok(()) => shadowed = true,
+            }
+        }
+        if shadowed {
+            let mut known = self.shadowed();
+            if !known.iter().any(|f| Arc::ptr_eq(f, &file)) {
+                known.push(file.clone());
+            }
+        }
+        let view = FileAt {
+            file,
+            offset: 0,
+            shadowed,
+        };
+        reg.insert(addr..addr + len, view);
+        watch_fork();
+        Ok(())
     }
-    drop(reg);
-    if granularity != CACHELINE {
-        // msync returns with everything written back: no earlier flush is
-        // in flight any more.
-        state::fenced();
+
+    /// Unmaps `[addr, addr + len)` with `munmap`, its spans (rounded out to
+    /// whole pages, as munmap(2) unmaps them) forgotten first and the write
+    /// lock held throughout: no other thread can record a new mapping at
+    /// these addresses before munmap frees them, so none is forgotten.
+    fn unmap(
+        &self,
+        addr: *mut u8,
+        len: usize,
+        munmap: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<()> {
+        if self.live() == 0 {
+            return munmap();
+        }
+        let lo = addr as usize;
+        let hi = crate::range::lookup_end(lo, len)
+            .checked_next_multiple_of(page_size())
+            .unwrap_or(usize::MAX);
+        let mut reg = self.write();
+        // The missing-flush report looks at the range while it is mapped.
+        report::before_unmap(&reg, lo, hi);
+        let removed = reg.remove(lo..hi);
+        let r = munmap();
+        if r.is_err() {
+            for s in removed {
+                reg.insert(s.start..s.end(), s.value);
+            }
+        } else {
+            let files: Vec<File> = removed.into_iter().map(|s| s.value.file).collect();
+            self.release(&reg, &files);
+        }
+        self.counted(&reg);
+        r
     }
-    crash::end_point();
-    result
+
+    /// pmem_deep_drain's work: fit mappings get no write, since a deep drain
+    /// flushes no cache line (their flushes reached the file when made); the
+    /// parts outside them go to `rest`.
+    fn deep_drain(&self, addr: *const u8, len: usize, rest: Rest) -> Result<()> {
+        let (lo, hi) = (addr as usize, crate::range::lookup_end(addr as usize, len));
+        let Some(reg) = self.registry_over(lo, hi) else {
+            return rest(addr, len);
+        };
+        let mut gaps = Vec::new();
+        let mut cur = lo;
+        for p in reg.overlapping(lo..hi) {
+            if p.start > cur {
+                gaps.push((cur, p.start));
+            }
+            cur = hi.min(p.end());
+        }
+        if cur < hi {
+            gaps.push((cur, hi));
+        }
+        drop(reg);
+        // A drain all the same: lines flushed before it can no longer be
+        // taken back.
+        drain();
+        gaps.into_iter()
+            .try_for_each(|(from, to)| rest(from as *const u8, to - from))
+    }
 }
 
 /// pwrite(2)s the lines of `[from, to)` of the private mapping `p` that
@@ -196,105 +419,48 @@ fn write_back(p: &Span<FileAt>, from: usize, to: usize, fenced_later: bool) -> R
     }
 }
 
-/// on_map: records a fresh private mapping of `fd` (from offset 0).
 fn register(fd: i32, addr: *mut u8, len: usize) -> Result<()> {
-    // A private mapping accepts a read-only or append-only fd, which pwrite
-    // could not write at the right offsets: refuse them as a shared
-    // read/write mapping would.
-    // SAFETY: fcntl(F_GETFL) only reads the descriptor's flags.
-    let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if fl < 0 {
-        return Err(Error::last_os("fit mode: fcntl(F_GETFL)"));
-    }
-    if fl & libc::O_ACCMODE != libc::O_RDWR || fl & libc::O_APPEND != 0 {
-        return Err(Error::new(
-            libc::EACCES,
-            "fit mode: the file must be open read/write, not append-only",
-        ));
-    }
-    let st = file::stat_fd(fd)?;
-    let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
-    let (dev, ino) = file::id_of(&st);
-    let file = match follow::file_of(&reg, dev, ino) {
-        Some(f) => f,
-        None => Arc::new(FitFile::dup(fd, &st)?),
-    };
-    // The kernel just placed this mapping here: whatever the registry still
-    // had at these addresses is stale.
-    reg.remove(addr as usize..addr as usize + len);
-    refuse_twice(&mut reg, &file, 0, len, true)?;
-    // A regular file's mappings share its shadow; a device (Device DAX)
-    // keeps the kernel's private mapping, which pread cannot copy from.
-    if st.st_mode & libc::S_IFMT == libc::S_IFREG {
-        match file.shadow(len)?.alias_at(addr as usize, len) {
-            // valgrind (EINVAL) and qemu-user (ENOMEM) do not implement
-            // mremap's old size 0: keep the private mapping, with an
-            // adopted mapping's limits.
-            Err(e) if matches!(e.errno(), libc::EINVAL | libc::ENOMEM) => crate::log_warning!(
-                "{e}; this fit mapping stays a private copy (see Limits in docs/modes.md)"
-            ),
-            r => r?,
-        }
-    }
-    reg.insert(
-        addr as usize..addr as usize + len,
-        FileAt { file, offset: 0 },
-    );
-    LIVE.store(reg.len(), Ordering::Release);
-    drop(reg);
-    watch_fork();
-    Ok(())
+    ENGINE.register(fd, addr, len)
+}
+
+/// ModeHooks::unmap of every mode (fit mappings outlive a mode switch).
+pub fn unmap(addr: *mut u8, len: usize, munmap: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+    ENGINE.unmap(addr, len, munmap)
+}
+
+/// ModeHooks::deep_drain of every mode: no write to fit mappings, msync(2)
+/// for the rest.
+pub fn deep_drain_hook(addr: *const u8, len: usize) -> Result<()> {
+    ENGINE.deep_drain(addr, len, msync_pages)
 }
 
 /// Fails if file range `[offset, offset + len)` of `file` is already in a
 /// live fit mapping that cannot share stores with a new one: an adopted
 /// mapping is a private copy, and so is a new adopted one (`to_shadow`
-/// false). Mappings of the shadow share. Spans the kernel no longer maps
-/// are forgotten first.
-fn refuse_twice(
-    reg: &mut RangeMap<FileAt>,
-    file: &File,
-    offset: u64,
-    len: usize,
-    to_shadow: bool,
-) -> Result<()> {
+/// false). Mappings of the shadow share. The caller forgot the spans the
+/// kernel no longer maps ([`follow::forget_stale`]).
+fn refuse_twice(reg: &Reg, file: &File, offset: u64, len: usize, to_shadow: bool) -> Result<()> {
     let end = offset.saturating_add(len as u64);
-    let same: Vec<(usize, usize)> = reg
-        .iter()
-        .filter(|p| {
-            Arc::ptr_eq(&p.value.file, file)
-                && p.value.offset < end
-                && offset < p.value.offset + p.len as u64
-        })
-        .map(|p| (p.start, p.end()))
-        .collect();
-    for (lo, hi) in same {
-        let Some(v) = procmaps::covering_or_next(lo)?.filter(|v| v.start <= lo && v.end >= hi)
-        else {
-            reg.remove(lo..hi);
-            continue;
-        };
-        let private = !v.shared && file.is(v.dev, v.ino);
-        let shadow = v.shared && file.shadowed_by(v.dev, v.ino);
-        if !private && !shadow {
-            reg.remove(lo..hi);
-            continue;
-        }
-        if shadow && to_shadow {
-            continue;
-        }
-        let e = Error::new(
-            libc::EBUSY,
-            format!(
-                "fit mode: this file range is already mapped at {lo:#x}, and a private \
-                 copy (an adopted mapping, or any made under valgrind) could not see \
-                 the other's stores"
-            ),
-        );
-        crate::log_error!("{e}");
-        return Err(e);
-    }
-    Ok(())
+    let clash = reg.iter().find(|p| {
+        Arc::ptr_eq(&p.value.file, file)
+            && p.value.offset < end
+            && offset < p.value.offset + p.len as u64
+            && !(to_shadow && p.value.shadowed)
+    });
+    let Some(p) = clash else {
+        return Ok(());
+    };
+    let e = Error::new(
+        libc::EBUSY,
+        format!(
+            "fit mode: this file range is already mapped at {:#x}, and a private \
+             copy (an adopted mapping, or any made under valgrind) could not see \
+             the other's stores",
+            p.start
+        ),
+    );
+    crate::log_error!("{e}");
+    Err(e)
 }
 
 /// Marks a child forked while fit mappings are live (see `follow`).
@@ -304,46 +470,6 @@ fn watch_fork() {
     ONCE.call_once(|| unsafe {
         libc::pthread_atfork(None, None, Some(follow::forked));
     });
-}
-
-/// on_unmap (every mode's): forgets `[addr, addr + len)`, rounded out to
-/// whole pages as munmap(2) unmaps them.
-pub fn forget(addr: *mut u8, len: usize) {
-    if live_mappings() == 0 {
-        return;
-    }
-    let hi = crate::range::lookup_end(addr as usize, len)
-        .checked_next_multiple_of(page_size())
-        .unwrap_or(usize::MAX);
-    let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
-    reg.remove(addr as usize..hi);
-    LIVE.store(reg.len(), Ordering::Release);
-}
-
-/// pmem_deep_drain's work: fit mappings get no write, since a deep drain
-/// flushes no cache line (their flushes reached the file when made); the
-/// parts outside them go to `rest`.
-pub fn deep_drain(addr: *const u8, len: usize, rest: Rest) -> Result<()> {
-    let (lo, hi) = (addr as usize, crate::range::lookup_end(addr as usize, len));
-    let Some(reg) = follow::registry_over(lo, hi) else {
-        return rest(addr, len);
-    };
-    let mut gaps = Vec::new();
-    let mut cur = lo;
-    for p in reg.overlapping(lo..hi) {
-        if p.start > cur {
-            gaps.push((cur, p.start));
-        }
-        cur = hi.min(p.end());
-    }
-    if cur < hi {
-        gaps.push((cur, hi));
-    }
-    drop(reg);
-    // A drain all the same: lines flushed before it can no longer be taken back.
-    drain();
-    gaps.into_iter()
-        .try_for_each(|(from, to)| rest(from as *const u8, to - from))
 }
 
 /// on_map of the modes that map shared: nothing to record.
@@ -386,50 +512,51 @@ mod tests {
             assert_ne!(p, libc::MAP_FAILED);
             (fd, p as usize)
         };
-        register(fd, base as *mut u8, len).unwrap();
+        let e = Engine::new();
+        e.register(fd, base as *mut u8, len).unwrap();
+        let route_lines = |a: usize, l: usize| e.route(a as *const u8, l, CACHELINE, record_rest);
         // SAFETY: the mapping made above, now the file's shadow.
         unsafe { core::ptr::write_bytes(base as *mut u8, 0xaa, len) };
-        let before = crash::points_passed();
-
-        route_lines((base + page - 10) as *const u8, 20, record_rest).unwrap();
+        route_lines(base + page - 10, 20).unwrap();
         let mut want = vec![0u8; len];
         want[page - 64..page + 64].fill(0xaa);
         assert!(file_bytes(fd, len) == want, "file differs");
 
         // Unmap the middle page: a flush across it writes both ends and
         // hands the middle to `rest`.
-        // SAFETY: the page belongs to the mapping made above.
-        unsafe { libc::munmap((base + page) as *mut libc::c_void, page) };
-        forget((base + page) as *mut u8, page);
-        route_lines(
-            (base + page - 96) as *const u8,
-            page + 96 + 100,
-            record_rest,
-        )
+        e.unmap((base + page) as *mut u8, page, &mut || {
+            // SAFETY: the page belongs to the mapping made above.
+            unsafe { libc::munmap((base + page) as *mut libc::c_void, page) };
+            Ok(())
+        })
         .unwrap();
+        route_lines(base + page - 96, page + 96 + 100).unwrap();
         want[page - 128..page].fill(0xaa);
         want[2 * page..2 * page + 128].fill(0xaa);
         assert!(file_bytes(fd, len) == want, "file differs");
         assert_eq!(*REST.lock().unwrap(), vec![(base + page, page)]);
-        assert_eq!(crash::points_passed() - before, 2);
+        assert_eq!(e.points.load(Ordering::Relaxed), 2);
 
         // Outside every span: not a point, all of it to `rest`.
-        route_lines((base + page + 8) as *const u8, 8, record_rest).unwrap();
-        assert_eq!(crash::points_passed() - before, 2);
+        route_lines(base + page + 8, 8).unwrap();
+        assert_eq!(e.points.load(Ordering::Relaxed), 2);
 
         // A deep drain is a drain: no point, and no line written (the
         // stored, never flushed line stays out of the file).
         // SAFETY: inside the first page of the mapping made above.
         unsafe { core::ptr::write_bytes((base + 256) as *mut u8, 0x55, 64) };
-        deep_drain(base as *const u8, page, record_rest).unwrap();
+        e.deep_drain(base as *const u8, page, record_rest).unwrap();
         assert!(file_bytes(fd, len) == want, "a deep drain wrote a line");
-        assert_eq!(crash::points_passed() - before, 2);
+        assert_eq!(e.points.load(Ordering::Relaxed), 2);
 
-        forget(base as *mut u8, len);
-        // SAFETY: the mapping and fd were made above and nothing uses them.
-        unsafe {
-            libc::munmap(base as *mut libc::c_void, len);
-            libc::close(fd);
-        }
+        e.unmap(base as *mut u8, len, &mut || {
+            // SAFETY: the mapping was made above and nothing uses it.
+            unsafe { libc::munmap(base as *mut libc::c_void, len) };
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(e.live(), 0);
+        // SAFETY: made above, unused now.
+        unsafe { libc::close(fd) };
     }
 }

@@ -3,6 +3,7 @@
 //! ioctl on /proc/self/maps; older kernels fall back to reading the text.
 
 use crate::error::{Error, Result};
+use crate::map::maps_text;
 use core::sync::atomic::AtomicBool;
 use std::ffi::OsStr;
 use std::fs::File;
@@ -191,6 +192,19 @@ pub fn prepare() {
     let _ = covering_or_next(0);
 }
 
+/// Whether any area but the one at `except` maps object `(dev, ino)`:
+/// one read of the whole text.
+pub fn maps_object(dev: u64, ino: u64, except: usize) -> Result<bool> {
+    Ok(maps_text::lines(&read_text()?).any(|l| {
+        l.inode == ino && libc::makedev(l.dev_major, l.dev_minor) == dev && l.start != except
+    }))
+}
+
+/// Closes the descriptor queries use (at unload); a later query reopens it.
+pub fn close() {
+    drop(SOURCE.lock().unwrap_or_else(|e| e.into_inner()).take());
+}
+
 fn read_text() -> Result<Vec<u8>> {
     let mut text = Vec::with_capacity(16 << 10);
     File::open("/proc/self/maps")
@@ -207,34 +221,20 @@ fn read_text() -> Result<Vec<u8>> {
 /// The area of `text` (in /proc/self/maps format) holding `addr`, or else
 /// the first above it.
 fn parse_text(text: &[u8], addr: usize) -> Option<(Vma, PathBuf)> {
-    text.split(|&b| b == b'\n')
-        .filter_map(parse_line)
-        .find(|(v, _)| v.end > addr)
-}
-
-/// "start-end perms offset maj:min inode   path"
-fn parse_line(line: &[u8]) -> Option<(Vma, PathBuf)> {
-    let line = std::str::from_utf8(line).ok()?;
-    let mut f = line.splitn(6, ' ');
-    let (range, perms, offset, dev, ino) = (f.next()?, f.next()?, f.next()?, f.next()?, f.next()?);
-    let path = f.next().unwrap_or("").trim_start();
-    let (start, end) = range.split_once('-')?;
-    let (maj, min) = dev.split_once(':')?;
-    let hex = |s: &str| u64::from_str_radix(s, 16).ok();
-    let p = perms.as_bytes();
-    let bit = |i: usize, c: u8, v: i32| if p.get(i) == Some(&c) { v } else { 0 };
+    let l = maps_text::lines(text).find(|l| l.end > addr)?;
+    let bit = |on: bool, v: i32| if on { v } else { 0 };
     let vma = Vma {
-        start: hex(start)? as usize,
-        end: hex(end)? as usize,
-        offset: hex(offset)?,
-        dev: libc::makedev(hex(maj)? as u32, hex(min)? as u32),
-        ino: ino.parse().ok()?,
-        shared: p.get(3) == Some(&b's'),
-        prot: bit(0, b'r', libc::PROT_READ)
-            | bit(1, b'w', libc::PROT_WRITE)
-            | bit(2, b'x', libc::PROT_EXEC),
+        start: l.start,
+        end: l.end,
+        offset: l.offset,
+        dev: libc::makedev(l.dev_major, l.dev_minor),
+        ino: l.inode,
+        shared: l.shared(),
+        prot: bit(l.readable(), libc::PROT_READ)
+            | bit(l.writable(), libc::PROT_WRITE)
+            | bit(l.executable(), libc::PROT_EXEC),
     };
-    Some((vma, PathBuf::from(path)))
+    Some((vma, PathBuf::from(OsStr::from_bytes(l.path))))
 }
 
 #[cfg(test)]
@@ -245,7 +245,7 @@ mod tests {
     // Addresses below 4 GiB, so the test also runs on 32-bit targets.
     fn text_lines_parse() {
         let text = b"00400000-00452000 r-xp 00000000 08:02 173521      /usr/bin/dbus-daemon\n\
-7f000000-7f002000 rw-s 00003000 fd:01 42   /tmp/pool file\n\
+7f000000-7f002000 rw-s 00003000 fd:01 42   /tmp/pool \xff file\n\
 7ffd0000-7ffd1000 rw-p 00000000 00:00 0 \n";
         let (v, p) = parse_text(text, 0x7f00_1000).unwrap();
         assert_eq!(
@@ -255,7 +255,11 @@ mod tests {
         assert_eq!(v.dev, libc::makedev(0xfd, 1));
         assert!(v.shared);
         assert_eq!(v.prot, libc::PROT_READ | libc::PROT_WRITE);
-        assert_eq!(p, PathBuf::from("/tmp/pool file"));
+        assert_eq!(
+            p.as_os_str().as_bytes(),
+            b"/tmp/pool \xff file",
+            "any bytes"
+        );
         let (v, _) = parse_text(text, 0x500000).unwrap(); // the next area up
         assert_eq!(v.start, 0x7f00_0000);
         let (v, _) = parse_text(text, 0x7ffd_0000).unwrap();

@@ -13,7 +13,7 @@
 
 use super::lines::Line;
 use super::state::{dirty_lines, path_of};
-use super::{FileAt, REGISTRY};
+use super::{FileAt, ENGINE};
 use crate::mode::crash::{self, json_str};
 use crate::persist::CACHELINE;
 use crate::range_map::RangeMap;
@@ -99,18 +99,16 @@ pub fn note_flush(id: FileId, fd: RawFd, line: &Line) {
 }
 
 /// pmem_unmap is about to unmap `[addr, addr + len)`.
-pub fn before_unmap(addr: usize, len: usize) {
+pub fn before_unmap(reg: &RangeMap<FileAt>, lo: usize, hi: usize) {
     if crash::inspecting() {
-        let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
-        scan(&reg, addr, addr.saturating_add(len), "unmap", false);
+        scan(reg, lo, hi, "unmap", false);
     }
 }
 
 /// A drain, with `PMEM_FIT_DRAIN_SCAN=1`: lines newly seen unflushed.
 pub fn at_drain() {
     if crash::drain_scan() {
-        let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
-        scan(&reg, 0, usize::MAX, "drain", true);
+        scan(&ENGINE.read(), 0, usize::MAX, "drain", true);
     }
 }
 
@@ -118,9 +116,7 @@ fn at_exit() {
     if !crash::inspecting() {
         return;
     }
-    let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
-    scan(&reg, 0, usize::MAX, "exit", false);
-    drop(reg);
+    scan(&ENGINE.read(), 0, usize::MAX, "exit", false);
     let pid = std::process::id();
     if let Some(books) = book().as_ref() {
         let mut top: Vec<(&str, u64, u64)> = books

@@ -112,6 +112,12 @@ impl Shadow {
     pub fn is(&self, dev: u64, ino: u64) -> bool {
         self.dev == dev && self.ino == ino
     }
+
+    /// Whether the kernel maps the shadow anywhere besides our own mapping
+    /// of it (an alias; an error counts as yes, keeping it).
+    pub fn is_mapped(&self) -> bool {
+        super::procmaps::maps_object(self.dev, self.ino, self.base).unwrap_or(true)
+    }
 }
 
 impl Drop for Shadow {

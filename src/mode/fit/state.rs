@@ -176,8 +176,11 @@ pub fn dirty_lines(
     mut f: impl FnMut(&Line),
 ) -> crate::Result<()> {
     let fd = p.value.file.as_raw_fd();
-    if !lines::is_mapped(lo, hi - lo) {
-        return Ok(()); // stale: its pages are gone, and so are their stores
+    // Proved against the kernel now: a span left by a plain munmap may have
+    // other memory (or none, or an unreadable guard) at its addresses, and
+    // nothing of that may be read, reported, or written to the file.
+    if !super::follow::proved(p, lo, hi)? {
+        return Ok(());
     }
     let mut result = Ok(());
     lines::written_pages(lo, hi - lo, |a, b| {
@@ -231,8 +234,8 @@ fn linked_name(fd: RawFd, shown: &std::path::Path) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{forget, register, route_lines};
-    use crate::persist::page_size;
+    use super::super::Engine;
+    use crate::persist::{page_size, CACHELINE};
 
     /// A flush of a mapping's last page writes what lies inside the file
     /// and nothing past its end, as msync of a shared mapping would.
@@ -250,20 +253,24 @@ mod tests {
         };
         // Registering puts the file's shadow in place: store after it, as
         // programs store after pmem_map_file returns.
-        register(fd, base as *mut u8, page).unwrap();
+        let e = Engine::new();
+        e.register(fd, base as *mut u8, page).unwrap();
         // SAFETY: the first 256 bytes of the page mapped above.
         unsafe { core::ptr::write_bytes(base as *mut u8, 0xaa, 256) };
-        route_lines(base as *const u8, 256, |_, _| Ok(())).unwrap();
+        e.route(base as *const u8, 256, CACHELINE, |_, _| Ok(()))
+            .unwrap();
         let mut buf = [0u8; 256];
         // SAFETY: reads into a local buffer.
         let n = unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), 256, 0) };
         assert_eq!(n, 100, "the file did not grow");
         assert!(buf[..100].iter().all(|&b| b == 0xaa));
-        forget(base as *mut u8, page);
         // SAFETY: the mapping and fd were made above and nothing uses them.
-        unsafe {
+        let mut munmap = || unsafe {
             libc::munmap(base as *mut libc::c_void, page);
-            libc::close(fd);
-        }
+            Ok(())
+        };
+        e.unmap(base as *mut u8, page, &mut munmap).unwrap();
+        // SAFETY: as above.
+        unsafe { libc::close(fd) };
     }
 }
