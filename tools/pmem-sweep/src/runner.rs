@@ -37,10 +37,15 @@ pub struct Plan {
     pub timeout: Duration,
     /// PMEM_FIT_DRAIN_SCAN=1 in the counting run.
     pub drain_scan: bool,
+    /// The program's standard input: pmem-sweep's own, read once into
+    /// this file (None: /dev/null, when pmem-sweep's is a terminal).
+    pub stdin: Option<PathBuf>,
+    /// Variables set for every command (PMEM_IS_PMEM_FORCE=1 by default).
+    pub env: Vec<(String, String)>,
 }
 
 /// The persistence-mode variables the sweep sets itself.
-const MODE_VARS: [&str; 5] = [
+pub const MODE_VARS: [&str; 5] = [
     "PMEM_PERSIST_MODE",
     "PMEM_FIT_CRASH_AT",
     "PMEM_FIT_CRASH_STATE",
@@ -54,7 +59,7 @@ impl Plan {
     pub fn count_points(&self, dir: &Path) -> Result<(u64, Vec<Record>), String> {
         self.setup(dir, 0, false)?;
         let report = fresh_report(dir)?;
-        let mut cmd = self.program_command(dir, 0);
+        let mut cmd = self.program_command(dir, 0)?;
         cmd.env("PMEM_FIT_REPORT", &report);
         if self.drain_scan {
             cmd.env("PMEM_FIT_DRAIN_SCAN", "1");
@@ -95,7 +100,10 @@ impl Plan {
             Ok(r) => r,
             Err(e) => return fail(Outcome::Error(e)),
         };
-        let mut cmd = self.program_command(dir, state.point);
+        let mut cmd = match self.program_command(dir, state.point) {
+            Ok(c) => c,
+            Err(e) => return fail(Outcome::Error(e)),
+        };
         cmd.env("PMEM_FIT_REPORT", &report)
             .env("PMEM_FIT_CRASH_AT", state.crash_at())
             .env("PMEM_FIT_CRASH_STATE", &state.flips);
@@ -132,7 +140,7 @@ impl Plan {
         let Some(setup) = &self.setup else {
             return Ok(());
         };
-        let status = run(shell(setup, dir, point), self.timeout, show, None)?;
+        let status = run(self.shell(setup, dir, point), self.timeout, show, None)?;
         if status.success() {
             Ok(())
         } else {
@@ -145,7 +153,12 @@ impl Plan {
             return Ok(Outcome::Passed);
         };
         let log = dir.with_extension("check.log");
-        let status = run(shell(check, dir, point), self.timeout, show, Some(&log))?;
+        let status = run(
+            self.shell(check, dir, point),
+            self.timeout,
+            show,
+            Some(&log),
+        )?;
         if status.success() {
             return Ok(Outcome::Passed);
         }
@@ -161,12 +174,36 @@ impl Plan {
         )))
     }
 
-    fn program_command(&self, dir: &Path, point: u64) -> Command {
+    fn program_command(&self, dir: &Path, point: u64) -> Result<Command, String> {
         let mut cmd = Command::new(&self.program[0]);
         cmd.args(&self.program[1..]);
-        in_job(&mut cmd, dir, point);
+        self.in_job(&mut cmd, dir, point);
         cmd.env("PMEM_PERSIST_MODE", "fit");
+        if let Some(path) = &self.stdin {
+            let f = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            cmd.stdin(f);
+        }
+        Ok(cmd)
+    }
+
+    fn shell(&self, script: &str, dir: &Path, point: u64) -> Command {
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c").arg(script);
+        self.in_job(&mut cmd, dir, point);
         cmd
+    }
+
+    fn in_job(&self, cmd: &mut Command, dir: &Path, point: u64) {
+        cmd.current_dir(dir)
+            .stdin(Stdio::null())
+            .env("PMEM_SWEEP_DIR", dir)
+            .env("PMEM_SWEEP_POINT", point.to_string());
+        for v in MODE_VARS {
+            cmd.env_remove(v);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
     }
 }
 
@@ -175,22 +212,6 @@ fn fresh_report(dir: &Path) -> Result<PathBuf, String> {
     let path = dir.with_extension("report");
     File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(path)
-}
-
-fn shell(script: &str, dir: &Path, point: u64) -> Command {
-    let mut cmd = Command::new("/bin/sh");
-    cmd.arg("-c").arg(script);
-    in_job(&mut cmd, dir, point);
-    cmd
-}
-
-fn in_job(cmd: &mut Command, dir: &Path, point: u64) {
-    cmd.current_dir(dir)
-        .env("PMEM_SWEEP_DIR", dir)
-        .env("PMEM_SWEEP_POINT", point.to_string());
-    for v in MODE_VARS {
-        cmd.env_remove(v);
-    }
 }
 
 /// Runs `cmd` in a process group of its own to completion or `timeout`.
@@ -203,7 +224,7 @@ fn run(
     show: bool,
     log: Option<&Path>,
 ) -> Result<ExitStatus, String> {
-    cmd.stdin(Stdio::null()).process_group(0);
+    cmd.process_group(0);
     match (log, show) {
         (Some(path), false) => {
             let f = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
