@@ -1,5 +1,6 @@
 //! Command line of pmem-sweep.
 
+use crate::protocol::{CrashAt, Flips, FLIPS_SYNTAX};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -53,7 +54,7 @@ pub struct Options {
     /// Point and tear.
     pub only: Option<(u64, u64)>,
     /// PMEM_FIT_CRASH_STATE for --only.
-    pub state: Option<String>,
+    pub state: Option<Flips>,
     pub states: String,
     pub budget: u64,
     pub timeout: Duration,
@@ -108,7 +109,7 @@ pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Options, String
             "--sample" => o.sample = Some(number(&name, &value()?)?),
             "--seed" => o.seed = Some(number(&name, &value()?)?),
             "--only" => o.only = Some(point(&value()?)?),
-            "--state" => o.state = Some(value()?),
+            "--state" => o.state = Some(flips(&value()?)?),
             "--states" => o.states = value()?,
             "--budget" => o.budget = number(&name, &value()?)?,
             "--timeout" => o.timeout = Duration::from_secs(number(&name, &value()?)?),
@@ -128,11 +129,13 @@ pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Options, String
 
 /// `N` or `N.k`, N from 1.
 fn point(v: &str) -> Result<(u64, u64), String> {
-    let (n, k) = v.split_once('.').unwrap_or((v, "0"));
-    match (number("--only", n)?, number("--only", k)?) {
-        (0, _) => Err("--only: points are numbered from 1".into()),
-        p => Ok(p),
-    }
+    CrashAt::parse(v)
+        .map(|at| (at.point, at.tear))
+        .ok_or_else(|| format!("--only: {v:?} is not N or N.k (points are numbered from 1)"))
+}
+
+fn flips(v: &str) -> Result<Flips, String> {
+    Flips::parse(v).ok_or_else(|| format!("--state: {v:?} is not {FLIPS_SYNTAX}"))
 }
 
 fn number(name: &str, v: &str) -> Result<u64, String> {
@@ -187,6 +190,9 @@ mod tests {
         assert!(parse(os(&["--states", "tear,x", "--", "p"])).is_err());
         assert!(parse(os(&["--state", "all", "--", "p"])).is_err());
         let o = parse(os(&["--only", "3.2", "--state", "only:1", "--", "p"])).unwrap();
-        assert_eq!((o.only, o.state.as_deref()), (Some((3, 2)), Some("only:1")));
+        assert_eq!(
+            (o.only, o.state),
+            (Some((3, 2)), Some(Flips::Only(vec![(1, 1)])))
+        );
     }
 }

@@ -2,7 +2,12 @@
 //! check what it left behind. See docs/modes.md and `pmem-sweep --help`.
 
 mod args;
+// The library's definition of the protocol, compiled here too; the tool
+// reads what the library writes, so each uses half of it.
 mod input;
+#[allow(dead_code)]
+#[path = "../../../src/mode/protocol.rs"]
+mod protocol;
 mod report;
 mod repro;
 mod runner;
@@ -10,7 +15,7 @@ mod sample;
 mod states;
 mod workdir;
 
-use report::Record;
+use report::{CrashRecord, Record};
 use repro::Reproducer;
 use runner::{Outcome, Plan, Run};
 use states::{Counts, State};
@@ -86,7 +91,7 @@ fn sweep(opts: args::Options) -> Result<u8, String> {
         let state = State {
             point,
             tear,
-            flips: opts.state.clone().unwrap_or_else(|| "none".into()),
+            flips: opts.state.clone().unwrap_or(protocol::Flips::None),
         };
         let dir = work.root.join("job-0");
         let run = plan.run_state(&dir, &state, true);
@@ -155,9 +160,9 @@ fn sweep_states(
     for (state, run, _) in &results {
         if let Some(c) = &run.crash {
             let counts = Counts {
-                lines: c.num("lines"),
-                unfenced: c.num("unfenced"),
-                dirty: c.num("dirty"),
+                lines: c.lines,
+                unfenced: c.unfenced,
+                dirty: c.dirty,
             };
             let (v, skipped) = states::expand(state.point, counts, &strategies, opts.budget, seed);
             more.extend(v);
@@ -227,20 +232,19 @@ fn run_all(plan: &Plan, root: &Path, states: &[State], jobs: usize, what: &str) 
 }
 
 /// The crash record's flipped lines, in words, paths relative to `dir`.
-fn flipped(crash: &Record, dir: &Path) -> Option<String> {
-    let list = crash.str("flipped");
-    if list.is_empty() {
+fn flipped(crash: &CrashRecord, dir: &Path) -> Option<String> {
+    if crash.flipped.is_empty() {
         return None;
     }
-    let words: Vec<String> = list
-        .lines()
+    let words: Vec<String> = crash
+        .flipped
+        .iter()
         .map(|f| {
-            let (line, to) = f.rsplit_once(':').unwrap_or((f, ""));
-            let what = match to {
-                "new" => "written (stored, never flushed)",
-                _ => "lost (flushed, not yet drained)",
+            let what = match f.written {
+                true => "written (stored, never flushed)",
+                false => "lost (flushed, not yet drained)",
             };
-            format!("{} {what}", relative(line, dir))
+            format!("{}+{} {what}", relative(&f.path, dir), f.offset)
         })
         .collect();
     Some(words.join("; "))

@@ -52,8 +52,8 @@ impl Reproducer {
     }
 
     pub fn sweep(&self, s: &State) -> String {
-        let state = match s.flips.as_str() {
-            "none" => String::new(),
+        let state = match &s.flips {
+            crate::protocol::Flips::None => String::new(),
             f => format!(" --state {f}"),
         };
         format!(
@@ -138,7 +138,7 @@ mod tests {
         let s = State {
             point: 3,
             tear: 0,
-            flips: "only:1".into(),
+            flips: crate::protocol::Flips::Only(vec![(1, 1)]),
         };
         assert_eq!(
             r.by_hand(&s),

@@ -1,6 +1,6 @@
 //! Running setup, the program (crashed in a state) and check in a job directory.
 
-use crate::report::{self, Record};
+use crate::report::{self, CrashRecord, Record};
 use crate::states::State;
 use std::ffi::OsString;
 use std::fs::File;
@@ -26,7 +26,7 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 pub struct Run {
     pub outcome: Outcome,
-    pub crash: Option<Record>,
+    pub crash: Option<CrashRecord>,
 }
 
 /// The three commands of a sweep.
@@ -106,7 +106,7 @@ impl Plan {
         };
         cmd.env("PMEM_FIT_REPORT", &report)
             .env("PMEM_FIT_CRASH_AT", state.crash_at())
-            .env("PMEM_FIT_CRASH_STATE", &state.flips);
+            .env("PMEM_FIT_CRASH_STATE", state.flips.to_string());
         let status = match run(cmd, self.timeout, show, None) {
             Ok(s) => s,
             Err(e) => return fail(Outcome::Error(e)),
@@ -114,8 +114,9 @@ impl Plan {
         // Reached is what the library says, not how the direct child ended:
         // a shell wrapper exits 137 when its program is killed.
         let crash = report::read(&report)
-            .into_iter()
-            .find(|r| r.is("crash") && r.num("point") == state.point);
+            .iter()
+            .filter_map(CrashRecord::from_record)
+            .find(|c| c.point == state.point);
         if crash.is_none() {
             let p = state.point;
             return fail(match status.signal() {
