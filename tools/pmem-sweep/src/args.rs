@@ -37,6 +37,9 @@ options:
   --keep          keep the job directories after the sweep
   --drain-scan    in the counting run, also look for unflushed lines at
                   every drain (PMEM_FIT_DRAIN_SCAN=1)
+  --no-dedupe     check every state, even one whose files are byte for byte
+                  those of a state already checked (by default the check
+                  runs once per distinct crash image)
 
 Every command runs in its job's directory, also given in $PMEM_SWEEP_DIR;
 $PMEM_SWEEP_POINT holds the point number of the run (0 for the counting run).
@@ -61,6 +64,7 @@ pub struct Options {
     pub workdir: Option<PathBuf>,
     pub keep: bool,
     pub drain_scan: bool,
+    pub no_dedupe: bool,
     pub program: Vec<OsString>,
 }
 
@@ -85,9 +89,10 @@ pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Options, String
             Some((n, v)) => (n.to_string(), Some(v.to_string())),
             None => (arg.clone(), None),
         };
-        if name == "--keep" || name == "--drain-scan" {
+        if name == "--keep" || name == "--drain-scan" || name == "--no-dedupe" {
             o.keep |= name == "--keep";
             o.drain_scan |= name == "--drain-scan";
+            o.no_dedupe |= name == "--no-dedupe";
             continue;
         }
         if name == "--help" || name == "-h" {

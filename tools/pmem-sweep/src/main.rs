@@ -4,6 +4,7 @@
 mod args;
 // The library's definition of the protocol, compiled here too; the tool
 // reads what the library writes, so each uses half of it.
+mod image;
 mod input;
 #[allow(dead_code)]
 #[path = "../../../src/mode/protocol.rs"]
@@ -86,6 +87,7 @@ fn sweep(opts: args::Options) -> Result<u8, String> {
         drain_scan: opts.drain_scan,
         stdin: input.copy.clone(),
         env,
+        checked: (!opts.no_dedupe).then(Default::default),
     };
     if let Some((point, tear)) = opts.only {
         let state = State {
@@ -193,8 +195,13 @@ fn sweep_states(
             opts.budget
         );
     }
+    let shared = results.iter().filter(|r| r.1.shared).count();
+    let shared = match shared {
+        0 => String::new(),
+        n => format!(", {n} with the files of a state already checked"),
+    };
     eprintln!(
-        "pmem-sweep: {} of {} states passed ({} points); {:.2} s, {:.0} states/s",
+        "pmem-sweep: {} of {} states passed ({} points{shared}); {:.2} s, {:.0} states/s",
         results.len() - bad,
         results.len(),
         points.len(),

@@ -2,12 +2,14 @@
 
 use crate::report::{self, CrashRecord, Record};
 use crate::states::State;
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How one run ended.
@@ -27,6 +29,8 @@ pub enum Outcome {
 pub struct Run {
     pub outcome: Outcome,
     pub crash: Option<CrashRecord>,
+    /// The check's outcome was that of an earlier state with the same files.
+    pub shared: bool,
 }
 
 /// The three commands of a sweep.
@@ -42,6 +46,9 @@ pub struct Plan {
     pub stdin: Option<PathBuf>,
     /// Variables set for every command (PMEM_IS_PMEM_FORCE=1 by default).
     pub env: Vec<(String, String)>,
+    /// Outcomes of the checks run so far, by crash image (None: every
+    /// state is checked, as --no-dedupe asks).
+    pub checked: Option<Mutex<HashMap<[u64; 2], Outcome>>>,
 }
 
 /// The persistence-mode variables the sweep sets itself.
@@ -92,6 +99,7 @@ impl Plan {
         let fail = |outcome| Run {
             outcome,
             crash: None,
+            shared: false,
         };
         if let Err(e) = self.setup(dir, state.point, show) {
             return fail(Outcome::Error(e));
@@ -130,10 +138,31 @@ impl Plan {
                 )),
             });
         }
+        // The check judges the files: one image, one check. An image
+        // that cannot be read is simply checked.
+        let seen = self.checked.as_ref().filter(|_| !show);
+        let image = seen.and_then(|_| crate::image::digest(dir).ok());
+        if let (Some(seen), Some(image)) = (seen, image) {
+            if let Some(o) = seen.lock().unwrap_or_else(|e| e.into_inner()).get(&image) {
+                return Run {
+                    outcome: o.clone(),
+                    crash,
+                    shared: true,
+                };
+            }
+        }
         let outcome = self
             .check(dir, state.point, show)
             .unwrap_or_else(Outcome::Error);
-        Run { outcome, crash }
+        if let (Some(seen), Some(image)) = (seen, image) {
+            let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+            seen.insert(image, outcome.clone());
+        }
+        Run {
+            outcome,
+            crash,
+            shared: false,
+        }
     }
 
     fn setup(&self, dir: &Path, point: u64, show: bool) -> Result<(), String> {
