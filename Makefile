@@ -31,7 +31,7 @@ MAN_PAGES  := $(wildcard docs/man/*.[1-8])
 
 comma := ,
 
-.PHONY: all rust install uninstall install-man uninstall-man check check-doc check-layers check-man check-header check-abi check-conformance check-seed check-sweep check-fit check-fit-long check-inline check-hardening check-dax check-cross fuzz demo bench bench-policy clean FORCE
+.PHONY: all rust install uninstall install-man uninstall-man check check-doc check-layers check-man check-header check-abi check-conformance check-seed check-sweep check-fit check-fit-long check-corpus check-corpus-long check-inline check-hardening check-dax check-cross fuzz demo bench bench-policy clean FORCE
 
 all: $(SHARED) $(BUILD)/$(SONAME) $(BUILD)/libpmem.so $(STATIC) $(BUILD)/libpmem.pc $(SWEEP)
 
@@ -135,6 +135,15 @@ check-fit: all
 check-fit-long: all
 	$(MAKE) --no-print-directory -C c_tests/fit check-long LIBPMEM_ROOT=$(CURDIR)
 
+# The crash-testing corpus: our own libpmemobj programs swept, every planted
+# bug class found (c_tests/corpus/corpus-test.sh). check-corpus-long sweeps
+# a 40-operation workload in every default state (tens of minutes).
+check-corpus: all
+	$(MAKE) --no-print-directory -C c_tests/corpus check LIBPMEM_ROOT=$(CURDIR)
+
+check-corpus-long: all
+	$(MAKE) --no-print-directory -C c_tests/corpus check-long LIBPMEM_ROOT=$(CURDIR)
+
 # The header-only pmem_inline.h: compile matrix, functional and line tests.
 check-inline: all
 	$(MAKE) --no-print-directory -C c_tests/inline check LIBPMEM_ROOT=$(CURDIR)
@@ -157,7 +166,7 @@ check-doc:
 check-man:
 	docs/man/check.sh $(CURDIR)
 
-check: all check-layers check-header check-abi check-conformance check-seed check-sweep check-fit check-inline check-hardening check-doc check-man
+check: all check-layers check-header check-abi check-conformance check-seed check-sweep check-fit check-corpus check-inline check-hardening check-doc check-man
 	$(CARGO) test --release --workspace
 	$(MAKE) --no-print-directory -C c_tests check LIBPMEM_ROOT=$(CURDIR)
 
@@ -189,5 +198,6 @@ clean:
 	$(MAKE) -C c_tests clean
 	$(MAKE) -C c_tests/seed clean
 	$(MAKE) -C c_tests/sweep clean
+	$(MAKE) -C c_tests/corpus clean
 	$(MAKE) -C c_tests/inline clean
 	$(MAKE) -C c_tests/hardening clean

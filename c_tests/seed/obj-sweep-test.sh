@@ -6,6 +6,8 @@
 # PMEM_IS_PMEM_FORCE=1 makes libpmemobj flush cache lines (pmem_persist)
 # instead of msync'ing whole pages, so the sweep sees line-granular points.
 set -uo pipefail
+# pmem-sweep passes its stdin on to every run: give it none.
+exec </dev/null
 out=$(cd "${1:?usage: obj-sweep-test.sh OUTDIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 sweep=${PMEM_SWEEP:?PMEM_SWEEP names the pmem-sweep binary}

@@ -7,6 +7,8 @@
 #  - the variant with one missing persist is caught, with a reproducer that
 #    fails again on its own.
 set -uo pipefail
+# pmem-sweep passes its stdin on to every run: give it none.
+exec </dev/null
 out=$(cd "${1:?usage: sweep-test.sh OUTDIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 sweep=${PMEM_SWEEP:?PMEM_SWEEP names the pmem-sweep binary}

@@ -13,6 +13,8 @@
 #    a timeout that kills grandchildren, and --workdir DIR leaving the
 #    user's files (counter.c, job-scheduler/) alone.
 set -uo pipefail
+# pmem-sweep passes its stdin on to every run: give it none.
+exec </dev/null
 out=$(cd "${1:?usage: sweep-test.sh OUTDIR}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 sweep=${PMEM_SWEEP:?PMEM_SWEEP names the pmem-sweep binary}
@@ -122,6 +124,20 @@ case $(sed 's/.*) \(.\).*/\1/' "/proc/$bg/stat" 2>/dev/null) in
 "" | Z) ;;
 *) bad "the grandchild outlived the timeout"; kill "$bg" ;;
 esac
+# Standard input reaches every run (read once), and PMEM_IS_PMEM_FORCE=1
+# is set and said; the by-hand reproducer replays from the input file.
+echo 3 >"$out/three"
+"$sweep" --workdir "$out/wd" --states none --check "$fd -c pool" \
+	-- sh -c "exec $fd -b pool \$(cat)" <"$out/three" >"$out/stdin.out" 2>"$out/stdin.err"
+grep -q "^pmem-sweep: 3 points" "$out/stdin.err" || { bad "stdin did not reach the runs"; cat "$out/stdin.err"; }
+grep -q "^pmem-sweep: PMEM_IS_PMEM_FORCE=1 for every command" "$out/stdin.err" || bad "PMEM_IS_PMEM_FORCE not said"
+echo 2 | "$sweep" --workdir "$out/wd" --states none -- sh -c "exec $fd pool \$(cat)" 2>"$out/pipe.err"
+grep -q "^pmem-sweep: 4 points" "$out/pipe.err" || { bad "piped stdin did not reach the runs"; cat "$out/pipe.err"; }
+"$sweep" --workdir "$out/wd" --check "$fd -c pool" -- sh -c "exec $fd -b pool \$(cat)" <"$out/three" >"$out/stdin-bad.out" 2>&1
+hand=$(sed -n 's/^  by hand:   //p' "$out/stdin-bad.out" | head -1)
+case $hand in *"< $out/three; "*) ;; *) bad "the by-hand line does not read the input file: $hand" ;; esac
+rm -rf "$out/hand2" && mkdir "$out/hand2" && (cd "$out/hand2" && eval "$hand") >/dev/null 2>&1
+[ $? = 1 ] || bad "the by-hand reproducer '$hand' did not fail its check"
 # --workdir DIR holding the user's files: they all survive (issue 11).
 mkdir -p "$out/w/job-scheduler" && echo 'int main(void){return 0;}' >"$out/w/counter.c"
 echo keep >"$out/w/job-scheduler/notes" && echo keep >"$out/w/count"

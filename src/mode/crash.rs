@@ -21,6 +21,8 @@
 
 use super::load_warning;
 use crate::env;
+pub use super::protocol::{json_str, CrashRecord, Flipped, Flips};
+use super::protocol::{CrashAt, FLIPS_SYNTAX};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
@@ -46,105 +48,6 @@ pub struct Plan {
     /// Lines of the point written (one pwrite each) before dying.
     pub tear: u64,
     pub flips: Flips,
-}
-
-/// Which of the crash's candidate lines to flip. Candidates are the lines
-/// flushed since the last drain (numbered first; a flip takes the line back
-/// to what the file held before that flush) and then the dirty lines, stored
-/// but never flushed (a flip writes the line's current contents, as a cache
-/// eviction would), each group ordered by file path and offset.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Flips {
-    /// Nothing flipped: the flushed lines are in the file, the dirty ones not.
-    None,
-    All,
-    /// The listed candidates (inclusive index ranges).
-    Only(Vec<(u64, u64)>),
-    /// Every candidate but the listed ones.
-    AllBut(Vec<(u64, u64)>),
-    /// Each candidate with probability 1/2, drawn from the seed.
-    Random(u64),
-}
-
-impl Flips {
-    /// Parses `none`, `all`, `only:LIST`, `all-but:LIST` or `random:SEED`,
-    /// LIST being indices or ranges `I-J` separated by commas.
-    pub fn parse(s: &str) -> Option<Flips> {
-        let list = |l: &str| -> Option<Vec<(u64, u64)>> {
-            l.split(',')
-                .map(|r| {
-                    let (a, b) = r.split_once('-').unwrap_or((r, r));
-                    let (a, b) = (a.parse().ok()?, b.parse().ok()?);
-                    (a <= b).then_some((a, b))
-                })
-                .collect()
-        };
-        match s.split_once(':') {
-            None if s == "none" => Some(Flips::None),
-            None if s == "all" => Some(Flips::All),
-            Some(("only", l)) => list(l).map(Flips::Only),
-            Some(("all-but", l)) => list(l).map(Flips::AllBut),
-            Some(("random", seed)) => seed.parse().ok().map(Flips::Random),
-            _ => None,
-        }
-    }
-
-    /// Which of `n` candidates this flips.
-    pub fn choose(&self, n: usize) -> Vec<bool> {
-        let listed = |ranges: &[(u64, u64)], i: usize| {
-            ranges.iter().any(|&(a, b)| (a..=b).contains(&(i as u64)))
-        };
-        let mut rng = SplitMix(match self {
-            Flips::Random(seed) => *seed,
-            _ => 0,
-        });
-        (0..n)
-            .map(|i| match self {
-                Flips::None => false,
-                Flips::All => true,
-                Flips::Only(r) => listed(r, i),
-                Flips::AllBut(r) => !listed(r, i),
-                Flips::Random(_) => rng.next_u64() & 1 == 1,
-            })
-            .collect()
-    }
-}
-
-impl core::fmt::Display for Flips {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let list = |r: &[(u64, u64)]| {
-            r.iter()
-                .map(|&(a, b)| {
-                    if a == b {
-                        a.to_string()
-                    } else {
-                        format!("{a}-{b}")
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        match self {
-            Flips::None => f.write_str("none"),
-            Flips::All => f.write_str("all"),
-            Flips::Only(r) => write!(f, "only:{}", list(r)),
-            Flips::AllBut(r) => write!(f, "all-but:{}", list(r)),
-            Flips::Random(s) => write!(f, "random:{s}"),
-        }
-    }
-}
-
-/// SplitMix64: small and seedable (pmem-sweep has the same generator).
-pub struct SplitMix(pub u64);
-
-impl SplitMix {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
 }
 
 /// The open report: records are appended through `append`; the process's
@@ -205,9 +108,9 @@ impl Report {
 /// Reads the `PMEM_FIT_*` variables; called once at load.
 pub fn init_from_env() {
     let mut plan = None;
-    if let Some(v) = crate::env::var_os("PMEM_FIT_CRASH_AT") {
-        match v.to_str().and_then(parse_point) {
-            Some((point, tear)) => plan = Some((point, tear)),
+    if let Some(v) = env::var_os("PMEM_FIT_CRASH_AT") {
+        match v.to_str().and_then(CrashAt::parse) {
+            Some(at) => plan = Some((at.point, at.tear)),
             None => load_warning(&format!(
                 "ignoring PMEM_FIT_CRASH_AT={v:?}: want N or N.k, N a point number from 1"
             )),
@@ -218,8 +121,7 @@ pub fn init_from_env() {
         match v.to_str().and_then(Flips::parse) {
             Some(f) => flips = f,
             None => load_warning(&format!(
-                "ignoring PMEM_FIT_CRASH_STATE={v:?}: want none, all, only:LIST, \
-                 all-but:LIST or random:SEED"
+                "ignoring PMEM_FIT_CRASH_STATE={v:?}: want {FLIPS_SYNTAX}"
             )),
         }
     }
@@ -247,13 +149,6 @@ pub fn init_from_env() {
     if let Some((point, tear)) = plan {
         let _ = PLAN.set(Plan { point, tear, flips });
     }
-}
-
-/// `N` or `N.k`.
-fn parse_point(s: &str) -> Option<(u64, u64)> {
-    let (n, k) = s.trim().split_once('.').unwrap_or((s.trim(), "0"));
-    let n: u64 = n.parse().ok()?;
-    (n > 0).then_some((n, k.parse().ok()?))
 }
 
 /// Whether an earlier process crashed on this report.
@@ -357,69 +252,4 @@ pub fn close_report() {
     }
     REPORTING.store(false, Ordering::Release);
     drop(lock_report().take());
-}
-
-/// `s` as a JSON string literal.
-pub fn json_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn crash_points_and_states_parse() {
-        assert_eq!(parse_point("7"), Some((7, 0)));
-        assert_eq!(parse_point(" 7.3 "), Some((7, 3)));
-        assert_eq!(parse_point("0"), None);
-        assert_eq!(parse_point("7."), None);
-        assert_eq!(parse_point("x"), None);
-        assert_eq!(Flips::parse("none"), Some(Flips::None));
-        assert_eq!(
-            Flips::parse("only:1,3-4"),
-            Some(Flips::Only(vec![(1, 1), (3, 4)]))
-        );
-        assert_eq!(Flips::parse("all-but:2"), Some(Flips::AllBut(vec![(2, 2)])));
-        assert_eq!(Flips::parse("random:9"), Some(Flips::Random(9)));
-        for bad in ["", "only:", "only:4-3", "some", "random:x", "all-but:a"] {
-            assert_eq!(Flips::parse(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn flips_choose_the_right_candidates() {
-        assert_eq!(Flips::None.choose(3), [false; 3]);
-        assert_eq!(Flips::All.choose(2), [true; 2]);
-        let only = Flips::parse("only:0,2-3").unwrap();
-        assert_eq!(only.choose(5), [true, false, true, true, false]);
-        let but = Flips::parse("all-but:1").unwrap();
-        assert_eq!(but.choose(3), [true, false, true]);
-        let r = Flips::Random(5).choose(64);
-        assert_eq!(r, Flips::Random(5).choose(64), "reproducible");
-        assert!(r.iter().any(|&b| b) && r.iter().any(|&b| !b));
-    }
-
-    #[test]
-    fn states_print_as_they_parse() {
-        for s in ["none", "all", "only:1,3-4", "all-but:0", "random:77"] {
-            assert_eq!(Flips::parse(s).unwrap().to_string(), s);
-        }
-    }
-
-    #[test]
-    fn json_strings_are_escaped() {
-        assert_eq!(json_str("a\"b\\c\n"), r#""a\"b\\c\u000a""#);
-    }
 }

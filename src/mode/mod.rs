@@ -18,8 +18,12 @@
 pub mod attr;
 mod auto;
 pub mod crash;
+// Shared with pmem-sweep: the library writes what the tool reads, so each
+// uses half of it.
 pub mod fit;
 mod msync;
+#[allow(dead_code)]
+pub mod protocol;
 
 use crate::error::{Error, Result};
 use crate::persist::mode_hook::{self, ModeHooks};

@@ -103,22 +103,26 @@ pub fn crash_in_point(
     let mut flipped = Vec::new();
     for (c, _) in cands.iter().zip(&chosen).filter(|(_, &f)| f) {
         crate::mode::log_failure(lines::pwrite_all(c.fd, c.bytes, c.len, c.offset));
-        if flipped.len() < 32 {
-            let to = if c.flushed { "old" } else { "new" };
-            flipped.push(format!("{}+{}:{to}", c.path, c.offset));
+        if flipped.len() < crash::CrashRecord::MAX_FLIPPED {
+            flipped.push(crash::Flipped {
+                path: c.path.to_string(),
+                offset: c.offset,
+                written: !c.flushed,
+            });
         }
     }
-    let flushed = cands.iter().filter(|c| c.flushed).count();
-    crash::record(&format!(
-        "{{\"event\":\"crash\",\"pid\":{},\"point\":{},\"tear\":{torn},\"lines\":{lines_changed},\
-         \"candidates\":{},\"unfenced\":{flushed},\"dirty\":{},\"state\":{},\"flipped\":{}}}",
-        std::process::id(),
-        plan.point,
-        cands.len(),
-        cands.len() - flushed,
-        crash::json_str(&plan.flips.to_string()),
-        crash::json_str(&flipped.join("\n")),
-    ));
+    let flushed = cands.iter().filter(|c| c.flushed).count() as u64;
+    let record = crash::CrashRecord {
+        pid: u64::from(std::process::id()),
+        point: plan.point,
+        tear: torn,
+        lines: lines_changed,
+        unfenced: flushed,
+        dirty: cands.len() as u64 - flushed,
+        state: plan.flips.to_string(),
+        flipped,
+    };
+    crash::record(&record.to_json());
     crash::die()
 }
 

@@ -1,5 +1,6 @@
 //! Command line of pmem-sweep.
 
+use crate::protocol::{CrashAt, Flips, FLIPS_SYNTAX};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -36,6 +37,9 @@ options:
   --keep          keep the job directories after the sweep
   --drain-scan    in the counting run, also look for unflushed lines at
                   every drain (PMEM_FIT_DRAIN_SCAN=1)
+  --no-dedupe     check every state, even one whose files are byte for byte
+                  those of a state already checked (by default the check
+                  runs once per distinct crash image)
 
 Every command runs in its job's directory, also given in $PMEM_SWEEP_DIR;
 $PMEM_SWEEP_POINT holds the point number of the run (0 for the counting run).
@@ -53,13 +57,14 @@ pub struct Options {
     /// Point and tear.
     pub only: Option<(u64, u64)>,
     /// PMEM_FIT_CRASH_STATE for --only.
-    pub state: Option<String>,
+    pub state: Option<Flips>,
     pub states: String,
     pub budget: u64,
     pub timeout: Duration,
     pub workdir: Option<PathBuf>,
     pub keep: bool,
     pub drain_scan: bool,
+    pub no_dedupe: bool,
     pub program: Vec<OsString>,
 }
 
@@ -84,9 +89,10 @@ pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Options, String
             Some((n, v)) => (n.to_string(), Some(v.to_string())),
             None => (arg.clone(), None),
         };
-        if name == "--keep" || name == "--drain-scan" {
+        if name == "--keep" || name == "--drain-scan" || name == "--no-dedupe" {
             o.keep |= name == "--keep";
             o.drain_scan |= name == "--drain-scan";
+            o.no_dedupe |= name == "--no-dedupe";
             continue;
         }
         if name == "--help" || name == "-h" {
@@ -108,7 +114,7 @@ pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Options, String
             "--sample" => o.sample = Some(number(&name, &value()?)?),
             "--seed" => o.seed = Some(number(&name, &value()?)?),
             "--only" => o.only = Some(point(&value()?)?),
-            "--state" => o.state = Some(value()?),
+            "--state" => o.state = Some(flips(&value()?)?),
             "--states" => o.states = value()?,
             "--budget" => o.budget = number(&name, &value()?)?,
             "--timeout" => o.timeout = Duration::from_secs(number(&name, &value()?)?),
@@ -128,11 +134,13 @@ pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Options, String
 
 /// `N` or `N.k`, N from 1.
 fn point(v: &str) -> Result<(u64, u64), String> {
-    let (n, k) = v.split_once('.').unwrap_or((v, "0"));
-    match (number("--only", n)?, number("--only", k)?) {
-        (0, _) => Err("--only: points are numbered from 1".into()),
-        p => Ok(p),
-    }
+    CrashAt::parse(v)
+        .map(|at| (at.point, at.tear))
+        .ok_or_else(|| format!("--only: {v:?} is not N or N.k (points are numbered from 1)"))
+}
+
+fn flips(v: &str) -> Result<Flips, String> {
+    Flips::parse(v).ok_or_else(|| format!("--state: {v:?} is not {FLIPS_SYNTAX}"))
 }
 
 fn number(name: &str, v: &str) -> Result<u64, String> {
@@ -187,6 +195,9 @@ mod tests {
         assert!(parse(os(&["--states", "tear,x", "--", "p"])).is_err());
         assert!(parse(os(&["--state", "all", "--", "p"])).is_err());
         let o = parse(os(&["--only", "3.2", "--state", "only:1", "--", "p"])).unwrap();
-        assert_eq!((o.only, o.state.as_deref()), (Some((3, 2)), Some("only:1")));
+        assert_eq!(
+            (o.only, o.state),
+            (Some((3, 2)), Some(Flips::Only(vec![(1, 1)])))
+        );
     }
 }

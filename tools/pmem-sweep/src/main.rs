@@ -2,13 +2,22 @@
 //! check what it left behind. See docs/modes.md and `pmem-sweep --help`.
 
 mod args;
+// The library's definition of the protocol, compiled here too; the tool
+// reads what the library writes, so each uses half of it.
+mod image;
+mod input;
+#[allow(dead_code)]
+#[path = "../../../src/mode/protocol.rs"]
+mod protocol;
 mod report;
+mod repro;
 mod runner;
 mod sample;
 mod states;
 mod workdir;
 
-use report::Record;
+use report::{CrashRecord, Record};
+use repro::Reproducer;
 use runner::{Outcome, Plan, Run};
 use states::{Counts, State};
 use std::ffi::OsString;
@@ -38,20 +47,53 @@ fn main() -> ExitCode {
 }
 
 fn sweep(opts: args::Options) -> Result<u8, String> {
+    let program = resolve_program(opts.program.clone())?;
+    let work = Workdir::make(opts.workdir.clone())?;
+    let input = match input::capture(&work.root) {
+        Ok(i) => i,
+        Err(e) => {
+            work.remove();
+            return Err(e);
+        }
+    };
+    let env = input::defaults();
+    if !env.is_empty() {
+        eprintln!(
+            "pmem-sweep: {}=1 for every command (libpmemobj then flushes lines, not pages; \
+             set {0} yourself to choose)",
+            input::FORCE
+        );
+    }
+    if input.len > 0 && input.origin.is_none() {
+        eprintln!(
+            "pmem-sweep: every run reads the {} bytes of standard input given to pmem-sweep \
+             (INPUT in the reproducers)",
+            input.len
+        );
+    }
+    let stdin_name = match (&input.origin, input.len) {
+        (Some(f), _) => Some(f.as_str()),
+        (None, 0) => None,
+        (None, _) => Some("INPUT"),
+    };
+    let mut by_hand_env = input::inherited();
+    by_hand_env.extend(env.iter().cloned());
+    let reproducer = Reproducer::new(&opts, &program, stdin_name, &by_hand_env);
     let plan = Plan {
         setup: opts.setup.clone(),
         check: opts.check.clone(),
-        program: resolve_program(opts.program.clone())?,
+        program,
         timeout: opts.timeout,
         drain_scan: opts.drain_scan,
+        stdin: input.copy.clone(),
+        env,
+        checked: (!opts.no_dedupe).then(Default::default),
     };
-    let reproducer = Reproducer::new(&opts, &plan.program);
-    let work = Workdir::make(opts.workdir.clone())?;
     if let Some((point, tear)) = opts.only {
         let state = State {
             point,
             tear,
-            flips: opts.state.clone().unwrap_or_else(|| "none".into()),
+            flips: opts.state.clone().unwrap_or(protocol::Flips::None),
         };
         let dir = work.root.join("job-0");
         let run = plan.run_state(&dir, &state, true);
@@ -120,9 +162,9 @@ fn sweep_states(
     for (state, run, _) in &results {
         if let Some(c) = &run.crash {
             let counts = Counts {
-                lines: c.num("lines"),
-                unfenced: c.num("unfenced"),
-                dirty: c.num("dirty"),
+                lines: c.lines,
+                unfenced: c.unfenced,
+                dirty: c.dirty,
             };
             let (v, skipped) = states::expand(state.point, counts, &strategies, opts.budget, seed);
             more.extend(v);
@@ -153,8 +195,13 @@ fn sweep_states(
             opts.budget
         );
     }
+    let shared = results.iter().filter(|r| r.1.shared).count();
+    let shared = match shared {
+        0 => String::new(),
+        n => format!(", {n} with the files of a state already checked"),
+    };
     eprintln!(
-        "pmem-sweep: {} of {} states passed ({} points); {:.2} s, {:.0} states/s",
+        "pmem-sweep: {} of {} states passed ({} points{shared}); {:.2} s, {:.0} states/s",
         results.len() - bad,
         results.len(),
         points.len(),
@@ -192,20 +239,19 @@ fn run_all(plan: &Plan, root: &Path, states: &[State], jobs: usize, what: &str) 
 }
 
 /// The crash record's flipped lines, in words, paths relative to `dir`.
-fn flipped(crash: &Record, dir: &Path) -> Option<String> {
-    let list = crash.str("flipped");
-    if list.is_empty() {
+fn flipped(crash: &CrashRecord, dir: &Path) -> Option<String> {
+    if crash.flipped.is_empty() {
         return None;
     }
-    let words: Vec<String> = list
-        .lines()
+    let words: Vec<String> = crash
+        .flipped
+        .iter()
         .map(|f| {
-            let (line, to) = f.rsplit_once(':').unwrap_or((f, ""));
-            let what = match to {
-                "new" => "written (stored, never flushed)",
-                _ => "lost (flushed, not yet drained)",
+            let what = match f.written {
+                true => "written (stored, never flushed)",
+                false => "lost (flushed, not yet drained)",
             };
-            format!("{} {what}", relative(line, dir))
+            format!("{}+{} {what}", relative(&f.path, dir), f.offset)
         })
         .collect();
     Some(words.join("; "))
@@ -305,68 +351,6 @@ fn clock_seed() -> u64 {
         % 1_000_000
 }
 
-/// The commands that replay one state.
-struct Reproducer {
-    /// --setup/--check and the program, as given.
-    sweep_args: String,
-    /// The program with its path resolved.
-    program: String,
-}
-
-impl Reproducer {
-    fn new(o: &args::Options, program: &[OsString]) -> Self {
-        let mut words = Vec::new();
-        for (flag, v) in [("--setup", &o.setup), ("--check", &o.check)] {
-            if let Some(v) = v {
-                words.push(flag.to_string());
-                words.push(quote(v));
-            }
-        }
-        words.push("--".into());
-        words.extend(o.program.iter().map(|a| quote(&a.to_string_lossy())));
-        let program = program.iter().map(|a| quote(&a.to_string_lossy()));
-        Reproducer {
-            sweep_args: words.join(" "),
-            program: program.collect::<Vec<_>>().join(" "),
-        }
-    }
-
-    fn sweep(&self, s: &State) -> String {
-        let state = match s.flips.as_str() {
-            "none" => String::new(),
-            f => format!(" --state {f}"),
-        };
-        format!(
-            "pmem-sweep --only {}{state} {}",
-            s.crash_at(),
-            self.sweep_args
-        )
-    }
-
-    /// The environment that makes the program crash in `s` (after the setup,
-    /// in the same directory; the check then judges the files).
-    fn by_hand(&self, s: &State) -> String {
-        format!(
-            "PMEM_PERSIST_MODE=fit PMEM_FIT_CRASH_AT={} PMEM_FIT_CRASH_STATE={} {}",
-            s.crash_at(),
-            s.flips,
-            self.program
-        )
-    }
-}
-
-/// Shell-quotes `s` unless it is plainly safe.
-fn quote(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_./=:,+-".contains(&b));
-    if plain {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
-
 /// The progress line on stderr: rewritten in place on a terminal, one line
 /// per tenth of the run otherwise.
 struct Progress {
@@ -411,14 +395,6 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quoting_survives_the_shell() {
-        assert_eq!(quote("./prog"), "./prog");
-        assert_eq!(quote("a b"), "'a b'");
-        assert_eq!(quote("it's"), r"'it'\''s'");
-        assert_eq!(quote(""), "''");
-    }
 
     #[test]
     fn exit_code_ranks_failures_first() {

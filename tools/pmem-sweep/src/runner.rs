@@ -1,13 +1,15 @@
 //! Running setup, the program (crashed in a state) and check in a job directory.
 
-use crate::report::{self, Record};
+use crate::report::{self, CrashRecord, Record};
 use crate::states::State;
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How one run ended.
@@ -26,7 +28,9 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 pub struct Run {
     pub outcome: Outcome,
-    pub crash: Option<Record>,
+    pub crash: Option<CrashRecord>,
+    /// The check's outcome was that of an earlier state with the same files.
+    pub shared: bool,
 }
 
 /// The three commands of a sweep.
@@ -37,10 +41,18 @@ pub struct Plan {
     pub timeout: Duration,
     /// PMEM_FIT_DRAIN_SCAN=1 in the counting run.
     pub drain_scan: bool,
+    /// The program's standard input: pmem-sweep's own, read once into
+    /// this file (None: /dev/null, when pmem-sweep's is a terminal).
+    pub stdin: Option<PathBuf>,
+    /// Variables set for every command (PMEM_IS_PMEM_FORCE=1 by default).
+    pub env: Vec<(String, String)>,
+    /// Outcomes of the checks run so far, by crash image (None: every
+    /// state is checked, as --no-dedupe asks).
+    pub checked: Option<Mutex<HashMap<[u64; 2], Outcome>>>,
 }
 
 /// The persistence-mode variables the sweep sets itself.
-const MODE_VARS: [&str; 5] = [
+pub const MODE_VARS: [&str; 5] = [
     "PMEM_PERSIST_MODE",
     "PMEM_FIT_CRASH_AT",
     "PMEM_FIT_CRASH_STATE",
@@ -54,7 +66,7 @@ impl Plan {
     pub fn count_points(&self, dir: &Path) -> Result<(u64, Vec<Record>), String> {
         self.setup(dir, 0, false)?;
         let report = fresh_report(dir)?;
-        let mut cmd = self.program_command(dir, 0);
+        let mut cmd = self.program_command(dir, 0)?;
         cmd.env("PMEM_FIT_REPORT", &report);
         if self.drain_scan {
             cmd.env("PMEM_FIT_DRAIN_SCAN", "1");
@@ -87,6 +99,7 @@ impl Plan {
         let fail = |outcome| Run {
             outcome,
             crash: None,
+            shared: false,
         };
         if let Err(e) = self.setup(dir, state.point, show) {
             return fail(Outcome::Error(e));
@@ -95,10 +108,13 @@ impl Plan {
             Ok(r) => r,
             Err(e) => return fail(Outcome::Error(e)),
         };
-        let mut cmd = self.program_command(dir, state.point);
+        let mut cmd = match self.program_command(dir, state.point) {
+            Ok(c) => c,
+            Err(e) => return fail(Outcome::Error(e)),
+        };
         cmd.env("PMEM_FIT_REPORT", &report)
             .env("PMEM_FIT_CRASH_AT", state.crash_at())
-            .env("PMEM_FIT_CRASH_STATE", &state.flips);
+            .env("PMEM_FIT_CRASH_STATE", state.flips.to_string());
         let status = match run(cmd, self.timeout, show, None) {
             Ok(s) => s,
             Err(e) => return fail(Outcome::Error(e)),
@@ -106,8 +122,9 @@ impl Plan {
         // Reached is what the library says, not how the direct child ended:
         // a shell wrapper exits 137 when its program is killed.
         let crash = report::read(&report)
-            .into_iter()
-            .find(|r| r.is("crash") && r.num("point") == state.point);
+            .iter()
+            .filter_map(CrashRecord::from_record)
+            .find(|c| c.point == state.point);
         if crash.is_none() {
             let p = state.point;
             return fail(match status.signal() {
@@ -121,10 +138,31 @@ impl Plan {
                 )),
             });
         }
+        // The check judges the files: one image, one check. An image
+        // that cannot be read is simply checked.
+        let seen = self.checked.as_ref().filter(|_| !show);
+        let image = seen.and_then(|_| crate::image::digest(dir).ok());
+        if let (Some(seen), Some(image)) = (seen, image) {
+            if let Some(o) = seen.lock().unwrap_or_else(|e| e.into_inner()).get(&image) {
+                return Run {
+                    outcome: o.clone(),
+                    crash,
+                    shared: true,
+                };
+            }
+        }
         let outcome = self
             .check(dir, state.point, show)
             .unwrap_or_else(Outcome::Error);
-        Run { outcome, crash }
+        if let (Some(seen), Some(image)) = (seen, image) {
+            let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+            seen.insert(image, outcome.clone());
+        }
+        Run {
+            outcome,
+            crash,
+            shared: false,
+        }
     }
 
     fn setup(&self, dir: &Path, point: u64, show: bool) -> Result<(), String> {
@@ -132,7 +170,7 @@ impl Plan {
         let Some(setup) = &self.setup else {
             return Ok(());
         };
-        let status = run(shell(setup, dir, point), self.timeout, show, None)?;
+        let status = run(self.shell(setup, dir, point), self.timeout, show, None)?;
         if status.success() {
             Ok(())
         } else {
@@ -145,7 +183,12 @@ impl Plan {
             return Ok(Outcome::Passed);
         };
         let log = dir.with_extension("check.log");
-        let status = run(shell(check, dir, point), self.timeout, show, Some(&log))?;
+        let status = run(
+            self.shell(check, dir, point),
+            self.timeout,
+            show,
+            Some(&log),
+        )?;
         if status.success() {
             return Ok(Outcome::Passed);
         }
@@ -161,12 +204,36 @@ impl Plan {
         )))
     }
 
-    fn program_command(&self, dir: &Path, point: u64) -> Command {
+    fn program_command(&self, dir: &Path, point: u64) -> Result<Command, String> {
         let mut cmd = Command::new(&self.program[0]);
         cmd.args(&self.program[1..]);
-        in_job(&mut cmd, dir, point);
+        self.in_job(&mut cmd, dir, point);
         cmd.env("PMEM_PERSIST_MODE", "fit");
+        if let Some(path) = &self.stdin {
+            let f = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            cmd.stdin(f);
+        }
+        Ok(cmd)
+    }
+
+    fn shell(&self, script: &str, dir: &Path, point: u64) -> Command {
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c").arg(script);
+        self.in_job(&mut cmd, dir, point);
         cmd
+    }
+
+    fn in_job(&self, cmd: &mut Command, dir: &Path, point: u64) {
+        cmd.current_dir(dir)
+            .stdin(Stdio::null())
+            .env("PMEM_SWEEP_DIR", dir)
+            .env("PMEM_SWEEP_POINT", point.to_string());
+        for v in MODE_VARS {
+            cmd.env_remove(v);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
     }
 }
 
@@ -175,22 +242,6 @@ fn fresh_report(dir: &Path) -> Result<PathBuf, String> {
     let path = dir.with_extension("report");
     File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(path)
-}
-
-fn shell(script: &str, dir: &Path, point: u64) -> Command {
-    let mut cmd = Command::new("/bin/sh");
-    cmd.arg("-c").arg(script);
-    in_job(&mut cmd, dir, point);
-    cmd
-}
-
-fn in_job(cmd: &mut Command, dir: &Path, point: u64) {
-    cmd.current_dir(dir)
-        .env("PMEM_SWEEP_DIR", dir)
-        .env("PMEM_SWEEP_POINT", point.to_string());
-    for v in MODE_VARS {
-        cmd.env_remove(v);
-    }
 }
 
 /// Runs `cmd` in a process group of its own to completion or `timeout`.
@@ -203,7 +254,7 @@ fn run(
     show: bool,
     log: Option<&Path>,
 ) -> Result<ExitStatus, String> {
-    cmd.stdin(Stdio::null()).process_group(0);
+    cmd.process_group(0);
     match (log, show) {
         (Some(path), false) => {
             let f = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;

@@ -1,25 +1,7 @@
 //! Choosing which points and states to run.
 
+use crate::protocol::SplitMix;
 use std::collections::BTreeSet;
-
-/// SplitMix64: small and seedable (the library's `random:` states use the
-/// same generator).
-pub struct SplitMix(pub u64);
-
-impl SplitMix {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in 0..n (n > 0); the modulo bias is negligible here.
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-}
 
 /// `k` distinct numbers of 1..=total chosen by `seed`, ascending. Floyd's
 /// algorithm: memory and time in k, whatever `total` is.

@@ -8,14 +8,15 @@
 //! writes them). The base run of each point (no tear, no flip) reports how
 //! many of each there are; the strategies turn that into more states.
 
-use crate::sample::{choose, SplitMix};
+use crate::protocol::{CrashAt, Flips, SplitMix};
+use crate::sample::choose;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct State {
     pub point: u64,
     pub tear: u64,
-    /// A PMEM_FIT_CRASH_STATE value.
-    pub flips: String,
+    /// The PMEM_FIT_CRASH_STATE value.
+    pub flips: Flips,
 }
 
 impl State {
@@ -23,22 +24,23 @@ impl State {
         State {
             point,
             tear: 0,
-            flips: "none".into(),
+            flips: Flips::None,
         }
     }
 
     /// The PMEM_FIT_CRASH_AT value.
     pub fn crash_at(&self) -> String {
-        match self.tear {
-            0 => self.point.to_string(),
-            k => format!("{}.{k}", self.point),
+        CrashAt {
+            point: self.point,
+            tear: self.tear,
         }
+        .to_string()
     }
 
     /// "point 3", "point 3.1", "point 3 state only:1".
     pub fn label(&self) -> String {
-        match self.flips.as_str() {
-            "none" => format!("point {}", self.crash_at()),
+        match &self.flips {
+            Flips::None => format!("point {}", self.crash_at()),
             f => format!("point {} state {f}", self.crash_at()),
         }
     }
@@ -149,7 +151,7 @@ pub fn expand(
             }
             i -= sh.1;
         }
-        let flips = |f: String| State {
+        let flips = |f: Flips| State {
             point,
             tear: 0,
             flips: f,
@@ -158,15 +160,14 @@ pub fn expand(
             Strategy::Tear => State {
                 point,
                 tear: i + 1,
-                flips: "none".into(),
+                flips: Flips::None,
             },
-            Strategy::Dirty => flips(format!("only:{}-{}", c.unfenced, n - 1)),
-            Strategy::All => flips("all".into()),
-            Strategy::Each => flips(format!("only:{i}")),
-            Strategy::AllButOne => flips(format!("all-but:{i}")),
-            Strategy::Random(_) => flips(format!(
-                "random:{}",
-                SplitMix(random_base.wrapping_add(i)).next_u64()
+            Strategy::Dirty => flips(Flips::Only(vec![(c.unfenced, n - 1)])),
+            Strategy::All => flips(Flips::All),
+            Strategy::Each => flips(Flips::Only(vec![(i, i)])),
+            Strategy::AllButOne => flips(Flips::AllBut(vec![(i, i)])),
+            Strategy::Random(_) => flips(Flips::Random(
+                SplitMix(random_base.wrapping_add(i)).next_u64(),
             )),
         }
     };
@@ -241,6 +242,6 @@ mod tests {
         assert_eq!((h.len(), skipped), (32, 2 + 1 + 10_000_000 - 32));
         let r = expand(1, c, &[Strategy::Random(3)], 100, 4).0;
         assert_eq!(r.len(), 3);
-        assert!(r.iter().all(|s| s.flips.starts_with("random:")));
+        assert!(r.iter().all(|s| matches!(s.flips, Flips::Random(_))));
     }
 }
