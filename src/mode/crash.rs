@@ -20,9 +20,9 @@
 //! wrapper's later steps, a recovery run).
 
 use super::load_warning;
-use crate::env;
 pub use super::protocol::{json_str, CrashRecord, Flipped, Flips};
 use super::protocol::{CrashAt, FLIPS_SYNTAX};
+use crate::env;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
