@@ -62,3 +62,12 @@ die "layers.sh: no sources found\n" unless $files;
 if ($bad) { print "layers.sh: $bad upward import(s)\n"; exit 1; }
 print "layers.sh: $files files, every import points down or sideways\n";
 '
+# One reader of the environment: src/env.rs, which ignores it in privileged
+# (setuid, setgid) programs as secure_getenv does. Test files may read theirs.
+readers=$(grep -rnE 'std::env::var|getenv\(' src --include='*.rs' |
+	grep -vE '^src/env\.rs:|^src/([^:]*/)?tests\.rs:|_tests\.rs:' || true)
+if [ -n "$readers" ]; then
+	echo "layers.sh: the environment is read outside src/env.rs (use crate::env::var):"
+	echo "$readers"
+	exit 1
+fi

@@ -4,7 +4,9 @@
  *
  *   env_safety privileged     installed setuid root and run by another user:
  *                             every variable must read as unset, so
- *                             PMEM_IS_PMEM_FORCE=1 changes nothing (the
+ *                             PMEM_IS_PMEM_FORCE=1, PMEM_NO_FLUSH=1,
+ *                             PMEM_PERSIST_MODE=msync and
+ *                             PMEM_MOVNT_THRESHOLD=1 change nothing (the
  *                             script checks that PMEM_LOG_FILE and
  *                             PMEM_FIT_REPORT created nothing). Exits 77
  *                             when the setuid bit took no effect.
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include "../lib/check.h"
+#include <pmem_attr.h>
 
 int
 main(int argc, char *argv[])
@@ -39,5 +42,17 @@ main(int argc, char *argv[])
 	int want = privileged ? 0 : 1;
 	CHECK(pmem_is_pmem(buf, sizeof(buf)) == want,
 		"PMEM_IS_PMEM_FORCE=1 %s", privileged ? "obeyed in a setuid program" : "ignored");
+	struct pmem_attr a;
+	if (CHECK(pmem_get_attr(buf, sizeof(buf), &a) == 0, "pmem_get_attr")) {
+		const char *mode = privileged ? "flush" : "msync";
+		CHECK(strcmp(a.persist_mode, mode) == 0, "persistence mode %s, want %s",
+			a.persist_mode, mode);
+		/* Without PMEM_NO_FLUSH only eADR makes the flush "none". */
+		int no_flush = strcmp(a.flush_instruction, "none") == 0;
+		CHECK(privileged ? !no_flush || a.stores_durable_at_fence : no_flush,
+			"flush instruction %s with PMEM_NO_FLUSH=1", a.flush_instruction);
+		CHECK((a.movnt_threshold == 1) == !privileged,
+			"movnt threshold %zu with PMEM_MOVNT_THRESHOLD=1", a.movnt_threshold);
+	}
 	return t_end();
 }

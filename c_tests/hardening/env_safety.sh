@@ -8,8 +8,9 @@
 #           have been written into them.
 # setuid    a setuid-root copy, run as user nobody with PMEM_LOG_FILE and
 #           PMEM_FIT_REPORT naming files in a root-only (0700) directory and
-#           PMEM_IS_PMEM_FORCE=1: it must create nothing there and ignore the
-#           force. The same copy run by root itself (no privilege gained, so
+#           variables that switch off durability (PMEM_IS_PMEM_FORCE=1,
+#           PMEM_NO_FLUSH=1, PMEM_PERSIST_MODE=msync): it must create nothing
+#           there and ignore them all. The same copy run by root itself (no privilege gained, so
 #           the variables count) must create the log file: the control that
 #           shows the check can fail. Needs root and setpriv; otherwise a named
 #           skip, which under CI=true is a failure.
@@ -20,11 +21,13 @@ prog=${1:?usage: env_safety.sh PROGRAM}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/env-safety-XXXXXX") || exit 1
 trap 'rm -rf "$dir"' EXIT
 trap 'exit 1' INT TERM HUP PIPE
+# What env_safety checks is honoured unprivileged and ignored privileged.
+switches=(PMEM_IS_PMEM_FORCE=1 PMEM_NO_FLUSH=1 PMEM_PERSIST_MODE=msync PMEM_MOVNT_THRESHOLD=1)
 
 fifo_case() {
 	mkfifo "$dir/log.fifo" "$dir/report.fifo" || { t_fail fifo "mkfifo failed"; return; }
 	local out status
-	out=$(PMEM_LOG_FILE=$dir/log.fifo PMEM_FIT_REPORT=$dir/report.fifo PMEM_IS_PMEM_FORCE=1 \
+	out=$(env PMEM_LOG_FILE="$dir/log.fifo" PMEM_FIT_REPORT="$dir/report.fifo" "${switches[@]}" \
 		timeout 20 "$prog" unprivileged 2>&1)
 	status=$?
 	if [ "$status" = 124 ]; then
@@ -49,7 +52,7 @@ setuid_case() {
 	mkdir -m 700 "$dir/secret"
 	cp "$prog" "$dir/env_safety" && chown 0:0 "$dir/env_safety" && chmod 4755 "$dir/env_safety"
 	vars=(PMEM_LOG_FILE="$dir/secret/log" PMEM_FIT_REPORT="$dir/secret/report"
-		PMEM_LOG_LEVEL=debug PMEM_IS_PMEM_FORCE=1)
+		PMEM_LOG_LEVEL=debug "${switches[@]}")
 	# Without the setuid bit, nobody must be able to run it at all (it finds its library).
 	local out status
 	chmod 755 "$dir/env_safety"

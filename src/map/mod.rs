@@ -112,7 +112,13 @@ fn map_regular(path: &CStr, len: usize, flags: i32, mode: libc::mode_t) -> Resul
         file::Committed::Linked(named) => {
             let synced = matches!(pending.backing, Backing::MapSync { .. });
             let fd = std::os::fd::AsRawFd::as_raw_fd(&named);
-            mmap::remap_same_file(pending.addr, pending.len, synced, fd)?;
+            if let Err(e) = mmap::remap_same_file(pending.addr, pending.len, synced, fd) {
+                // Only an allocation failure gets here, after which the range
+                // may be a hole another thread has mapped into since: left
+                // alone rather than unmapped. The file keeps its name.
+                core::mem::forget(pending);
+                return Err(e);
+            }
             Ok(Some(pending.register()))
         }
         file::Committed::NameTaken => Ok(None),
