@@ -58,13 +58,14 @@ pub struct Config {
     /// Copies of at least this many bytes use non-temporal stores.
     pub movnt_threshold: usize,
     /// Below the threshold, copies of 8 bytes or more still use streaming
-    /// stores (the policy's `small_movnt`, see `crate::policy`), except
-    /// moves shorter than `shared_lines_temporal_below` whose source
-    /// shares cache lines with the destination. Off when the user set
-    /// PMEM_MOVNT_THRESHOLD, so its documented meaning holds, and where
-    /// nothing is flushed (eADR), where plain stores are cheapest.
+    /// stores (the policy's `small_movnt`, see `crate::policy`). Off when
+    /// the user set PMEM_MOVNT_THRESHOLD, so its documented meaning holds,
+    /// and where nothing is flushed (eADR), where plain stores are cheapest.
     pub small_movnt: bool,
-    /// The policy's `shared_lines_temporal_below`.
+    /// Moves shorter than this whose source shares cache lines with the
+    /// destination use temporal stores (the policy's
+    /// `shared_lines_temporal_below`); 0 where `small_movnt` is turned off
+    /// for the reasons above.
     pub shared_lines_temporal_below: usize,
     /// Streamed copies stream their partial lines too (the policy's
     /// `partial_movnt`).
@@ -138,14 +139,21 @@ impl Config {
         // Only where the copies have streaming stores at all.
         let movnt = arch::STREAMING_STORES && switch(env, "PMEM_NO_MOVNT") != Some(true);
         let user_threshold = policy::number(env, "PMEM_MOVNT_THRESHOLD");
+        // The policy's size rules apply unless the user set the threshold
+        // or nothing is flushed.
+        let policy_sizes = user_threshold.is_none() && flush != FlushKind::None;
         Config {
             flush,
             deep_flush,
             isa,
             movnt,
             movnt_threshold: user_threshold.unwrap_or(p.movnt_threshold),
-            small_movnt: p.small_movnt && user_threshold.is_none() && flush != FlushKind::None,
-            shared_lines_temporal_below: p.shared_lines_temporal_below,
+            small_movnt: p.small_movnt && policy_sizes,
+            shared_lines_temporal_below: if policy_sizes {
+                p.shared_lines_temporal_below
+            } else {
+                0
+            },
             partial_movnt: p.partial_movnt,
             prefetch_lines: p.prefetch_lines,
             policy: p.name,
@@ -155,8 +163,7 @@ impl Config {
     /// The table's policy for this CPU, with the environment's overrides.
     fn policy(f: &Features, env: &dyn Fn(&str) -> Option<String>) -> Policy {
         let sw = |name: &str| switch(env, name);
-        let (vendor, family) = arch::policy_key(f);
-        policy::apply_overrides(*policy::for_cpu(vendor, family), env, &sw)
+        policy::apply_overrides(*policy::for_cpu(&arch::policy_key(f)), env, &sw)
     }
 
     pub fn instruction_choice(&self) -> InstructionChoice {
