@@ -21,7 +21,8 @@
 //! - `PMEM_MOVDIR64B=1`: use MOVDIR64B for whole streamed lines when the
 //!   CPU has it (off by default, as in PMDK 2.x); `=0`: never.
 //! - `PMEM_POLICY`, `PMEM_PREFETCH_LINES`, `PMEM_SMALL_MOVNT`,
-//!   `PMEM_PARTIAL_MOVNT`, `PMEM_SHARED_TEMPORAL_BELOW`: force the choices
+//!   `PMEM_PARTIAL_MOVNT`, `PMEM_SHARED_TEMPORAL_BELOW`,
+//!   `PMEM_PARTS_FIRST`: force the choices
 //!   where a CPU's [`crate::policy`] may differ from PMDK's (for
 //!   `make bench-policy`).
 //!
@@ -70,6 +71,9 @@ pub struct Config {
     /// Streamed copies stream their partial lines too (the policy's
     /// `partial_movnt`).
     pub partial_movnt: bool,
+    /// Streamed copies of disjoint ranges write their partial lines first
+    /// (the policy's `parts_first`).
+    pub parts_first: bool,
     /// Source prefetch distance of long streaming copies, in lines (0: none).
     pub prefetch_lines: u8,
     /// The name of the policy these knobs started from.
@@ -155,6 +159,7 @@ impl Config {
                 0
             },
             partial_movnt: p.partial_movnt,
+            parts_first: p.parts_first,
             prefetch_lines: p.prefetch_lines,
             policy: p.name,
         }

@@ -73,8 +73,9 @@ fn variants() -> Vec<(CopyIsa, FlushKind, &'static Routines)> {
 }
 
 /// Every way a copy may store, under any policy: temporal; PMDK's
-/// streaming (whole lines only); partial lines streamed too; with source
-/// prefetch (the shortest distance, and the AMD table's).
+/// streaming (whole lines only, parts in PMDK's order); partial lines
+/// streamed too; with source prefetch (the shortest distance, and the AMD
+/// table's) and both parts of disjoint copies first.
 const STORES: [Stores; 5] = [
     Stores::TEMPORAL,
     Stores::NT,
@@ -82,16 +83,19 @@ const STORES: [Stores; 5] = [
         nt: true,
         partial: true,
         prefetch: 0,
+        parts_first: false,
     },
     Stores {
         nt: true,
         partial: false,
         prefetch: 1,
+        parts_first: true,
     },
     Stores {
         nt: true,
         partial: true,
         prefetch: 16,
+        parts_first: true,
     },
 ];
 

@@ -20,6 +20,7 @@ fn streaming(cfg: &Config) -> Stores {
         nt: true,
         partial: cfg.partial_movnt,
         prefetch: cfg.prefetch_lines,
+        parts_first: cfg.parts_first,
     }
 }
 

@@ -54,7 +54,7 @@ fn best_instructions_by_default() {
 fn policy_from_the_table() {
     let amd = build(&ALL, &[], false);
     assert_eq!(amd.policy, "amd-fam19");
-    assert!(amd.small_movnt && amd.partial_movnt);
+    assert!(amd.small_movnt && amd.partial_movnt && amd.parts_first);
     assert_eq!(
         (amd.prefetch_lines, amd.shared_lines_temporal_below),
         (16, 4096)
@@ -63,7 +63,7 @@ fn policy_from_the_table() {
     // temporal, nothing else changed.
     let intel = build(&INTEL, &[], false);
     assert_eq!(intel.policy, "intel-avx512-movdir64b");
-    assert!(!intel.small_movnt && !intel.partial_movnt);
+    assert!(!intel.small_movnt && !intel.partial_movnt && !intel.parts_first);
     assert_eq!(
         (intel.prefetch_lines, intel.shared_lines_temporal_below),
         (0, 4096)

@@ -16,8 +16,9 @@
 //! - otherwise a head up to the first 64-byte boundary of `d`, whole lines,
 //!   and a tail. Head and tail use temporal stores and are flushed (for
 //!   disjoint ranges both before the lines, so the write-backs overlap
-//!   them); the lines use streaming stores (nothing to flush) or temporal
-//!   stores each flushed right after it is written;
+//!   them, when the lines are temporal or `Stores::parts_first` says so);
+//!   the lines use streaming stores (nothing to flush) or temporal stores
+//!   each flushed right after it is written;
 //! - non-temporal with `Stores::partial`, up to `WORDS_MAX` bytes, when
 //!   head and tail are each 0 or at least 8 bytes or the ranges are
 //!   disjoint: the same, but the
@@ -658,9 +659,10 @@ unsafe fn split<I: Isa, F: Flusher, S: Lines<I>, const WORDS: bool>(
     // pointer below stays inside the caller's ranges.
     unsafe {
         let (bd, bs) = (d.add(head), s.at(head));
-        if !WORDS && disjoint(d, s, len) {
+        if !WORDS && (!st.nt || st.parts_first) && disjoint(d, s, len) {
             // Both parts' write-backs first, so they complete while the
-            // lines are written.
+            // lines are written (temporal copies always; streamed ones
+            // where the CPU's policy says so).
             part::<I, F, S, false>(d, s, head);
             part::<I, F, S, false>(d.add(len - tail), s.at(len - tail), tail);
             return body::<I, F, S, true>(bd, bs, n, st);
