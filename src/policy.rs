@@ -146,7 +146,7 @@ pub const AMD_FAM19: Policy = Policy {
 /// - PMDK's order of parts and lines in streamed copies: head, lines,
 ///   tail was 2-5 % faster than both parts first on CFh's misaligned
 ///   256 B-4 KiB copies and fills (0.96-0.98 to 1.01-1.03 of PMDK).
-/// - Everything else stays PMDK's: partial lines streamed lost 30-45 %
+/// - Everything else stays PMDK's: partial lines streamed lost 23-45 %
 ///   at 256 B-1 KiB misaligned, prefetch up to 2.3x at 2-64 MiB, and
 ///   MOVDIR64B lost 12-17 rows by up to 18 %.
 pub const INTEL_AVX512_MOVDIR64B: Policy = Policy {

@@ -272,7 +272,8 @@ fn overlapping_moves_both_ways() {
 /// Overlapping moves at every distance from 1 to 300 bytes, both ways,
 /// with lengths around the four-line steps of streamed moves (3 to 17 whole
 /// lines, the last step whole or one line short or over), and at distances
-/// around 4 KiB, where backward moves start taking sixteen lines per step:
+/// around 512 B and 4 KiB, where backward moves start taking eight and
+/// sixteen lines per step:
 /// a step that stored a line before loading all it needs would show here.
 #[test]
 fn overlapping_moves_every_distance_around_blocks() {
@@ -303,7 +304,9 @@ fn overlapping_moves_every_distance_around_blocks() {
     });
     for_each_variant(4200 + 5200, |b, r, st, what| {
         for len in [1023, 1024, 1088, 2113, 5200] {
-            for dist in [4031, 4032, 4095, 4096, 4097, 4159, 4160, 4200] {
+            for dist in [
+                448, 511, 512, 513, 2048, 4031, 4032, 4095, 4096, 4097, 4159, 4160, 4200,
+            ] {
                 for base in [0, 3] {
                     let (lo, hi) = (base, base + dist);
                     let down = format!("{what} down len {len} by {dist}");

@@ -33,6 +33,7 @@ macro_rules! zmm_line {
 
 impl Isa for Avx512f {
     type Half = __m256i;
+    const REGISTER_HALVES: usize = 16;
 
     #[inline(always)]
     unsafe fn load_half(p: *const u8) -> __m256i {

@@ -50,7 +50,7 @@ use core::arch::x86_64::__m128i;
 /// Backward streaming moves take sixteen lines per step only when the
 /// destination is at least this far above the source (see `lines`): with
 /// 2 KiB, the stores of a step landed on lines loaded one step earlier and
-/// 4 KiB moves ran 20 % slower than with four-line steps.
+/// 4 KiB moves ran 20 % slower than with eight-line steps.
 const BLOCK16_MIN_DISTANCE: usize = 64 * LINE;
 
 /// Under `Stores::partial`, non-temporal copies up to this size stream
@@ -66,6 +66,10 @@ const WORDS_MAX: usize = 1024;
 pub(super) trait Isa: Sized {
     /// 32 bytes in registers.
     type Half: Copy;
+
+    /// How many halves the vector registers hold at once (SSE2: 16 xmm
+    /// registers, two per half).
+    const REGISTER_HALVES: usize = 8;
 
     /// # Safety
     /// The ISA is present; `p` readable for 32 bytes.
@@ -134,19 +138,45 @@ pub(super) trait Isa: Sized {
         }
     }
 
-    /// Sixteen lines streamed, for a move in direction `FWD`: four
-    /// `stream_quad`s in the direction's order (an ISA with sixteen
+    /// Eight lines streamed, for a move in direction `FWD`: all sixteen
+    /// halves loaded first where the registers hold them, else two
+    /// `stream_quad`s in the direction's order.
+    ///
+    /// # Safety
+    /// As `stream_quad`, for 512 bytes.
+    #[inline(always)]
+    unsafe fn stream_8<const FWD: bool>(d: *mut u8, s: *const u8) {
+        // SAFETY: in both arms every access is inside the 512 bytes (the
+        // caller's contract), `d + 32 * i` is 32-aligned, and either all
+        // loads precede the stores or each quad is safe in this direction.
+        unsafe {
+            if Self::REGISTER_HALVES >= 16 {
+                let v: [Self::Half; 16] = core::array::from_fn(|i| Self::load_half(s.add(32 * i)));
+                for (i, h) in v.into_iter().enumerate() {
+                    Self::stream_half(d.add(32 * i), h);
+                }
+            } else {
+                for k in 0..2 {
+                    let q = 256 * if FWD { k } else { 1 - k };
+                    Self::stream_quad::<FWD>(d.add(q), s.add(q));
+                }
+            }
+        }
+    }
+
+    /// Sixteen lines streamed, for a move in direction `FWD`: two
+    /// `stream_8`s in the direction's order (an ISA with sixteen
     /// line-wide registers loads all sixteen lines first instead).
     ///
     /// # Safety
     /// As `stream_quad`, for 1024 bytes.
     #[inline(always)]
     unsafe fn stream_16<const FWD: bool>(d: *mut u8, s: *const u8) {
-        for k in 0..4 {
-            let q = 256 * if FWD { k } else { 3 - k };
-            // SAFETY: quad q of the 1024 bytes (the caller's contract), in
+        for k in 0..2 {
+            let h = 512 * if FWD { k } else { 1 - k };
+            // SAFETY: half h of the 1024 bytes (the caller's contract), in
             // the direction's order, each one safe in that direction.
-            unsafe { Self::stream_quad::<FWD>(d.add(q), s.add(q)) };
+            unsafe { Self::stream_8::<FWD>(d.add(h), s.add(h)) };
         }
     }
 
@@ -229,6 +259,11 @@ pub(super) trait Lines<I: Isa>: Source {
     /// As `stream_line` for 256 bytes; if the ranges overlap, `FWD` is
     /// whether `d` is below the source.
     unsafe fn stream_quad<const FWD: bool>(self, d: *mut u8);
+    /// Eight lines streamed, in direction `FWD` ([`Isa::stream_8`]).
+    ///
+    /// # Safety
+    /// As `stream_quad`, for 512 bytes.
+    unsafe fn stream_8<const FWD: bool>(self, d: *mut u8);
     /// Sixteen lines streamed, in direction `FWD` ([`Isa::stream_16`]).
     ///
     /// # Safety
@@ -259,6 +294,11 @@ impl<I: Isa> Lines<I> for Mem {
     unsafe fn stream_quad<const FWD: bool>(self, d: *mut u8) {
         // SAFETY: the caller's contract.
         unsafe { I::stream_quad::<FWD>(d, self.0) }
+    }
+    #[inline(always)]
+    unsafe fn stream_8<const FWD: bool>(self, d: *mut u8) {
+        // SAFETY: the caller's contract.
+        unsafe { I::stream_8::<FWD>(d, self.0) }
     }
     #[inline(always)]
     unsafe fn stream_16<const FWD: bool>(self, d: *mut u8) {
@@ -298,6 +338,13 @@ impl<I: Isa> Lines<I> for Fill {
     unsafe fn stream_quad<const FWD: bool>(self, d: *mut u8) {
         // SAFETY: the caller's contract.
         unsafe { I::fill_stream_quad(d, self.0) }
+    }
+    #[inline(always)]
+    unsafe fn stream_8<const FWD: bool>(self, d: *mut u8) {
+        for q in 0..2 {
+            // SAFETY: the caller's contract: quad q of the 512 bytes.
+            unsafe { I::fill_stream_quad(d.add(256 * q), self.0) };
+        }
     }
     #[inline(always)]
     unsafe fn stream_16<const FWD: bool>(self, d: *mut u8) {
@@ -466,10 +513,11 @@ unsafe fn line<I: Isa, F: Flusher, S: Lines<I>, const NT: bool>(d: *mut u8, s: S
 /// land on lines the step itself (or, for sixteen lines, the step before)
 /// has just loaded: a streaming store to a line whose load may still be in
 /// flight stalls. So sixteen lines per step when `d` is at least
-/// `BLOCK16_MIN_DISTANCE` above the source, four when it is at least four
-/// lines above, else one (on an Intel Xeon, model CFh: 16-line steps +3-8 %
-/// on 64 KiB-2 MiB moves; too close, 256 B moved by 128 B, four-line steps
-/// ran 25 % slower than single lines).
+/// `BLOCK16_MIN_DISTANCE` above the source, eight or four when it is at
+/// least that many lines above, else one (on an Intel Xeon, model CFh:
+/// 16-line steps +3-8 % on 64 KiB-2 MiB moves, 8-line ones +10 % at 4 KiB;
+/// too close, 256 B moved by 128 B, four-line steps ran 25 % slower than
+/// single lines).
 ///
 /// # Safety
 /// The ISA is present; `n` lines lie inside both ranges.
@@ -512,6 +560,13 @@ unsafe fn lines<I: Isa, F: Flusher, S: Lines<I>, const NT: bool, const FWD: bool
                 i -= 16;
                 // SAFETY: lines i..i + 16 are below n, in range.
                 unsafe { s.at(i * LINE).stream_16::<FWD>(d.add(i * LINE)) };
+            }
+        }
+        if NT && distance >= 8 * LINE {
+            while i >= 8 {
+                i -= 8;
+                // SAFETY: lines i..i + 8 are below n, in range.
+                unsafe { s.at(i * LINE).stream_8::<FWD>(d.add(i * LINE)) };
             }
         }
         if NT && distance >= 4 * LINE {
