@@ -136,16 +136,19 @@ pub const AMD_FAM19: Policy = Policy {
 /// bench/results/intel-xeon-fam6h-ma7h-policy.md and
 /// bench/results/intel-xeon-fam6h-mcfh-policy.md (make bench-policy), with
 /// make bench in bench/results/intel-xeon-fam6h-mcfh.md.
-/// - Shared lines below 4 KiB temporal (the one choice here): overlapping
-///   moves of 256 B-1 KiB that stream at PMDK's threshold ran 1.05-1.97x
-///   faster stored and written back (256 B aligned: +97 % on CFh, +42 % on
+/// - Shared lines below 4 KiB temporal: overlapping moves of 256 B-1 KiB,
+///   which stream from PMDK's threshold, stored and written back ran at
+///   1.03-1.97 of PMDK on CFh, 1-53 % faster than streamed (+18-42 % on
 ///   A7h); at 4 KiB streaming wins again (a limit of 8 KiB: 0.66).
 /// - Not small_movnt: streaming a lone 64 B line won on A7h (+9 %) and on
 ///   CFh for random pages (+45 %) and NODRAIN batches (+70 %), but lost a
 ///   quarter on CFh's consecutive lines (0.75), so it stays off.
-/// - PMDK's order of parts and lines in streamed copies: head, lines,
-///   tail was 2-5 % faster than both parts first on CFh's misaligned
-///   256 B-4 KiB copies and fills (0.96-0.98 to 1.01-1.03 of PMDK).
+/// - PMDK's order of parts and lines in streamed copies (head, lines,
+///   tail) was 3-9 % faster than both parts first on CFh's misaligned
+///   256 B-4 KiB copies and fills.
+/// - The 2-64 MiB memcpy rows of this entry's column in the CFh report
+///   (0.67-0.92) are noise from other jobs: for copies between disjoint
+///   ranges the entry runs exactly PMDK's choices.
 /// - Everything else stays PMDK's: partial lines streamed lost 23-45 %
 ///   at 256 B-1 KiB misaligned, prefetch up to 2.3x at 2-64 MiB, and
 ///   MOVDIR64B lost 12-17 rows by up to 18 %.
