@@ -16,9 +16,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 variants=(
 	"pmdk_choices:PMEM_POLICY=pmdk"
 	"amd_fam19:PMEM_POLICY=amd-fam19"
+	"intel_avx512_movdir64b:PMEM_POLICY=intel-avx512-movdir64b"
 	"pmdk_prefetch16:PMEM_POLICY=pmdk,PMEM_PREFETCH_LINES=16"
 	"pmdk_small_movnt:PMEM_POLICY=pmdk,PMEM_SMALL_MOVNT=1,PMEM_SHARED_TEMPORAL_BELOW=4096"
 	"pmdk_partial_movnt:PMEM_POLICY=pmdk,PMEM_PARTIAL_MOVNT=1"
+	"pmdk_parts_first:PMEM_POLICY=pmdk,PMEM_PARTS_FIRST=1"
 	"amd_no_shared_rule:PMEM_POLICY=amd-fam19,PMEM_SHARED_TEMPORAL_BELOW=0"
 )
 # MOVDIR64B only where the CPU has it (CPUID.7.0:ECX[28], "movdir64b").

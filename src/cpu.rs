@@ -21,7 +21,8 @@
 //! - `PMEM_MOVDIR64B=1`: use MOVDIR64B for whole streamed lines when the
 //!   CPU has it (off by default, as in PMDK 2.x); `=0`: never.
 //! - `PMEM_POLICY`, `PMEM_PREFETCH_LINES`, `PMEM_SMALL_MOVNT`,
-//!   `PMEM_PARTIAL_MOVNT`, `PMEM_SHARED_TEMPORAL_BELOW`: force the choices
+//!   `PMEM_PARTIAL_MOVNT`, `PMEM_SHARED_TEMPORAL_BELOW`,
+//!   `PMEM_PARTS_FIRST`: force the choices
 //!   where a CPU's [`crate::policy`] may differ from PMDK's (for
 //!   `make bench-policy`).
 //!
@@ -59,17 +60,21 @@ pub struct Config {
     /// Copies of at least this many bytes use non-temporal stores.
     pub movnt_threshold: usize,
     /// Below the threshold, copies of 8 bytes or more still use streaming
-    /// stores (the policy's `small_movnt`, see `crate::policy`), except
-    /// moves shorter than `shared_lines_temporal_below` whose source
-    /// shares cache lines with the destination. Off when the user set
-    /// PMEM_MOVNT_THRESHOLD, so its documented meaning holds, and where
-    /// nothing is flushed (eADR), where plain stores are cheapest.
+    /// stores (the policy's `small_movnt`, see `crate::policy`). Off when
+    /// the user set PMEM_MOVNT_THRESHOLD, so its documented meaning holds,
+    /// and where nothing is flushed (eADR), where plain stores are cheapest.
     pub small_movnt: bool,
-    /// The policy's `shared_lines_temporal_below`.
+    /// Moves shorter than this whose source shares cache lines with the
+    /// destination use temporal stores (the policy's
+    /// `shared_lines_temporal_below`); 0 where `small_movnt` is turned off
+    /// for the reasons above.
     pub shared_lines_temporal_below: usize,
     /// Streamed copies stream their partial lines too (the policy's
     /// `partial_movnt`).
     pub partial_movnt: bool,
+    /// Streamed copies of disjoint ranges write their partial lines first
+    /// (the policy's `parts_first`).
+    pub parts_first: bool,
     /// Source prefetch distance of long streaming copies, in lines (0: none).
     pub prefetch_lines: u8,
     /// The name of the policy these knobs started from.
@@ -125,15 +130,23 @@ impl Config {
         // Only where the copies have streaming stores at all.
         let movnt = arch::STREAMING_STORES && policy::switch(env, "PMEM_NO_MOVNT") != Some(true);
         let user_threshold = policy::number(env, "PMEM_MOVNT_THRESHOLD");
+        // The policy's size rules apply unless the user set the threshold
+        // or nothing is flushed.
+        let policy_sizes = user_threshold.is_none() && flush != FlushKind::None;
         Config {
             flush,
             deep_flush,
             isa,
             movnt,
             movnt_threshold: user_threshold.unwrap_or(p.movnt_threshold),
-            small_movnt: p.small_movnt && user_threshold.is_none() && flush != FlushKind::None,
-            shared_lines_temporal_below: p.shared_lines_temporal_below,
+            small_movnt: p.small_movnt && policy_sizes,
+            shared_lines_temporal_below: if policy_sizes {
+                p.shared_lines_temporal_below
+            } else {
+                0
+            },
             partial_movnt: p.partial_movnt,
+            parts_first: p.parts_first,
             prefetch_lines: p.prefetch_lines,
             policy: p.name,
         }
@@ -141,8 +154,7 @@ impl Config {
 
     /// The table's policy for this CPU, with the environment's overrides.
     fn policy(f: &Features, env: &Lookup) -> Policy {
-        let (vendor, family) = arch::policy_key(f);
-        policy::apply_overrides(*policy::for_cpu(vendor, family), env)
+        policy::apply_overrides(*policy::for_cpu(&arch::policy_key(f)), env)
     }
 
     pub fn instruction_choice(&self) -> InstructionChoice {

@@ -13,6 +13,16 @@
 //! The table is looked up once at load ([`crate::cpu::Config::build`]);
 //! `PMEM_POLICY` and the per-knob variables of [`apply_overrides`] force
 //! any other choice, so `make bench-policy` can compare them on any CPU.
+//!
+//! **The table is x86-only, on purpose.** Every knob (streaming below the
+//! threshold, partial lines as MOVNTI, source prefetch, MOVDIR64B) is a
+//! choice of the x86_64 copy template; the portable copies that every other
+//! architecture uses have no streaming stores and nothing to choose, so
+//! their `arch::policy_key` gives every CPU [`Key::default()`] (vendor
+//! `Other`), which gets PMDK's entry. An aarch64 entry becomes worth writing
+//! when aarch64 gets copies with such a choice (say, STNP streaming
+//! stores); its key would then need that architecture's identification
+//! (MIDR implementer and part) next to CPUID's fields here.
 
 use crate::env::Lookup;
 
@@ -36,6 +46,17 @@ impl Vendor {
     }
 }
 
+/// What the table looks a CPU up by: CPUID's vendor and display family,
+/// and the features an entry may require (x86; see the module comment).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Key {
+    pub vendor: Vendor,
+    pub family: u32,
+    /// AVX-512F usable (CPU and OS).
+    pub avx512f: bool,
+    pub movdir64b: bool,
+}
+
 /// The choices that may differ from PMDK's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
@@ -51,14 +72,19 @@ pub struct Policy {
     /// copies up to 1 KiB) with 8-byte streaming stores instead of
     /// temporal stores and a write-back.
     pub partial_movnt: bool,
-    /// Under `small_movnt`: moves shorter than this whose source shares
-    /// cache lines with the destination use temporal stores (0: none do).
+    /// Moves shorter than this whose source shares cache lines with the
+    /// destination use temporal stores, streaming or not otherwise (0:
+    /// none do).
     pub shared_lines_temporal_below: usize,
     /// The default non-temporal threshold (`PMEM_MOVNT_THRESHOLD` wins).
     pub movnt_threshold: usize,
     /// Whether MOVDIR64B is used when the CPU has it and `PMEM_MOVDIR64B`
     /// is unset (`PMEM_MOVDIR64B=1` turns it on, `=0` off, either way).
     pub movdir64b: bool,
+    /// Streamed copies of disjoint ranges store and write back their
+    /// partial head and tail lines before the whole lines, so the
+    /// write-backs overlap the streaming; PMDK: head, lines, tail.
+    pub parts_first: bool,
 }
 
 /// Streaming copies shorter than this many lines never prefetch.
@@ -77,6 +103,7 @@ pub const PMDK: Policy = Policy {
     // (bench/results/intel-xeon-avx512-movdir64b.md) it was no faster than
     // AVX-512 and slower at 2 MiB.
     movdir64b: false,
+    parts_first: false,
 };
 
 /// AMD family 19h (Zen 3/Zen 4; measured on an EPYC, model 11h).
@@ -100,44 +127,104 @@ pub const AMD_FAM19: Policy = Policy {
     shared_lines_temporal_below: 4096,
     movnt_threshold: 256,
     movdir64b: false,
+    // The template's order when the AMD entry was measured (PMEM_PARTS_FIRST
+    // lets make bench-policy check it there).
+    parts_first: true,
 };
 
-// PMDK's entry is PMDK's behaviour, checked at compile time.
-const _: () = assert!(
-    PMDK.prefetch_lines == 0
-        && !PMDK.small_movnt
-        && !PMDK.partial_movnt
-        && PMDK.shared_lines_temporal_below == 0
-        && PMDK.movnt_threshold == 256
-        && !PMDK.movdir64b
-);
+/// Intel family 6 with AVX-512F and MOVDIR64B: Tiger Lake and the
+/// Sapphire Rapids line (Sapphire, Emerald, Granite Rapids). Measured on
+/// two 2-vCPU VMs of that line, reporting models A7h and CFh:
+/// bench/results/intel-xeon-fam6h-ma7h-policy.md and
+/// bench/results/intel-xeon-fam6h-mcfh-policy.md (make bench-policy), with
+/// make bench in bench/results/intel-xeon-fam6h-mcfh.md.
+/// - Shared lines below 4 KiB temporal: overlapping moves of 256 B-1 KiB,
+///   which stream from PMDK's threshold, stored and written back ran at
+///   1.03-1.97 of PMDK on CFh, 1-53 % faster than streamed (+18-42 % on
+///   A7h); at 4 KiB streaming wins again (a limit of 8 KiB: 0.66).
+/// - Not small_movnt: streaming a lone 64 B line won on A7h (+9 %) and on
+///   CFh for random pages (+45 %) and NODRAIN batches (+70 %), but lost a
+///   quarter on CFh's consecutive lines (0.75), so it stays off.
+/// - PMDK's order of parts and lines in streamed copies (head, lines,
+///   tail) was 3-9 % faster than both parts first on CFh's misaligned
+///   256 B-4 KiB copies and fills.
+/// - The 2-64 MiB memcpy rows of this entry's column in the CFh report
+///   (0.67-0.92) are noise from other jobs: for copies between disjoint
+///   ranges the entry runs exactly PMDK's choices.
+/// - Everything else stays PMDK's: partial lines streamed lost 23-45 %
+///   at 256 B-1 KiB misaligned, prefetch up to 2.3x at 2-64 MiB, and
+///   MOVDIR64B lost 12-17 rows by up to 18 %.
+pub const INTEL_AVX512_MOVDIR64B: Policy = Policy {
+    name: "intel-avx512-movdir64b",
+    prefetch_lines: 0,
+    small_movnt: false,
+    partial_movnt: false,
+    shared_lines_temporal_below: 4096,
+    movnt_threshold: 256,
+    movdir64b: false,
+    parts_first: false,
+};
 
 /// Every named policy, for `PMEM_POLICY` and the benchmark.
-pub const ALL: [&Policy; 2] = [&PMDK, &AMD_FAM19];
+pub const ALL: [&Policy; 3] = [&PMDK, &AMD_FAM19, &INTEL_AVX512_MOVDIR64B];
 
-/// One row of the table: a vendor and a range of CPUID display families.
+/// Features an entry requires of the CPU (none: any CPU of its families).
+#[derive(Clone, Copy)]
+struct Needs {
+    avx512f: bool,
+    movdir64b: bool,
+}
+
+const ANY: Needs = Needs {
+    avx512f: false,
+    movdir64b: false,
+};
+
+/// One row of the table: a vendor, a range of CPUID display families and
+/// the features the CPU must have.
 struct Entry {
     vendor: Vendor,
     families: core::ops::RangeInclusive<u32>,
+    needs: Needs,
     policy: &'static Policy,
 }
 
-/// The table. Intel is absent on purpose: the only Intel run
-/// (bench/results/intel-xeon-avx512-movdir64b.md, before this table)
-/// showed our AMD choices losing there (prefetch: 0.47 at 64 MiB; partial
-/// lines streamed: 0.51-0.67), so Intel uses PMDK's choices until an
-/// Intel run of `make bench-policy` says otherwise.
-const TABLE: &[Entry] = &[Entry {
-    vendor: Vendor::Amd,
-    families: 0x19..=0x19,
-    policy: &AMD_FAM19,
-}];
+impl Entry {
+    fn matches(&self, k: &Key) -> bool {
+        self.vendor == k.vendor
+            && self.families.contains(&k.family)
+            && (!self.needs.avx512f || k.avx512f)
+            && (!self.needs.movdir64b || k.movdir64b)
+    }
+}
+
+/// The table. Intel family 6 spans fifteen years of cores; only those with
+/// AVX-512F and MOVDIR64B (the line measured) get an entry. The first Intel
+/// run (bench/results/intel-xeon-avx512-movdir64b.md, before this table)
+/// showed the AMD choices losing there, so no Intel CPU gets them.
+const TABLE: &[Entry] = &[
+    Entry {
+        vendor: Vendor::Amd,
+        families: 0x19..=0x19,
+        needs: ANY,
+        policy: &AMD_FAM19,
+    },
+    Entry {
+        vendor: Vendor::Intel,
+        families: 6..=6,
+        needs: Needs {
+            avx512f: true,
+            movdir64b: true,
+        },
+        policy: &INTEL_AVX512_MOVDIR64B,
+    },
+];
 
 /// The policy for a CPU: its table entry, else PMDK's.
-pub fn for_cpu(vendor: Vendor, family: u32) -> &'static Policy {
+pub fn for_cpu(key: &Key) -> &'static Policy {
     TABLE
         .iter()
-        .find(|e| e.vendor == vendor && e.families.contains(&family))
+        .find(|e| e.matches(key))
         .map_or(&PMDK, |e| e.policy)
 }
 
@@ -160,9 +247,9 @@ pub fn display_family(leaf1_eax: u32) -> u32 {
 /// `policy` with the overrides in the environment applied:
 /// `PMEM_POLICY=<name>` replaces it by that table policy, then
 /// `PMEM_PREFETCH_LINES=N` (0-255, 0 = no prefetch),
-/// `PMEM_SMALL_MOVNT=0|1`, `PMEM_PARTIAL_MOVNT=0|1` and
-/// `PMEM_SHARED_TEMPORAL_BELOW=N` (bytes) set one knob each. A malformed
-/// value is logged and ignored.
+/// `PMEM_SMALL_MOVNT=0|1`, `PMEM_PARTIAL_MOVNT=0|1`,
+/// `PMEM_SHARED_TEMPORAL_BELOW=N` (bytes) and `PMEM_PARTS_FIRST=0|1` set
+/// one knob each. A malformed value is logged and ignored.
 pub fn apply_overrides(mut policy: Policy, env: &Lookup) -> Policy {
     if let Some(name) = env("PMEM_POLICY") {
         match by_name(&name) {
@@ -190,6 +277,9 @@ pub fn apply_overrides(mut policy: Policy, env: &Lookup) -> Policy {
     }
     if let Some(n) = number(env, "PMEM_SHARED_TEMPORAL_BELOW") {
         policy.shared_lines_temporal_below = n;
+    }
+    if let Some(on) = switch(env, "PMEM_PARTS_FIRST") {
+        policy.parts_first = on;
     }
     policy
 }
@@ -224,20 +314,49 @@ pub fn number(env: &Lookup, name: &str) -> Option<usize> {
 mod tests {
     use super::*;
 
+    fn key(vendor: Vendor, family: u32, avx512f: bool, movdir64b: bool) -> Key {
+        Key {
+            vendor,
+            family,
+            avx512f,
+            movdir64b,
+        }
+    }
+
     #[test]
     fn table_lookup() {
-        assert_eq!(for_cpu(Vendor::Amd, 0x19), &AMD_FAM19);
-        // Unmeasured families and vendors: PMDK's choices.
-        for (v, f) in [
-            (Vendor::Amd, 0x17),
-            (Vendor::Amd, 0x1a),
-            (Vendor::Intel, 6),
-            (Vendor::Intel, 0x13),
-            (Vendor::Other, 0x19),
-            (Vendor::Other, 6),
+        assert_eq!(for_cpu(&key(Vendor::Amd, 0x19, false, false)), &AMD_FAM19);
+        assert_eq!(for_cpu(&key(Vendor::Amd, 0x19, true, true)), &AMD_FAM19);
+        assert_eq!(
+            for_cpu(&key(Vendor::Intel, 6, true, true)),
+            &INTEL_AVX512_MOVDIR64B
+        );
+        // Unmeasured families, vendors and Intel cores without both
+        // features (Ice Lake: AVX-512F only; Alder Lake: MOVDIR64B only):
+        // PMDK's choices.
+        for k in [
+            key(Vendor::Amd, 0x17, true, true),
+            key(Vendor::Amd, 0x1a, true, true),
+            key(Vendor::Intel, 6, true, false),
+            key(Vendor::Intel, 6, false, true),
+            key(Vendor::Intel, 6, false, false),
+            key(Vendor::Intel, 0x13, true, true),
+            key(Vendor::Other, 0x19, true, true),
+            key(Vendor::Other, 6, true, true),
+            Key::default(),
         ] {
-            assert_eq!(for_cpu(v, f), &PMDK, "{v:?} family {f:#x}");
+            assert_eq!(for_cpu(&k), &PMDK, "{k:?}");
         }
+    }
+
+    /// PMEM_POLICY can name every entry, so make bench-policy can force it
+    /// on any CPU; and PMDK's entry keeps the default threshold.
+    #[test]
+    fn every_entry_is_named() {
+        for e in TABLE {
+            assert_eq!(by_name(e.policy.name), Some(e.policy));
+        }
+        assert_eq!(by_name("pmdk"), Some(&PMDK));
     }
 
     #[test]
@@ -293,6 +412,8 @@ mod tests {
         assert_eq!(p.prefetch_lines, 0);
         assert!(!p.partial_movnt && p.small_movnt);
         assert_eq!(p.shared_lines_temporal_below, 0);
+        assert!(with(&[("PMEM_PARTS_FIRST", "1")], PMDK).parts_first);
+        assert!(!with(&[("PMEM_PARTS_FIRST", "0")], AMD_FAM19).parts_first);
         // Malformed or out of range: ignored.
         let p = with(&[("PMEM_PREFETCH_LINES", "300")], AMD_FAM19);
         assert_eq!(p.prefetch_lines, 16);

@@ -73,8 +73,9 @@ fn variants() -> Vec<(CopyIsa, FlushKind, &'static Routines)> {
 }
 
 /// Every way a copy may store, under any policy: temporal; PMDK's
-/// streaming (whole lines only); partial lines streamed too; with source
-/// prefetch (the shortest distance, and the AMD table's).
+/// streaming (whole lines only, parts in PMDK's order); partial lines
+/// streamed too; with source prefetch (the shortest distance, and the AMD
+/// table's) and both parts of disjoint copies first.
 const STORES: [Stores; 5] = [
     Stores::TEMPORAL,
     Stores::NT,
@@ -82,16 +83,19 @@ const STORES: [Stores; 5] = [
         nt: true,
         partial: true,
         prefetch: 0,
+        parts_first: false,
     },
     Stores {
         nt: true,
         partial: false,
         prefetch: 1,
+        parts_first: true,
     },
     Stores {
         nt: true,
         partial: true,
         prefetch: 16,
+        parts_first: true,
     },
 ];
 
@@ -267,8 +271,10 @@ fn overlapping_moves_both_ways() {
 
 /// Overlapping moves at every distance from 1 to 300 bytes, both ways,
 /// with lengths around the four-line steps of streamed moves (3 to 17 whole
-/// lines, the last step whole or one line short or over): a step that
-/// stored a line before loading all it needs would show here.
+/// lines, the last step whole or one line short or over), and at distances
+/// around 512 B and 4 KiB, where backward moves start taking eight and
+/// sixteen lines per step:
+/// a step that stored a line before loading all it needs would show here.
 #[test]
 fn overlapping_moves_every_distance_around_blocks() {
     for_each_variant(1500, |b, r, st, what| {
@@ -292,6 +298,21 @@ fn overlapping_moves_every_distance_around_blocks() {
                         lo,
                         &format!("{what} up len {len} by {dist}"),
                     );
+                }
+            }
+        }
+    });
+    for_each_variant(4200 + 5200, |b, r, st, what| {
+        for len in [1023, 1024, 1088, 2113, 5200] {
+            for dist in [
+                448, 511, 512, 513, 2048, 4031, 4032, 4095, 4096, 4097, 4159, 4160, 4200,
+            ] {
+                for base in [0, 3] {
+                    let (lo, hi) = (base, base + dist);
+                    let down = format!("{what} down len {len} by {dist}");
+                    b.shift(r, st, len, lo, hi, &down);
+                    let up = format!("{what} up len {len} by {dist}");
+                    b.shift(r, st, len, hi, lo, &up);
                 }
             }
         }

@@ -12,7 +12,7 @@
 
 use super::source::{Fill, Mem, Source};
 use super::{flush_lines, Flusher, Routines, Stores, Switch};
-use crate::policy::{Policy, Vendor};
+use crate::policy::{Key, Policy};
 
 const WORD: usize = core::mem::size_of::<usize>();
 
@@ -50,9 +50,9 @@ pub fn best_isa<F>(_: &F, _: Switch, _: &Policy) -> CopyIsa {
 }
 
 /// No policy table entries: PMDK's choices (which only matter for
-/// streaming stores, and the portable copies have none).
-pub fn policy_key<F>(_: &F) -> (Vendor, u32) {
-    (Vendor::Other, 0)
+/// streaming stores, and the portable copies have none; see `policy`).
+pub fn policy_key<F>(_: &F) -> Key {
+    Key::default()
 }
 
 /// The portable copies have no streaming stores.

@@ -303,6 +303,10 @@ pub struct Stores {
     /// With `nt`: long forward copies prefetch their source this many
     /// lines ahead (0: no prefetch).
     pub prefetch: u8,
+    /// With `nt`, for disjoint ranges: the partial head and tail lines are
+    /// stored and written back before the whole lines stream (else head,
+    /// lines, tail, as PMDK does).
+    pub parts_first: bool,
 }
 
 impl Stores {
@@ -311,12 +315,14 @@ impl Stores {
         nt: false,
         partial: false,
         prefetch: 0,
+        parts_first: false,
     };
     /// PMDK's streaming copy: whole lines streamed, partial lines temporal.
     pub const NT: Stores = Stores {
         nt: true,
         partial: false,
         prefetch: 0,
+        parts_first: false,
     };
 }
 

@@ -20,6 +20,7 @@ fn streaming(cfg: &Config) -> Stores {
         nt: true,
         partial: cfg.partial_movnt,
         prefetch: cfg.prefetch_lines,
+        parts_first: cfg.parts_first,
     }
 }
 
@@ -31,11 +32,11 @@ pub fn routines(isa: CopyIsa, flush: FlushKind) -> &'static Routines {
 }
 
 /// Streaming stores or not, from the flags, the size, whether source and
-/// destination share cache lines and the load-time policy. Under
-/// `small_movnt`, short moves whose source shares lines with the
-/// destination (overlapping or adjacent ranges) store temporally: the
-/// source reads have just pulled those lines into the cache, and a
-/// streaming store to a cached line must first evict it.
+/// destination share cache lines and the load-time policy. Moves shorter
+/// than the policy's `shared_lines_temporal_below` whose source shares
+/// lines with the destination (overlapping or adjacent ranges) store
+/// temporally: the source reads have just pulled those lines into the
+/// cache, and a streaming store to a cached line must first evict it.
 #[inline]
 fn non_temporal(cfg: &Config, len: usize, flags: u32, shared_lines: bool) -> bool {
     if !cfg.movnt {
@@ -47,9 +48,12 @@ fn non_temporal(cfg: &Config, len: usize, flags: u32, shared_lines: bool) -> boo
     if flags & (PMEM_F_MEM_TEMPORAL | PMEM_F_MEM_WB) != 0 {
         return false;
     }
-    if cfg.small_movnt {
+    if shared_lines && len < cfg.shared_lines_temporal_below {
+        // The CPU's policy (0 when the user set a threshold).
+        false
+    } else if cfg.small_movnt {
         // The CPU's policy (the user did not set a threshold).
-        len >= 8 && !(shared_lines && len < cfg.shared_lines_temporal_below)
+        len >= 8
     } else {
         len >= cfg.movnt_threshold
     }
@@ -214,7 +218,7 @@ mod tests {
     }
 
     #[test]
-    fn shared_lines_pick_temporal_stores_under_small_movnt_only() {
+    fn shared_lines_pick_temporal_stores_below_the_policys_limit() {
         let ours = build(&[]);
         assert_eq!(ours.policy, "amd-fam19");
         if !streaming_stores(&ours) {
@@ -230,6 +234,20 @@ mod tests {
         assert!(!non_temporal(&user, 255, 0, false));
         let off = build(&[("PMEM_SHARED_TEMPORAL_BELOW", "0")]);
         assert!(non_temporal(&off, 64, 0, true));
+        // Without small_movnt (the Intel entry): only the moves between
+        // the threshold and the limit change, to temporal.
+        let intel = build(&[("PMEM_POLICY", "intel-avx512-movdir64b")]);
+        assert!(!intel.small_movnt);
+        assert!(!non_temporal(&intel, 64, 0, false));
+        assert!(!non_temporal(&intel, 256, 0, true));
+        assert!(!non_temporal(&intel, 4095, 0, true));
+        assert!(non_temporal(&intel, 4096, 0, true));
+        assert!(non_temporal(&intel, 256, 0, false));
+        let user = build(&[
+            ("PMEM_POLICY", "intel-avx512-movdir64b"),
+            ("PMEM_MOVNT_THRESHOLD", "256"),
+        ]);
+        assert!(non_temporal(&user, 256, 0, true));
     }
 
     #[test]

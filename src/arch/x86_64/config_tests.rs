@@ -1,17 +1,23 @@
 //! `cpu::Config::build` as x86_64 CPUs meet it: the PMEM_* switches of
 //! the x86 write-backs and copy paths, and the policy table keyed by CPUID
-//! vendor and family.
+//! vendor, family and features.
 
 use crate::cpu::*;
 use crate::policy::Vendor;
 
 use super::ALL;
 
-/// ALL, made by Intel (a family with no table entry).
+/// ALL, made by Intel: family 6 with AVX-512F and MOVDIR64B.
 const INTEL: Features = Features {
     vendor: Vendor::Intel,
     family: 6,
     ..ALL
+};
+
+/// An Intel family 6 core without MOVDIR64B (no table entry).
+const INTEL_OLDER: Features = Features {
+    movdir64b: false,
+    ..INTEL
 };
 
 fn build(f: &Features, vars: &[(&str, &str)], auto_flush: bool) -> Config {
@@ -43,14 +49,28 @@ fn best_instructions_by_default() {
 fn policy_from_the_table() {
     let amd = build(&ALL, &[], false);
     assert_eq!(amd.policy, "amd-fam19");
-    assert!(amd.small_movnt && amd.partial_movnt);
+    assert!(amd.small_movnt && amd.partial_movnt && amd.parts_first);
     assert_eq!(
         (amd.prefetch_lines, amd.shared_lines_temporal_below),
         (16, 4096)
     );
-    // Intel and unknown CPUs: PMDK's choices.
+    // Intel with AVX-512F and MOVDIR64B: short moves that share lines
+    // temporal, nothing else changed.
+    let intel = build(&INTEL, &[], false);
+    assert_eq!(intel.policy, "intel-avx512-movdir64b");
+    assert!(!intel.small_movnt && !intel.partial_movnt && !intel.parts_first);
+    assert_eq!(
+        (intel.prefetch_lines, intel.shared_lines_temporal_below),
+        (0, 4096)
+    );
+    assert_eq!(intel.isa, CopyIsa::Avx512f);
+    // Other Intel and unknown CPUs: PMDK's choices.
     for f in [
-        INTEL,
+        INTEL_OLDER,
+        Features {
+            avx512f: false,
+            ..INTEL
+        },
         Features {
             family: 0x1a,
             ..ALL
@@ -73,7 +93,7 @@ fn policy_from_the_table() {
     let c = build(&ALL, &[("PMEM_POLICY", "pmdk")], false);
     assert_eq!(c.instruction_choice().policy, "pmdk");
     assert!(!c.small_movnt && !c.partial_movnt);
-    let c = build(&INTEL, &[("PMEM_SMALL_MOVNT", "1")], false);
+    let c = build(&INTEL_OLDER, &[("PMEM_SMALL_MOVNT", "1")], false);
     assert!(c.small_movnt && !c.partial_movnt);
     // A user threshold keeps its meaning under any policy.
     let c = build(&ALL, &[("PMEM_MOVNT_THRESHOLD", "64")], false);
@@ -141,6 +161,12 @@ fn copy_overrides() {
 #[test]
 fn movnt_overrides() {
     assert!(!build(&ALL, &[("PMEM_NO_FLUSH", "1")], false).small_movnt);
+    // The shared-lines rule goes with the policy's other size rules.
+    for vars in [[("PMEM_NO_FLUSH", "1")], [("PMEM_MOVNT_THRESHOLD", "256")]] {
+        for f in [ALL, INTEL] {
+            assert_eq!(build(&f, &vars, false).shared_lines_temporal_below, 0);
+        }
+    }
     let c = build(&ALL, &[("PMEM_NO_MOVNT", "1")], false);
     assert!(!c.movnt);
     assert!(!c.instruction_choice().movnt);

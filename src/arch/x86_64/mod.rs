@@ -15,6 +15,8 @@ pub use flush::{flush_range, flusher, FlushKind};
 pub(crate) use flush::by_flush_kind;
 
 use super::Switch;
+use crate::policy::Key;
+#[cfg(test)]
 use crate::policy::Vendor;
 
 #[cfg(target_arch = "x86_64")]
@@ -54,9 +56,15 @@ pub fn best_flush(f: &Features, switch: Switch) -> FlushKind {
     best
 }
 
-/// The policy table's key: CPUID's vendor and display family.
-pub fn policy_key(f: &Features) -> (Vendor, u32) {
-    (f.vendor, f.family)
+/// The policy table's key: CPUID's vendor, display family and the
+/// features an entry may require.
+pub fn policy_key(f: &Features) -> Key {
+    Key {
+        vendor: f.vendor,
+        family: f.family,
+        avx512f: f.avx512f,
+        movdir64b: f.movdir64b,
+    }
 }
 
 /// Streaming stores: on x86_64 the copy template has them.

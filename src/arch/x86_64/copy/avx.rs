@@ -9,6 +9,7 @@ pub(super) struct Avx;
 
 impl Isa for Avx {
     type Half = __m256i;
+    const REGISTER_HALVES: usize = 16;
 
     #[inline(always)]
     unsafe fn load_half(p: *const u8) -> __m256i {

@@ -2,8 +2,9 @@
 //!
 //! The line moves are inline asm so the module builds for plain AVX
 //! (AVX-512 target features and intrinsics need a newer Rust than the
-//! crate's rust-version). They clobber xmm0-xmm3: the compiler, built for
-//! AVX only, never keeps anything in the zmm registers' upper halves.
+//! crate's rust-version). They clobber xmm0-xmm15 (as zmm0-zmm15): the
+//! compiler, built for AVX only, never keeps anything in the zmm registers'
+//! upper halves.
 
 use super::avx::Avx;
 use super::template::Isa;
@@ -32,6 +33,7 @@ macro_rules! zmm_line {
 
 impl Isa for Avx512f {
     type Half = __m256i;
+    const REGISTER_HALVES: usize = 16;
 
     #[inline(always)]
     unsafe fn load_half(p: *const u8) -> __m256i {
@@ -78,6 +80,31 @@ impl Isa for Avx512f {
                 "vmovntdq zmmword ptr [{d} + 192], zmm3",
                 d = in(reg) d, s = in(reg) s,
                 out("xmm0") _, out("xmm1") _, out("xmm2") _, out("xmm3") _,
+                options(nostack, preserves_flags))
+        };
+    }
+
+    /// All sixteen lines loaded into zmm0-zmm15 before any store, so
+    /// either direction is safe.
+    #[inline(always)]
+    unsafe fn stream_16<const FWD: bool>(d: *mut u8, s: *const u8) {
+        // Line i goes through zmm<i>: sixteen loads, then sixteen stores.
+        macro_rules! loads_then_stores {
+            ($($i:literal)*) => { concat!(
+                $("vmovdqu64 zmm", $i, ", zmmword ptr [{s} + 64 * ", $i, "]\n",)*
+                $("vmovntdq zmmword ptr [{d} + 64 * ", $i, "], zmm", $i, "\n",)*
+            ) };
+        }
+        // SAFETY: the caller's contract: `s` readable and `d` writable and
+        // 64-aligned for 1024 bytes; all loads precede the stores.
+        unsafe {
+            core::arch::asm!(
+                loads_then_stores!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15),
+                d = in(reg) d, s = in(reg) s,
+                out("xmm0") _, out("xmm1") _, out("xmm2") _, out("xmm3") _,
+                out("xmm4") _, out("xmm5") _, out("xmm6") _, out("xmm7") _,
+                out("xmm8") _, out("xmm9") _, out("xmm10") _, out("xmm11") _,
+                out("xmm12") _, out("xmm13") _, out("xmm14") _, out("xmm15") _,
                 options(nostack, preserves_flags))
         };
     }
