@@ -37,6 +37,10 @@ mod policy;
 mod range;
 mod range_map;
 mod sysfs;
+// The tests' helpers (TempDir, self_command), shared with tests/*.rs.
+#[cfg(test)]
+#[path = "../tests/common/mod.rs"]
+mod test_common;
 
 pub use error::{Error, Result};
 pub(crate) use log::{__function_name, log_at, log_error, log_notice, log_warning};
