@@ -56,6 +56,9 @@ pub mod testing {
     pub mod cpu {
         pub use crate::cpu::{detect, policy_key, Config, CopyIsa, FlushKind};
     }
+    pub mod ffi {
+        pub use crate::ffi::attr::pmem_attr;
+    }
     pub mod map {
         pub use crate::map::{find, is_pmem, map_fd, map_file, unmap};
     }
