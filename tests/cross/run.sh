@@ -135,7 +135,7 @@ target() {
 	# test's panic in process; with -Zpanic-abort-tests it would exec
 	# itself per test, which qemu-user cannot), so std is built for that
 	# too. Tests that re-run their own binary do so under CROSS_TEST_RUNNER.
-	CROSS_TEST_RUNNER="$runner" xcargo "$triple" "$dir" test --release -p pmem \
+	CROSS_TEST_RUNNER="$runner" xcargo "$triple" "$dir" test --release -p libpmem \
 		--config 'profile.release.panic="unwind"' -Zbuild-std=std,panic_unwind \
 		-- "${skips[@]/#/--skip=}" >"$rlog" 2>&1
 	local rc=$?
