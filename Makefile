@@ -100,12 +100,14 @@ uninstall-man:
 check-layers:
 	tests/layers.sh $(CURDIR)
 
-# The committed header must be exactly what cbindgen makes of src/ffi.
+# The committed header must be exactly what cbindgen makes of src/ffi, and
+# the hand-written pmem_attr.h must lay struct pmem_attr out as Rust does.
 check-header:
 	rm -f $(BUILD)/libpmem.h.gen; mkdir -p $(BUILD)
 	$(CARGO) run --release -q -p pmem-header -- $(BUILD)/libpmem.h.gen
 	diff -u include/libpmem.h $(BUILD)/libpmem.h.gen || \
 	  { echo "include/libpmem.h is stale: run 'make header' and commit it"; exit 1; }
+	$(CARGO) test --release -q -p libpmem --test attr_layout
 
 # cbindgen runs in a workspace tool (tools/pmem-header), not a build
 # script: building the library never writes into the source tree.
