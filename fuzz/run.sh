@@ -30,7 +30,7 @@ if [ "${FUZZ_RUST_COVERAGE:-1}" = 1 ]; then
 	sancov="$sancov -Cllvm-args=-sanitizer-coverage-inline-8bit-counters"
 	sancov="$sancov -Cllvm-args=-sanitizer-coverage-pc-table"
 	sancov="$sancov -Cllvm-args=-sanitizer-coverage-trace-compares"
-	RUSTFLAGS="$sancov" CARGO_TARGET_DIR="$out/cov-target" PMEM_HEADER_OUT="$out/libpmem.h" \
+	RUSTFLAGS="$sancov" CARGO_TARGET_DIR="$out/cov-target" \
 		cargo build --quiet --release --lib --target "$triple" \
 		--manifest-path "$here/../Cargo.toml"
 	link="$out/cov-target/$triple/release/libpmem.a $(pkg --static --libs-only-l | sed 's/-lpmem//')"

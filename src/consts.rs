@@ -2,7 +2,7 @@
 //!
 //! Defined here, below every layer that takes them (`map`, `memops`, `api`),
 //! and re-exported by `ffi::consts`. cbindgen reads this file beside
-//! `src/ffi` (build.rs), so they still appear in include/libpmem.h.
+//! `src/ffi` (tools/pmem-header), so they still appear in include/libpmem.h.
 
 use libc::{c_int, c_uint};
 

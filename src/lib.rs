@@ -4,23 +4,26 @@
 //! `extern "C"` functions of `ffi`, exported by `libpmem.so.1` and
 //! declared in `include/libpmem.h`. Everything else is internal.
 //!
-//! Dependencies run one way, each layer importing only from those below
-//! it (`tests/layers.sh`, run by `make check`, enforces this):
+//! Dependencies run one way: a module imports only from its own layer and
+//! those below it (`tests/layers.sh`, run by `make check`, enforces this
+//! with the same numbers). Lowest first:
 //!
-//! 1. `ffi` (the C surface), [`api`] (the Rust surface), `init` (the ELF
-//!    constructor and destructor);
-//! 2. `map` (files, mappings, the registry of mapped ranges, deep drain)
+//! 0. what every layer shares: `env` (the one reader of `PMEM_*`
+//!    variables, and of the files they name: nothing in a privileged
+//!    program), `error` and `log`, `consts` (libpmem.h's
+//!    flags, re-exported by `ffi`), `range` (checked address arithmetic)
+//!    and `range_map` (the ordered map of address ranges);
+//! 1. platform facts: `arch` (everything that names an instruction set;
+//!    nothing above it says `cfg(target_arch)`), `policy` (the per-CPU
+//!    table), `sysfs` (eADR) and `cpu` (the load-time choice of
+//!    instructions);
+//! 2. `persist` (flush, fence, drain, msync, deep flush);
+//! 3. `memops` (memmove, memcpy, memset: temporal or streaming stores);
+//! 4. `map` (files, mappings, the registry of mapped ranges, deep drain)
 //!    and `mode` (the msync, fit and auto persistence modes, which plug
 //!    into `persist` through its mode hooks);
-//! 3. `memops` (memmove, memcpy, memset: temporal or streaming stores);
-//! 4. `persist` (flush, fence, drain, msync, deep flush);
-//! 5. the leaf: platform facts and what every layer shares. `cpu` (the
-//!    load-time choice of instructions), `policy` (the per-CPU table),
-//!    `arch` (everything that names an instruction set; nothing above it
-//!    says `cfg(target_arch)`), `sysfs` (eADR), `consts` (libpmem.h's
-//!    flags, re-exported by `ffi`), `range` (checked address arithmetic),
-//!    `env` (the one reader of `PMEM_*` variables, and of the files they
-//!    name: nothing in a privileged program), `error` and `log`.
+//! 5. `ffi` (the C surface), [`api`] (the Rust surface), `init` (the ELF
+//!    constructor and destructor) and `testing`.
 
 pub mod api;
 mod arch;
@@ -39,6 +42,10 @@ mod policy;
 mod range;
 mod range_map;
 mod sysfs;
+// The tests' helpers (TempDir, self_command), shared with tests/*.rs.
+#[cfg(test)]
+#[path = "../tests/common/mod.rs"]
+mod test_common;
 
 pub use error::{Error, Result};
 pub(crate) use log::{__function_name, log_at, log_error, log_notice, log_warning};
@@ -53,6 +60,9 @@ pub mod testing {
     }
     pub mod cpu {
         pub use crate::cpu::{detect, policy_key, Config, CopyIsa, FlushKind};
+    }
+    pub mod ffi {
+        pub use crate::ffi::attr::pmem_attr;
     }
     pub mod map {
         pub use crate::map::{find, is_pmem, map_fd, map_file, unmap};

@@ -9,6 +9,7 @@
 //! per process.
 
 mod common;
+use common::TempDir;
 
 use pmem::api::{MemFlags, PmemFile};
 use std::path::{Path, PathBuf};
@@ -63,7 +64,7 @@ fn persists_through_msync_unless_pmem() {
         return child(&path, Path::new(&std::env::var(DIR_ENV).unwrap()));
     }
     let dir = TempDir::new("msync");
-    let Some(shim) = build_shim(&dir.0) else {
+    let Some(shim) = build_shim(dir.path()) else {
         return;
     };
     for (force, path) in [("0", "msync"), ("1", "flush")] {
@@ -71,7 +72,7 @@ fn persists_through_msync_unless_pmem() {
             ("LD_PRELOAD", shim.as_os_str()),
             ("PMEM_IS_PMEM_FORCE", force.as_ref()),
         ];
-        run_child(TEST_NAME, path, &dir.0, &env);
+        run_child(TEST_NAME, path, dir.path(), &env);
     }
 }
 
@@ -90,7 +91,7 @@ fn fit_mode_shows_lines_on_pmem_and_pages_elsewhere() {
             ("PMEM_PERSIST_MODE", "fit".as_ref()),
             ("PMEM_IS_PMEM_FORCE", force.as_ref()),
         ];
-        run_child(NAME, force, &dir.0, &env);
+        run_child(NAME, force, dir.path(), &env);
     }
 }
 
@@ -272,22 +273,5 @@ fn build_shim(dir: &Path) -> Option<PathBuf> {
             eprintln!("{why}");
             None
         }
-    }
-}
-
-/// The test's own directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("pmem-api-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }

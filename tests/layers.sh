@@ -2,7 +2,8 @@
 # One-way layers: no module under src/ names a module of a higher layer
 # (`crate::x`, `$crate::x`, or `x` inside `use crate::{...}`), comments
 # excepted. The layers, lowest first, as lib.rs describes them:
-#   0 env error log consts range range_map   what every layer shares
+#   0 env error log consts range range_map   what every layer shares (and the
+#                                         tests' helpers, test_common)
 #   1 policy arch sysfs cpu      platform facts: CPU features, sysfs, the load-time choice
 #   2 persist                    flush, fence, drain, msync
 #   3 memops                     copies
@@ -13,7 +14,7 @@ set -eu
 root=${1:-$(dirname "$0")/..}
 cd "$root"
 find src -name '*.rs' ! -path src/lib.rs | sort | perl -e '
-my %rank = (env=>0, error=>0, log=>0, consts=>0, range=>0, range_map=>0,
+my %rank = (env=>0, error=>0, log=>0, consts=>0, range=>0, range_map=>0, test_common=>0,
             policy=>1, arch=>1, sysfs=>1, cpu=>1,
             persist=>2, memops=>3, map=>4, mode=>4,
             ffi=>5, api=>5, init=>5, testing=>5);

@@ -493,26 +493,11 @@ impl Drop for PmemFile {
 mod tests {
     use super::*;
 
-    /// A directory of its own under the temp dir, removed when dropped.
-    struct TempDir(std::path::PathBuf);
-
-    impl TempDir {
-        fn new(name: &str) -> TempDir {
-            let dir = std::env::temp_dir().join(format!("pmem-api-{name}-{}", std::process::id()));
-            std::fs::create_dir_all(&dir).unwrap();
-            TempDir(dir)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use crate::test_common::TempDir;
 
     fn create(dir: &TempDir, len: usize) -> PmemFile {
         // SAFETY: the file is this test's own.
-        unsafe { PmemFile::create(dir.0.join("f"), len) }.unwrap()
+        unsafe { PmemFile::create(dir.join("f"), len) }.unwrap()
     }
 
     #[test]
@@ -529,11 +514,11 @@ mod tests {
         }
         #[allow(clippy::reversed_empty_ranges)]
         let reversed = f.range(5..4);
-        assert!(reversed.is_err());
+        assert_eq!(reversed.unwrap_err().errno(), libc::EINVAL);
         let e = f.range_at(usize::MAX, 2).unwrap_err();
         assert!(e.what().contains("outside the 8192-byte mapping"), "{e}");
         let excluded_max = (Bound::Excluded(usize::MAX), Bound::Unbounded);
-        assert!(f.range(excluded_max).is_err());
+        assert_eq!(f.range(excluded_max).unwrap_err().errno(), libc::EINVAL);
     }
 
     #[test]
@@ -552,12 +537,18 @@ mod tests {
     fn out_of_range_writes_change_nothing() {
         let dir = TempDir::new("oob");
         let mut f = create(&dir, 4096);
-        assert!(f.write_persist(4090, b"too long").is_err());
-        assert!(f.fill_persist(4000..5000, 1).is_err());
-        assert!(f.copy_within_persist(0..100, 4000).is_err());
-        assert!(f.copy_within_persist(4000..5000, 0).is_err());
-        assert!(f.memcpy(usize::MAX, b"x", MemFlags::empty()).is_err());
-        assert!(f.flush(..4097).is_err());
+        let errors = [
+            f.write_persist(4090, b"too long"),
+            f.fill_persist(4000..5000, 1),
+            f.copy_within_persist(0..100, 4000),
+            f.copy_within_persist(4000..5000, 0),
+            f.memcpy(usize::MAX, b"x", MemFlags::empty()),
+            f.flush(..4097),
+        ];
+        for e in errors.map(Result::unwrap_err) {
+            assert_eq!(e.errno(), libc::EINVAL, "{e}");
+            assert!(e.what().contains("outside the 4096-byte mapping"), "{e}");
+        }
         assert!(f.iter().all(|&b| b == 0));
     }
 

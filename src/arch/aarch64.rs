@@ -7,7 +7,9 @@
 //!
 //! Copies are the portable ones (plain stores, then the write-back loop).
 
-pub use super::generic::{best_isa, fence_required, policy_key, CopyIsa, STREAMING_STORES};
+pub use super::generic::{
+    best_isa, fence_required, policy_key, CopyIsa, ATOMIC_STORE, STREAMING_STORES,
+};
 use super::{Flusher, Switch};
 
 /// What the kernel reports about this CPU.
@@ -89,10 +91,6 @@ pub fn best_flush(f: &Features, _switch: Switch) -> FlushKind {
         FlushKind::Cvac
     }
 }
-
-/// An aligned 8-byte store is single-copy atomic (and the copies write
-/// aligned words whole).
-pub const ATOMIC_STORE: usize = 8;
 
 super::portable_routines!();
 

@@ -55,6 +55,10 @@ pub fn policy_key<F>(_: &F) -> Key {
     Key::default()
 }
 
+/// An aligned machine word is stored single-copy atomically on every
+/// target these copies serve, and they write aligned words whole.
+pub const ATOMIC_STORE: usize = WORD;
+
 /// The portable copies have no streaming stores.
 pub const STREAMING_STORES: bool = false;
 

@@ -166,7 +166,7 @@ pub(crate) use portable_routines;
 macro_rules! no_write_back {
     () => {
         pub use $crate::arch::generic::{
-            best_isa, fence_required, policy_key, CopyIsa, STREAMING_STORES,
+            best_isa, fence_required, policy_key, CopyIsa, ATOMIC_STORE, STREAMING_STORES,
         };
 
         /// Nothing to detect.
@@ -182,10 +182,6 @@ macro_rules! no_write_back {
         pub fn best_flush(_: &Features, _: $crate::arch::Switch) -> FlushKind {
             FlushKind::None
         }
-
-        /// An aligned doubleword store is single-copy atomic (and the copies
-        /// write aligned words whole).
-        pub const ATOMIC_STORE: usize = 8;
 
         $crate::arch::portable_routines!();
     };

@@ -13,7 +13,9 @@
 //!
 //! Copies are the portable ones (plain stores, then the write-back loop).
 
-pub use super::generic::{best_isa, fence_required, policy_key, CopyIsa, STREAMING_STORES};
+pub use super::generic::{
+    best_isa, fence_required, policy_key, CopyIsa, ATOMIC_STORE, STREAMING_STORES,
+};
 use super::{Flusher, Switch};
 use core::sync::atomic::{AtomicU8, Ordering};
 
@@ -64,37 +66,31 @@ const fn sync(l: u32) -> u32 {
     0x7c00_04ac | (l << 21)
 }
 
-pub struct Dcbf;
+/// A flusher issuing one `dcbf` form, as its instruction word with the
+/// address in r9. No `nomem`: it must not move across stores.
+macro_rules! dcbf_form {
+    ($name:ident = $word:literal) => {
+        pub struct $name;
 
-impl Flusher for Dcbf {
-    const KIND: FlushKind = FlushKind::Dcbf;
+        impl Flusher for $name {
+            const KIND: FlushKind = FlushKind::$name;
 
-    #[inline(always)]
-    unsafe fn line(p: *const u8) {
-        // SAFETY: `p` is mapped (the caller's contract); the instruction
-        // only writes the line back (and may evict it). No `nomem`: it
-        // must not move across stores.
-        unsafe {
-            core::arch::asm!(".long 0x7c0048ac", in("r9") p, options(nostack, preserves_flags))
-        };
-    }
+            #[inline(always)]
+            unsafe fn line(p: *const u8) {
+                // SAFETY: `p` is mapped and this CPU knows the form (the
+                // caller's contract); it only writes the line back (and
+                // may evict it).
+                unsafe {
+                    core::arch::asm!(concat!(".long ", $word), in("r9") p,
+                        options(nostack, preserves_flags))
+                };
+            }
+        }
+    };
 }
 
-pub struct Dcbstps;
-
-impl Flusher for Dcbstps {
-    const KIND: FlushKind = FlushKind::Dcbstps;
-
-    #[inline(always)]
-    unsafe fn line(p: *const u8) {
-        // SAFETY: `p` is mapped and ISA 3.1 reported (the caller's
-        // contract); the instruction only writes the line back. No
-        // `nomem`: it must not move across stores.
-        unsafe {
-            core::arch::asm!(".long 0x7cc048ac", in("r9") p, options(nostack, preserves_flags))
-        };
-    }
-}
+dcbf_form!(Dcbf = "0x7c0048ac");
+dcbf_form!(Dcbstps = "0x7cc048ac");
 
 /// Which sync the fence issues: 0 not yet known, then `HWSYNC` or
 /// `PHWSYNC`. Read on every drain (one load and a branch), decided on the
@@ -140,10 +136,6 @@ pub fn best_flush(f: &Features, _: Switch) -> FlushKind {
         FlushKind::Dcbf
     }
 }
-
-/// An aligned doubleword store is single-copy atomic (and the copies write
-/// aligned words whole).
-pub const ATOMIC_STORE: usize = 8;
 
 super::portable_routines!();
 

@@ -4,7 +4,7 @@
 //! Every function here is `#[no_mangle]`; the Makefile's version script
 //! exports them at `LIBPMEM_1.0` (and the original 2013 API at its own node).
 
-mod attr;
+pub(crate) mod attr;
 pub mod consts;
 mod log;
 mod map;

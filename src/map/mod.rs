@@ -6,7 +6,8 @@
 //! - [`mmap`]: aligned placement, MAP_SYNC and its fallback;
 //! - [`maps_text`]: the parser of /proc/self/maps lines;
 //! - [`registry`]: the live mappings, for is_pmem and deep drain;
-//! - [`platform`]: auto flush and deep flush from sysfs.
+//! - [`platform`]: deep drain through the regions' sysfs deep_flush files
+//!   (auto flush, which needs no mapping, is `crate::sysfs`'s).
 
 pub mod devdax;
 pub mod file;

@@ -1,8 +1,9 @@
 //! The seam between the fast path and the persistence modes other than the
 //! default `flush` mode (`msync`, `fit`, `auto`; see `crate::mode`).
 //!
-//! In `flush` mode no hooks are installed and the hot path pays one relaxed
-//! atomic load and a predictable branch. When a mode is active, every flush,
+//! In `flush` mode no hooks are installed and the hot path pays one atomic
+//! load (Acquire, a plain load on x86 and a load-acquire on aarch64) and a
+//! predictable branch. When a mode is active, every flush,
 //! drain and msync in the library (pmem_persist, pmem_flush, the pmem_mem*
 //! family, the deep calls) goes through its hooks instead, and the mapping
 //! code asks it whether files must be mapped private (fit mode).

@@ -1,5 +1,9 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the tests: the integration tests' `mod common;`, and
+//! the crate's unit tests through `#[path]` (src/api, src/map/tests.rs).
+// Each test binary uses some of them.
+#![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// A command that runs this test binary again: directly, or under the
@@ -16,5 +20,32 @@ pub fn self_command() -> Command {
             cmd
         }
         None => Command::new(exe),
+    }
+}
+
+/// A directory of the test's own under the temp dir (named for the test
+/// and the process), removed with its contents when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("pmem-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
