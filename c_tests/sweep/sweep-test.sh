@@ -124,6 +124,44 @@ case $(sed 's/.*) \(.\).*/\1/' "/proc/$bg/stat" 2>/dev/null) in
 "" | Z) ;;
 *) bad "the grandchild outlived the timeout"; kill "$bg" ;;
 esac
+# A daemon (setsid, parent gone) left running by a crashed run is killed
+# with it: pmem-sweep is the child subreaper of its commands.
+rm -f "$out"/daemon.*
+cat >"$out/daemonize.sh" <<'EOF'
+#!/bin/sh
+# daemonize.sh PIDFILE: start a daemon in a session of its own, wait until it runs.
+setsid sh -c 'echo $$ >"$0.tmp"; mv "$0.tmp" "$0"; exec sleep 60' "$1" &
+while [ ! -s "$1" ]; do sleep 0.01; done
+EOF
+chmod +x "$out/daemonize.sh"
+"$sweep" --workdir "$out/wd" --states none \
+	-- sh -c "$out/daemonize.sh $out/daemon.\$PMEM_SWEEP_POINT; $fd pool 2" \
+	>"$out/daemon.out" 2>&1 || { bad "the sweep of a daemonizing program failed"; cat "$out/daemon.out"; }
+sleep 0.2
+n=0
+for f in "$out"/daemon.[0-9]*; do
+	[ -e "$f" ] || continue
+	n=$((n + 1))
+	pid=$(cat "$f")
+	[ -n "$pid" ] && [ -e "/proc/$pid" ] && case $(sed 's/.*) \(.\).*/\1/' "/proc/$pid/stat" 2>/dev/null) in
+	"" | Z) ;;
+	*) bad "a daemon of run $f outlived its run"; kill "$pid" ;;
+	esac
+done
+[ "$n" = 5 ] || bad "$n daemons started, want 5 (the counting run and 4 points)"
+# A check that fails even without a crash: its own exit status (3), the
+# never-flushed stores and the run by hand.
+"$sweep" --workdir "$out/wd" --check "$fd -c pool && false" -- "$fd" -u pool 2 >"$out/uncrashed.out" 2>&1
+[ $? = 3 ] || bad "an uncrashed run failing its check should exit 3"
+grep -q "^the program's run without a crash already fails the check" "$out/uncrashed.out" &&
+	grep -q "pool offset 2048, 64 bytes: never flushed" "$out/uncrashed.out" &&
+	grep -q "^  by hand:   .*PMEM_PERSIST_MODE=fit $fd -u pool 2; sh -c" "$out/uncrashed.out" ||
+	{ bad "the uncrashed failure is not reported"; cat "$out/uncrashed.out"; }
+# A hanging check fails its state after --check-timeout, not --timeout.
+"$sweep" --workdir "$out/wd" --states none --check-timeout 1 \
+	--check '[ "$PMEM_SWEEP_POINT" = 0 ] || exec sleep 30' -- "$fd" pool 1 >"$out/hang.out" 2>&1
+[ $? = 1 ] || bad "a hanging check should fail its states"
+[ "$(grep -c "FAILED: the check timed out after 1 s" "$out/hang.out")" = 2 ] || { bad "hanging check not reported"; cat "$out/hang.out"; }
 # Standard input reaches every run (read once), and PMEM_IS_PMEM_FORCE=1
 # is set and said; the by-hand reproducer replays from the input file.
 echo 3 >"$out/three"

@@ -30,8 +30,11 @@ options:
                   clock, printed)
   --only N[.k]    run one state alone, output shown, directory kept (a
                   reproducer); with --state SPEC for its flips
-  --timeout SECS  limit for each command (default 60); the whole process
-                  group of a command is killed
+  --check-timeout SECS
+                  limit for each check (default 10); a check that takes
+                  longer fails its state (recovery hangs)
+  --timeout SECS  limit for setup and each run of the program (default
+                  60); the whole process group of a command is killed
   --workdir DIR   where the sweep makes its own directory (default: $TMPDIR);
                   only that directory is ever removed
   --keep          keep the job directories after the sweep
@@ -44,7 +47,8 @@ options:
 Every command runs in its job's directory, also given in $PMEM_SWEEP_DIR;
 $PMEM_SWEEP_POINT holds the point number of the run (0 for the counting run).
 Exit status: 0 all states passed, 1 a check failed, 2 usage or setup errors or
-points the program did not reach.";
+points the program did not reach, 3 the check fails even without a crash,
+128+N interrupted by signal N (SIGINT, SIGTERM).";
 
 /// What the command line asks for.
 #[derive(Debug, Default, PartialEq)]
@@ -61,6 +65,7 @@ pub struct Options {
     pub states: String,
     pub budget: u64,
     pub timeout: Duration,
+    pub check_timeout: Duration,
     pub workdir: Option<PathBuf>,
     pub keep: bool,
     pub drain_scan: bool,
@@ -75,6 +80,7 @@ pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Options, String
         budget: 32,
         states: crate::states::DEFAULT.to_string(),
         timeout: Duration::from_secs(60),
+        check_timeout: Duration::from_secs(10),
         ..Options::default()
     };
     while let Some(arg) = args.next() {
@@ -118,6 +124,7 @@ pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Options, String
             "--states" => o.states = value()?,
             "--budget" => o.budget = number(&name, &value()?)?,
             "--timeout" => o.timeout = Duration::from_secs(number(&name, &value()?)?),
+            "--check-timeout" => o.check_timeout = Duration::from_secs(number(&name, &value()?)?),
             "--workdir" => o.workdir = Some(PathBuf::from(value()?)),
             _ => return Err(format!("unknown option {arg:?}\n{USAGE}")),
         }

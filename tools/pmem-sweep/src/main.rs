@@ -9,6 +9,7 @@ mod input;
 #[allow(dead_code)]
 #[path = "../../../src/mode/protocol.rs"]
 mod protocol;
+mod reaper;
 mod report;
 mod repro;
 mod runner;
@@ -37,7 +38,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match sweep(opts) {
+    let result = sweep(opts);
+    // Whatever escaped every job's clean-up (an environment cleared).
+    reaper::kill_orphans(None);
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(msg) => {
             eprintln!("pmem-sweep: {msg}");
@@ -47,6 +51,9 @@ fn main() -> ExitCode {
 }
 
 fn sweep(opts: args::Options) -> Result<u8, String> {
+    if !reaper::become_subreaper() {
+        eprintln!("pmem-sweep: warning: cannot become a child subreaper; daemons a run starts may outlive it");
+    }
     let program = resolve_program(opts.program.clone())?;
     let work = Workdir::make(opts.workdir.clone())?;
     let input = match input::capture(&work.root) {
@@ -84,6 +91,7 @@ fn sweep(opts: args::Options) -> Result<u8, String> {
         check: opts.check.clone(),
         program,
         timeout: opts.timeout,
+        check_timeout: opts.check_timeout,
         drain_scan: opts.drain_scan,
         stdin: input.copy.clone(),
         env,
@@ -133,7 +141,17 @@ fn sweep_states(
 ) -> Result<u8, String> {
     let began = Instant::now();
     let count_dir = root.join("count");
-    let (total, records) = plan.count_points(&count_dir)?;
+    let (total, records) = match plan.count_points(&count_dir) {
+        Ok(counted) => counted,
+        Err(runner::Counting::Error(e)) => return Err(e),
+        Err(runner::Counting::Uncrashed(why, records)) => {
+            println!("the program's run without a crash already fails the check: {why}");
+            print_flush_report(&records, &count_dir);
+            println!("  by hand:   {}", reproducer.uncrashed());
+            eprintln!("pmem-sweep: no state swept: fix the uncrashed run first (exit status 3)");
+            return Ok(3);
+        }
+    };
     print_flush_report(&records, &count_dir);
     if total == 0 {
         eprintln!(
@@ -156,7 +174,7 @@ fn sweep_states(
         ),
     }
     let bases: Vec<State> = points.iter().map(|&p| State::base(p)).collect();
-    let mut results = run_all(plan, root, &bases, opts.jobs, "base states");
+    let mut results = run_all(plan, root, &bases, opts.jobs, "base states", 0);
     let mut more = Vec::new();
     let mut left_out = 0;
     for (state, run, _) in &results {
@@ -172,7 +190,11 @@ fn sweep_states(
         }
     }
     if !more.is_empty() {
-        results.extend(run_all(plan, root, &more, opts.jobs, "more states"));
+        let failed = results
+            .iter()
+            .filter(|r| r.1.outcome != Outcome::Passed)
+            .count();
+        results.extend(run_all(plan, root, &more, opts.jobs, "more states", failed));
     }
     results.sort_by(|a, b| a.0.cmp(&b.0));
     let mut bad = 0;
@@ -198,10 +220,10 @@ fn sweep_states(
     let shared = results.iter().filter(|r| r.1.shared).count();
     let shared = match shared {
         0 => String::new(),
-        n => format!(", {n} with the files of a state already checked"),
+        n => format!("; {n} had the files of a state already checked"),
     };
     eprintln!(
-        "pmem-sweep: {} of {} states passed ({} points{shared}); {:.2} s, {:.0} states/s",
+        "pmem-sweep: {} of {} states passed ({} points){shared}; {:.2} s, {:.0} states/s",
         results.len() - bad,
         results.len(),
         points.len(),
@@ -213,10 +235,19 @@ fn sweep_states(
 }
 
 /// Runs `states` on `jobs` threads, each in its own directory.
-fn run_all(plan: &Plan, root: &Path, states: &[State], jobs: usize, what: &str) -> Vec<Result1> {
+/// `failed_before`: states of earlier phases that failed, so the progress
+/// line counts all failures so far.
+fn run_all(
+    plan: &Plan,
+    root: &Path,
+    states: &[State],
+    jobs: usize,
+    what: &str,
+    failed_before: usize,
+) -> Vec<Result1> {
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Vec::with_capacity(states.len()));
-    let progress = Progress::new(states.len(), what);
+    let progress = Progress::new(states.len(), what, failed_before);
     std::thread::scope(|s| {
         for job in 0..jobs.min(states.len()) {
             let (next, results, progress) = (&next, &results, &progress);
@@ -361,11 +392,11 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(total: usize, what: &str) -> Self {
+    fn new(total: usize, what: &str, failed_before: usize) -> Self {
         Progress {
             total,
             what: what.to_string(),
-            state: Mutex::new((0, 0)),
+            state: Mutex::new((0, failed_before)),
             tty: std::io::stderr().is_terminal(),
         }
     }
@@ -378,7 +409,7 @@ impl Progress {
         if self.tty || st.0 % step == 0 || st.0 == self.total {
             let end = if self.tty { "\r" } else { "\n" };
             eprint!(
-                "pmem-sweep: {}/{} {} run, {} failed{end}",
+                "pmem-sweep: {}/{} {} run, {} failed so far{end}",
                 st.0, self.total, self.what, st.1
             );
             let _ = std::io::stderr().flush();

@@ -33,12 +33,29 @@ pub struct Run {
     pub shared: bool,
 }
 
+/// Why the counting run gave no point count.
+pub enum Counting {
+    /// Setup or the program failed.
+    Error(String),
+    /// The program ran to its end, and the check failed all the same: what
+    /// the check said, and the run's report.
+    Uncrashed(String, Vec<Record>),
+}
+
+impl From<String> for Counting {
+    fn from(e: String) -> Self {
+        Counting::Error(e)
+    }
+}
+
 /// The three commands of a sweep.
 pub struct Plan {
     pub setup: Option<String>,
     pub check: Option<String>,
     pub program: Vec<OsString>,
     pub timeout: Duration,
+    /// The check's own limit: a check that hangs has failed.
+    pub check_timeout: Duration,
     /// PMEM_FIT_DRAIN_SCAN=1 in the counting run.
     pub drain_scan: bool,
     /// The program's standard input: pmem-sweep's own, read once into
@@ -63,7 +80,7 @@ pub const MODE_VARS: [&str; 5] = [
 impl Plan {
     /// Runs setup and the whole program in fit mode, checks that the check
     /// accepts its result, and returns the point count and the report.
-    pub fn count_points(&self, dir: &Path) -> Result<(u64, Vec<Record>), String> {
+    pub fn count_points(&self, dir: &Path) -> Result<(u64, Vec<Record>), Counting> {
         self.setup(dir, 0, false)?;
         let report = fresh_report(dir)?;
         let mut cmd = self.program_command(dir, 0)?;
@@ -73,24 +90,24 @@ impl Plan {
         }
         let status = run(cmd, self.timeout, false, None)?;
         if !status.success() {
-            return Err(format!(
+            return Err(Counting::Error(format!(
                 "the program failed without a crash: {}",
                 describe(status)
-            ));
+            )));
         }
         let records = report::read(&report);
         let Some(total) = report::points(&records) else {
-            return Err(format!(
+            return Err(Counting::Error(format!(
                 "no process reported its points in {} (is the program linked with \
                  this libpmem, and does PMEM_PERSIST_MODE reach it?)",
                 report.display()
-            ));
+            )));
         };
         match self.check(dir, 0, false)? {
             Outcome::Passed => Ok((total, records)),
-            other => Err(format!(
-                "the check fails after a complete run, without a crash: {other:?}"
-            )),
+            Outcome::Failed(why) | Outcome::Error(why) | Outcome::Unreached(why) => {
+                Err(Counting::Uncrashed(why, records))
+            }
         }
     }
 
@@ -185,10 +202,18 @@ impl Plan {
         let log = dir.with_extension("check.log");
         let status = run(
             self.shell(check, dir, point),
-            self.timeout,
+            self.check_timeout,
             show,
             Some(&log),
-        )?;
+        );
+        let status = match status {
+            Err(e) if e.starts_with(TIMED_OUT) => {
+                return Ok(Outcome::Failed(format!(
+                    "the check {e} (--check-timeout): does recovery hang?"
+                )))
+            }
+            other => other?,
+        };
         if status.success() {
             return Ok(Outcome::Passed);
         }
@@ -266,11 +291,19 @@ fn run(
             cmd.stdout(Stdio::null()).stderr(Stdio::null());
         }
     }
-    let child = cmd
-        .spawn()
+    let child = crate::reaper::spawn(&mut cmd)
         .map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
-    wait_for(child, timeout)
+    let pid = child.id();
+    let status = wait_for(child, timeout);
+    crate::reaper::ended(pid);
+    // Daemons of this job that left its process group.
+    if let Some((_, Some(dir))) = cmd.get_envs().find(|(k, _)| *k == "PMEM_SWEEP_DIR") {
+        crate::reaper::kill_orphans(Some(Path::new(dir)));
+    }
+    status
 }
+
+const TIMED_OUT: &str = "timed out";
 
 fn wait_for(mut child: Child, timeout: Duration) -> Result<ExitStatus, String> {
     let start = Instant::now();
@@ -286,7 +319,7 @@ fn wait_for(mut child: Child, timeout: Duration) -> Result<ExitStatus, String> {
         if start.elapsed() > timeout {
             kill_group(group);
             let _ = child.wait();
-            return Err(format!("timed out after {} s", timeout.as_secs()));
+            return Err(format!("{TIMED_OUT} after {} s", timeout.as_secs()));
         }
         std::thread::sleep(nap);
         nap = (nap * 2).min(Duration::from_millis(10));
