@@ -17,7 +17,7 @@ mod sample;
 mod states;
 mod workdir;
 
-use report::{CrashRecord, Record};
+use report::{CrashRecord, Summary};
 use repro::Reproducer;
 use runner::{Outcome, Plan, Run};
 use states::{Counts, State};
@@ -294,12 +294,11 @@ fn relative(path: &str, dir: &Path) -> String {
 }
 
 /// Prints the full run's missing-flush and wasted-flush records.
-fn print_flush_report(records: &[Record], dir: &Path) {
-    let unflushed: Vec<&Record> = records.iter().filter(|r| r.is("unflushed")).collect();
-    if !unflushed.is_empty() {
+fn print_flush_report(report: &Summary, dir: &Path) {
+    if !report.unflushed.is_empty() {
         println!("stores never flushed (in the run without a crash):");
     }
-    for r in &unflushed {
+    for r in &report.unflushed {
         let since = match r.num("since") {
             0 => "never flushed".to_string(),
             p => format!("stored after point {p} last wrote it"),
@@ -317,24 +316,25 @@ fn print_flush_report(records: &[Record], dir: &Path) {
             r.num("until")
         );
     }
-    let (mut written, mut wasted) = (0, 0);
-    for r in records.iter().filter(|r| r.is("summary")) {
-        written += r.num("flushed_lines");
-        wasted += r.num("wasted_lines");
+    if report.more_unflushed > 0 {
+        println!(
+            "  and {} more ranges, {} bytes in all (all of them: --keep, then count.report)",
+            report.more_unflushed, report.more_bytes
+        );
     }
-    if wasted > 0 {
-        let most: Vec<String> = records
+    if report.wasted_lines > 0 {
+        let most: Vec<String> = report
+            .wasted
             .iter()
-            .filter(|r| r.is("wasted"))
-            .take(3)
             .map(|r| {
                 let f = relative(r.str("file"), dir);
                 format!("{f}+{} ({} times)", r.num("offset"), r.num("times"))
             })
             .collect();
         println!(
-            "wasted flushes: {wasted} of {} flushed lines were already in the file; most: {}",
-            written + wasted,
+            "wasted flushes: {} of {} flushed lines were already in the file; most: {}",
+            report.wasted_lines,
+            report.flushed_lines + report.wasted_lines,
             most.join(", ")
         );
     }

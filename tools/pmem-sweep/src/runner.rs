@@ -1,6 +1,6 @@
 //! Running setup, the program (crashed in a state) and check in a job directory.
 
-use crate::report::{self, CrashRecord, Record};
+use crate::report::{self, CrashRecord, Summary};
 use crate::states::State;
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -39,7 +39,7 @@ pub enum Counting {
     Error(String),
     /// The program ran to its end, and the check failed all the same: what
     /// the check said, and the run's report.
-    Uncrashed(String, Vec<Record>),
+    Uncrashed(String, Summary),
 }
 
 impl From<String> for Counting {
@@ -80,7 +80,7 @@ pub const MODE_VARS: [&str; 5] = [
 impl Plan {
     /// Runs setup and the whole program in fit mode, checks that the check
     /// accepts its result, and returns the point count and the report.
-    pub fn count_points(&self, dir: &Path) -> Result<(u64, Vec<Record>), Counting> {
+    pub fn count_points(&self, dir: &Path) -> Result<(u64, Summary), Counting> {
         self.setup(dir, 0, false)?;
         let report = fresh_report(dir)?;
         let mut cmd = self.program_command(dir, 0)?;
@@ -95,8 +95,8 @@ impl Plan {
                 describe(status)
             )));
         }
-        let records = report::read(&report);
-        let Some(total) = report::points(&records) else {
+        let records = report::summarize(&report);
+        let Some(total) = records.points else {
             return Err(Counting::Error(format!(
                 "no process reported its points in {} (is the program linked with \
                  this libpmem, and does PMEM_PERSIST_MODE reach it?)",
