@@ -177,6 +177,20 @@ done
 wait $sweep_pid || { bad "the sweep of halfdirty failed"; cat "$out/half.out"; }
 grep -q "^  and 131052 more ranges, 8387328 bytes in all" "$out/half.out" || { bad "no summary of the unflushed ranges"; head -30 "$out/half.out"; }
 [ "$hwm" -gt 0 ] && [ "$hwm" -lt 64000 ] || bad "pmem-sweep peaked at ${hwm} kB reading the report"
+# SIGTERM: the failures found so far are printed, the work directory is
+# removed, the exit status is 128+15.
+"$sweep" --workdir "$out/int" --states none \
+	--check '[ $((PMEM_SWEEP_POINT % 2)) = 0 ]; r=$?; sleep 0.1; exit $r' \
+	-- "$fd" pool 16 >"$out/int.out" 2>"$out/int.err" &
+sweep_pid=$!
+for _ in $(seq 100); do grep -q FAILED "$out/int.out" && break; sleep 0.05; done
+kill -TERM $sweep_pid
+wait $sweep_pid
+status=$?
+[ $status = 143 ] || bad "SIGTERM: exit status $status, want 143"
+grep -q "^point 1: FAILED" "$out/int.out" || bad "SIGTERM: the failure found before it is not printed"
+grep -q "^pmem-sweep: interrupted by SIGTERM" "$out/int.err" || bad "SIGTERM: not said"
+[ -z "$(ls -A "$out/int" 2>/dev/null)" ] || bad "SIGTERM: the work directory was left: $(ls "$out/int")"
 # Standard input reaches every run (read once), and PMEM_IS_PMEM_FORCE=1
 # is set and said; the by-hand reproducer replays from the input file.
 echo 3 >"$out/three"

@@ -2,6 +2,7 @@
 //! check what it left behind. See docs/modes.md and `pmem-sweep --help`.
 
 mod args;
+mod findings;
 // The library's definition of the protocol, compiled here too; the tool
 // reads what the library writes, so each uses half of it.
 mod image;
@@ -14,6 +15,7 @@ mod report;
 mod repro;
 mod runner;
 mod sample;
+mod signals;
 mod states;
 mod workdir;
 
@@ -38,9 +40,17 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    signals::install();
     let result = sweep(opts);
     // Whatever escaped every job's clean-up (an environment cleared).
     reaper::kill_orphans(None);
+    if let Some(sig) = signals::caught() {
+        eprintln!(
+            "pmem-sweep: interrupted by {}; the failures found so far are above",
+            signals::name(sig)
+        );
+        return ExitCode::from(128 + sig as u8);
+    }
     match result {
         Ok(code) => ExitCode::from(code),
         Err(msg) => {
@@ -174,10 +184,11 @@ fn sweep_states(
         ),
     }
     let bases: Vec<State> = points.iter().map(|&p| State::base(p)).collect();
-    let mut results = run_all(plan, root, &bases, opts.jobs, "base states", 0);
+    let found = findings::Findings::new(reproducer);
+    let mut results = run_all(plan, root, &bases, opts.jobs, "base states", 0, &found);
     let mut more = Vec::new();
     let mut left_out = 0;
-    for (state, run, _) in &results {
+    for (state, run, _) in results.iter().filter(|_| signals::caught().is_none()) {
         if let Some(c) = &run.crash {
             let counts = Counts {
                 lines: c.lines,
@@ -194,21 +205,26 @@ fn sweep_states(
             .iter()
             .filter(|r| r.1.outcome != Outcome::Passed)
             .count();
-        results.extend(run_all(plan, root, &more, opts.jobs, "more states", failed));
+        results.extend(run_all(
+            plan,
+            root,
+            &more,
+            opts.jobs,
+            "more states",
+            failed,
+            &found,
+        ));
     }
-    results.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut bad = 0;
-    for (state, run, dir) in &results {
-        if run.outcome == Outcome::Passed {
-            continue;
+    let bad = results
+        .iter()
+        .filter(|r| r.1.outcome != Outcome::Passed)
+        .count();
+    let separating = found.separating(5);
+    if !separating.is_empty() {
+        println!("lines flipped in failing states more than in passing ones:");
+        for s in separating {
+            println!("  {s}");
         }
-        bad += 1;
-        println!("{}: {}", state.label(), summary(&run.outcome));
-        if let Some(what) = run.crash.as_ref().and_then(|c| flipped(c, dir)) {
-            println!("  at the crash: {what}");
-        }
-        println!("  reproduce: {}", reproducer.sweep(state));
-        println!("  by hand:   {}", reproducer.by_hand(state));
     }
     let secs = began.elapsed().as_secs_f64();
     if left_out > 0 {
@@ -244,6 +260,7 @@ fn run_all(
     jobs: usize,
     what: &str,
     failed_before: usize,
+    found: &findings::Findings,
 ) -> Vec<Result1> {
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Vec::with_capacity(states.len()));
@@ -251,10 +268,18 @@ fn run_all(
     std::thread::scope(|s| {
         for job in 0..jobs.min(states.len()) {
             let (next, results, progress) = (&next, &results, &progress);
+            let found = &found;
             let dir = root.join(format!("job-{job}"));
             s.spawn(move || {
-                while let Some(state) = states.get(next.fetch_add(1, Ordering::Relaxed)) {
+                while let Some(state) = states
+                    .get(next.fetch_add(1, Ordering::Relaxed))
+                    .filter(|_| signals::caught().is_none())
+                {
                     let run = plan.run_state(&dir, state, false);
+                    if signals::caught().is_some() {
+                        break; // cut short: neither passed nor failed
+                    }
+                    found.add(state, &run, &dir);
                     progress.done(run.outcome != Outcome::Passed);
                     results.lock().unwrap_or_else(|e| e.into_inner()).push((
                         state.clone(),
@@ -351,7 +376,7 @@ fn exit_code(outcomes: &[Outcome]) -> u8 {
     }
 }
 
-fn summary(o: &Outcome) -> String {
+pub fn summary(o: &Outcome) -> String {
     match o {
         Outcome::Passed => "passed".into(),
         Outcome::Failed(why) => format!("FAILED: {why}"),

@@ -316,6 +316,11 @@ fn wait_for(mut child: Child, timeout: Duration) -> Result<ExitStatus, String> {
             kill_group(group);
             return child.wait().map_err(|e| e.to_string());
         }
+        if let Some(sig) = crate::signals::caught() {
+            kill_group(group);
+            let _ = child.wait();
+            return Err(format!("stopped by {}", crate::signals::name(sig)));
+        }
         if start.elapsed() > timeout {
             kill_group(group);
             let _ = child.wait();
