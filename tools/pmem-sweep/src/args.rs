@@ -192,15 +192,24 @@ mod tests {
         );
     }
 
+    /// Each bad command line is refused with a message naming what is wrong.
     #[test]
     fn rejects_bad_command_lines() {
-        assert!(parse(os(&["--jobs", "x", "--", "p"])).is_err());
-        assert!(parse(os(&["--check"])).is_err());
-        assert!(parse(os(&["--setup", "s"])).is_err());
-        assert!(parse(os(&["--frobnicate", "--", "p"])).is_err());
-        assert!(parse(os(&["--only", "0", "--", "p"])).is_err());
-        assert!(parse(os(&["--states", "tear,x", "--", "p"])).is_err());
-        assert!(parse(os(&["--state", "all", "--", "p"])).is_err());
+        let err = |v: &[&str]| parse(os(v)).unwrap_err();
+        assert!(err(&["--jobs", "x", "--", "p"]).starts_with("--jobs: \"x\" is not a number"));
+        assert_eq!(err(&["--check"]), "--check needs a value");
+        assert!(err(&["--setup", "s"]).starts_with("no program given after --\n"));
+        assert!(err(&["--frobnicate", "--", "p"]).starts_with("unknown option \"--frobnicate\""));
+        assert!(err(&["--only", "0", "--", "p"]).contains("points are numbered from 1"));
+        assert!(err(&["--only", "2.x", "--", "p"]).starts_with("--only: \"2.x\" is not N or N.k"));
+        assert!(err(&["--states", "tear,x", "--", "p"]).contains("unknown strategy \"x\""));
+        assert_eq!(
+            err(&["--state", "all", "--", "p"]),
+            "--state goes with --only"
+        );
+        assert!(err(&["--only", "1", "--state", "some:1", "--", "p"])
+            .starts_with("--state: \"some:1\" is not none, all, only:LIST"));
+        assert!(err(&["--help"]).starts_with("usage: pmem-sweep"));
         let o = parse(os(&["--only", "3.2", "--state", "only:1", "--", "p"])).unwrap();
         assert_eq!(
             (o.only, o.state),
