@@ -41,6 +41,11 @@ status=$?
 grep -q "marked valid but its data is missing" "$out/bug.out" || bad "the check's message is not in the report"
 grep -q "at the crash: pool+64 written (stored, never flushed)" "$out/bug.out" ||
 	bad "the failure does not say the flag line reached the file first"
+# The flip states of a point come from one run (its crash writes their
+# images): the same failures as one run per state.
+sweep_fd bug-runs --no-images -- -b
+[ "$(grep '^point' "$out/bug.out" | sort)" = "$(grep '^point' "$out/bug-runs.out" | sort)" ] ||
+	bad "one run per point and one run per state disagree" "$(diff <(grep '^point' "$out/bug.out" | sort) <(grep '^point' "$out/bug-runs.out" | sort))"
 sweep_fd bug-none --states none -- -b
 [ $? = 0 ] || bad "--states none (one state per point) should miss the bug"
 # Its reproducers fail again: pmem-sweep --only, and the environment by hand.

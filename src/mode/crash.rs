@@ -20,11 +20,12 @@
 
 use super::load_warning;
 pub use super::protocol::{json_str, CrashRecord, Flipped, Flips};
-use super::protocol::{CrashAt, FLIPS_SYNTAX};
+use super::protocol::{CrashAt, PatchLine, CRASH_IMAGES_VAR, CRASH_STATES_VAR, FLIPS_SYNTAX};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
 /// Points begun, and points whose lines were all written.
@@ -36,6 +37,8 @@ static REPORT: Mutex<Option<Report>> = Mutex::new(None);
 /// A report is open (read without the lock on hot paths).
 static REPORTING: AtomicBool = AtomicBool::new(false);
 static DRAIN_SCAN: AtomicBool = AtomicBool::new(false);
+/// The states whose images the crash also writes, and where.
+static IMAGES: OnceLock<(Vec<Flips>, PathBuf)> = OnceLock::new();
 /// Run once before the report closes (the fit engine's exit scan).
 static BEFORE_CLOSE: OnceLock<fn()> = OnceLock::new();
 
@@ -148,6 +151,61 @@ pub fn init_from_env() {
     }
     if let Some((point, tear)) = plan {
         let _ = PLAN.set(Plan { point, tear, flips });
+        images_from_env();
+    }
+}
+
+/// Reads `PMEM_FIT_CRASH_STATES` and `PMEM_FIT_CRASH_IMAGES` (both or none).
+fn images_from_env() {
+    let (Some(list), Some(dir)) = (
+        std::env::var_os(CRASH_STATES_VAR),
+        std::env::var_os(CRASH_IMAGES_VAR),
+    ) else {
+        return;
+    };
+    let specs: Option<Vec<Flips>> = std::fs::read_to_string(&list)
+        .ok()
+        .and_then(|text| text.lines().map(Flips::parse).collect());
+    match specs {
+        Some(specs) => {
+            let _ = IMAGES.set((specs, PathBuf::from(dir)));
+        }
+        None => load_warning(&format!(
+            "ignoring {CRASH_STATES_VAR}={list:?}: want a readable file of states, one a line: \
+             {FLIPS_SYNTAX}"
+        )),
+    }
+}
+
+/// A line the crash may flip, as [`write_images`] takes it.
+pub struct Candidate<'a> {
+    pub path: &'a str,
+    pub offset: u64,
+    /// Flushed since the drain (`bytes` are the file's before), else dirty.
+    pub flushed: bool,
+    pub bytes: &'a [u8],
+}
+
+/// Whether the crash is to write state images ([`write_images`]).
+pub fn images_requested() -> bool {
+    IMAGES.get().is_some()
+}
+
+/// Writes, for each requested state, the lines it flips among `cands`
+/// (numbered as [`Flips`] says) as a patch file named by the state's index.
+pub fn write_images(cands: &[Candidate]) {
+    let Some((specs, dir)) = IMAGES.get() else {
+        return;
+    };
+    for (i, spec) in specs.iter().enumerate() {
+        let mut data = Vec::new();
+        for (c, _) in cands.iter().zip(spec.choose(cands.len())).filter(|x| x.1) {
+            PatchLine::encode(c.path, c.offset, c.flushed, c.bytes, &mut data);
+        }
+        if let Err(e) = std::fs::write(dir.join(i.to_string()), &data) {
+            crate::log_error!("{CRASH_IMAGES_VAR}: {}: {e}", dir.display());
+            return;
+        }
     }
 }
 

@@ -99,6 +99,9 @@ pub fn crash_in_point(
     // Held until death: the flushed candidates' bytes live in the table.
     let table = unfenced();
     let cands = candidates(reg, &table, &mut paths);
+    if crash::images_requested() {
+        crash::write_images(&views(&cands));
+    }
     let chosen = plan.flips.choose(cands.len());
     let mut flipped = Vec::new();
     for (c, _) in cands.iter().zip(&chosen).filter(|(_, &f)| f) {
@@ -124,6 +127,21 @@ pub fn crash_in_point(
     };
     crash::record(&record.to_json());
     crash::die()
+}
+
+/// The candidates as the crash module takes them.
+fn views(cands: &[Candidate]) -> Vec<crash::Candidate<'_>> {
+    cands
+        .iter()
+        .map(|c| crash::Candidate {
+            path: &c.path,
+            offset: c.offset,
+            flushed: c.flushed,
+            // SAFETY: `bytes` points at `len` readable bytes, the private
+            // copy's line or the table's saved line, both alive until death.
+            bytes: unsafe { core::slice::from_raw_parts(c.bytes, c.len) },
+        })
+        .collect()
 }
 
 /// The crash's candidates, numbered as [`crash::Flips`] says: the lines flushed

@@ -43,6 +43,9 @@ options:
   --no-dedupe     check every state, even one whose files are byte for byte
                   those of a state already checked (by default the check
                   runs once per distinct crash image)
+  --no-images     run the program once per crash state; by default it runs
+                  once per point, its crash writing the image of every flip
+                  state of the point, each then checked in a copy
 
 Every command runs in its job's directory, also given in $PMEM_SWEEP_DIR;
 $PMEM_SWEEP_POINT holds the point number of the run (0 for the counting run).
@@ -70,6 +73,7 @@ pub struct Options {
     pub keep: bool,
     pub drain_scan: bool,
     pub no_dedupe: bool,
+    pub no_images: bool,
     pub program: Vec<OsString>,
 }
 
@@ -95,10 +99,12 @@ pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Options, String
             Some((n, v)) => (n.to_string(), Some(v.to_string())),
             None => (arg.clone(), None),
         };
-        if name == "--keep" || name == "--drain-scan" || name == "--no-dedupe" {
+        let switches = ["--keep", "--drain-scan", "--no-dedupe", "--no-images"];
+        if switches.contains(&name.as_str()) {
             o.keep |= name == "--keep";
             o.drain_scan |= name == "--drain-scan";
             o.no_dedupe |= name == "--no-dedupe";
+            o.no_images |= name == "--no-images";
             continue;
         }
         if name == "--help" || name == "-h" {

@@ -185,6 +185,7 @@ fn sweep_states(
     }
     let bases: Vec<State> = points.iter().map(|&p| State::base(p)).collect();
     let found = findings::Findings::new(reproducer);
+    let bases = items(bases, false);
     let mut results = run_all(plan, root, &bases, opts.jobs, "base states", 0, &found);
     let mut more = Vec::new();
     let mut left_out = 0;
@@ -205,6 +206,7 @@ fn sweep_states(
             .iter()
             .filter(|r| r.1.outcome != Outcome::Passed)
             .count();
+        let more = items(more, !opts.no_images);
         results.extend(run_all(
             plan,
             root,
@@ -250,42 +252,81 @@ fn sweep_states(
     Ok(exit_code(&outcomes))
 }
 
-/// Runs `states` on `jobs` threads, each in its own directory.
+/// What one job runs at a time: a state, or the flip states of one point
+/// from one run of the program (its crash writes their images).
+enum Item {
+    One(State),
+    Point(u64, Vec<State>),
+}
+
+impl Item {
+    fn states(&self) -> &[State] {
+        match self {
+            Item::One(s) => std::slice::from_ref(s),
+            Item::Point(_, v) => v,
+        }
+    }
+}
+
+/// The work items for `states`: with `images`, the flip states of a point
+/// (two or more) share one run, tears and lone states run alone.
+fn items(states: Vec<State>, images: bool) -> Vec<Item> {
+    let mut out = Vec::new();
+    let mut flips: std::collections::BTreeMap<u64, Vec<State>> = Default::default();
+    for s in states {
+        match s.tear == 0 && images {
+            true => flips.entry(s.point).or_default().push(s),
+            false => out.push(Item::One(s)),
+        }
+    }
+    for (point, mut v) in flips {
+        match v.len() {
+            1 => out.push(Item::One(v.remove(0))),
+            _ => out.push(Item::Point(point, v)),
+        }
+    }
+    out
+}
+
+/// Runs `items` on `jobs` threads, each in its own directory.
 /// `failed_before`: states of earlier phases that failed, so the progress
 /// line counts all failures so far.
 fn run_all(
     plan: &Plan,
     root: &Path,
-    states: &[State],
+    items: &[Item],
     jobs: usize,
     what: &str,
     failed_before: usize,
     found: &findings::Findings,
 ) -> Vec<Result1> {
     let next = AtomicUsize::new(0);
-    let results = Mutex::new(Vec::with_capacity(states.len()));
-    let progress = Progress::new(states.len(), what, failed_before);
+    let total = items.iter().map(|i| i.states().len()).sum();
+    let results = Mutex::new(Vec::with_capacity(total));
+    let progress = Progress::new(total, what, failed_before);
     std::thread::scope(|s| {
-        for job in 0..jobs.min(states.len()) {
+        for job in 0..jobs.min(items.len()) {
             let (next, results, progress) = (&next, &results, &progress);
             let found = &found;
             let dir = root.join(format!("job-{job}"));
             s.spawn(move || {
-                while let Some(state) = states
+                while let Some(item) = items
                     .get(next.fetch_add(1, Ordering::Relaxed))
                     .filter(|_| signals::caught().is_none())
                 {
-                    let run = plan.run_state(&dir, state, false);
+                    let runs = match item {
+                        Item::One(state) => vec![plan.run_state(&dir, state, false)],
+                        Item::Point(point, states) => plan.run_point(&dir, *point, states),
+                    };
                     if signals::caught().is_some() {
                         break; // cut short: neither passed nor failed
                     }
-                    found.add(state, &run, &dir);
-                    progress.done(run.outcome != Outcome::Passed);
-                    results.lock().unwrap_or_else(|e| e.into_inner()).push((
-                        state.clone(),
-                        run,
-                        dir.clone(),
-                    ));
+                    for (state, run) in item.states().iter().zip(runs) {
+                        found.add(state, &run, &dir);
+                        progress.done(run.outcome != Outcome::Passed);
+                        let mut r = results.lock().unwrap_or_else(|e| e.into_inner());
+                        r.push((state.clone(), run, dir.clone()));
+                    }
                 }
             });
         }

@@ -1,11 +1,13 @@
 //! Running setup, the program (crashed in a state) and check in a job directory.
 
+use crate::protocol::{Flipped, PatchLine, CRASH_IMAGES_VAR, CRASH_STATES_VAR};
 use crate::report::{self, CrashRecord, Summary};
 use crate::states::State;
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::Read;
+use std::os::unix::fs::FileExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -113,38 +115,43 @@ impl Plan {
 
     /// Setup, the program crashed in `state`, check. `show`: let their output through.
     pub fn run_state(&self, dir: &Path, state: &State, show: bool) -> Run {
-        let fail = |outcome| Run {
-            outcome,
-            crash: None,
-            shared: false,
-        };
-        if let Err(e) = self.setup(dir, state.point, show) {
-            return fail(Outcome::Error(e));
-        }
-        let report = match fresh_report(dir) {
-            Ok(r) => r,
-            Err(e) => return fail(Outcome::Error(e)),
-        };
-        let mut cmd = match self.program_command(dir, state.point) {
+        let crash = match self.crash_run(dir, state, show, None) {
             Ok(c) => c,
-            Err(e) => return fail(Outcome::Error(e)),
+            Err(outcome) => return Run::failed(outcome),
         };
+        self.judge(dir, state.point, crash, show)
+    }
+
+    /// Setup and the program crashed in `state`; the crash record, or how
+    /// the run went wrong. With `images` (states and a directory), the
+    /// crashing process also writes those states' patches.
+    fn crash_run(
+        &self,
+        dir: &Path,
+        state: &State,
+        show: bool,
+        images: Option<(&Path, &Path)>,
+    ) -> Result<CrashRecord, Outcome> {
+        self.setup(dir, state.point, show).map_err(Outcome::Error)?;
+        let report = fresh_report(dir).map_err(Outcome::Error)?;
+        let mut cmd = self
+            .program_command(dir, state.point)
+            .map_err(Outcome::Error)?;
         cmd.env("PMEM_FIT_REPORT", &report)
             .env("PMEM_FIT_CRASH_AT", state.crash_at())
             .env("PMEM_FIT_CRASH_STATE", state.flips.to_string());
-        let status = match run(cmd, self.timeout, show, None) {
-            Ok(s) => s,
-            Err(e) => return fail(Outcome::Error(e)),
-        };
+        if let Some((list, out)) = images {
+            cmd.env(CRASH_STATES_VAR, list).env(CRASH_IMAGES_VAR, out);
+        }
+        let status = run(cmd, self.timeout, show, None).map_err(Outcome::Error)?;
         // Reached is what the library says, not how the direct child ended:
         // a shell wrapper exits 137 when its program is killed.
-        let crash = report::read(&report)
+        let p = state.point;
+        report::read(&report)
             .iter()
             .filter_map(CrashRecord::from_record)
-            .find(|c| c.point == state.point);
-        if crash.is_none() {
-            let p = state.point;
-            return fail(match status.signal() {
+            .find(|c| c.point == p)
+            .ok_or_else(|| match status.signal() {
                 Some(_) => Outcome::Failed(format!(
                     "the program died before point {p}: {}",
                     describe(status)
@@ -153,8 +160,12 @@ impl Plan {
                     "the program ended before point {p}: {}",
                     describe(status)
                 )),
-            });
-        }
+            })
+    }
+
+    /// The check of the crash image in `dir`, once per distinct image.
+    fn judge(&self, dir: &Path, point: u64, crash: CrashRecord, show: bool) -> Run {
+        let crash = Some(crash);
         // The check judges the files: one image, one check. An image
         // that cannot be read is simply checked.
         let seen = self.checked.as_ref().filter(|_| !show);
@@ -168,9 +179,7 @@ impl Plan {
                 };
             }
         }
-        let outcome = self
-            .check(dir, state.point, show)
-            .unwrap_or_else(Outcome::Error);
+        let outcome = self.check(dir, point, show).unwrap_or_else(Outcome::Error);
         if let (Some(seen), Some(image)) = (seen, image) {
             let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
             seen.insert(image, outcome.clone());
@@ -180,6 +189,68 @@ impl Plan {
             crash,
             shared: false,
         }
+    }
+
+    /// The flip states of one point (`states`, all at `point`, no tear)
+    /// from one run: the program crashes in the base state and writes each
+    /// state's patch; each state is then a copy of the base image with its
+    /// patch applied, checked in `dir`.check. A state whose patch names a
+    /// file outside the job directory runs on its own.
+    pub fn run_point(&self, dir: &Path, point: u64, states: &[State]) -> Vec<Run> {
+        let all = |o: Outcome| states.iter().map(|_| Run::failed(o.clone())).collect();
+        let (list, images) = (dir.with_extension("states"), dir.with_extension("images"));
+        let specs: String = states.iter().map(|s| format!("{}\n", s.flips)).collect();
+        if let Err(e) = fresh_dir(&images).and_then(|()| {
+            std::fs::write(&list, specs).map_err(|e| format!("{}: {e}", list.display()))
+        }) {
+            return all(Outcome::Error(e));
+        }
+        let base = crate::states::State::base(point);
+        let crash = match self.crash_run(dir, &base, false, Some((&list, &images))) {
+            Ok(c) => c,
+            Err(o) => return all(o),
+        };
+        let check_dir = dir.with_extension("check");
+        let mut runs = Vec::with_capacity(states.len());
+        for (i, state) in states.iter().enumerate() {
+            let patch = std::fs::read(images.join(i.to_string()))
+                .ok()
+                .and_then(|d| PatchLine::decode_all(&d));
+            let Some(patch) = patch else {
+                runs.push(Run::failed(Outcome::Error(format!(
+                    "the crash wrote no image of state {}",
+                    state.flips
+                ))));
+                continue;
+            };
+            match image_of(dir, &check_dir, &patch) {
+                Ok(true) => {}
+                Ok(false) => {
+                    runs.push(self.run_state(&check_dir, state, false));
+                    continue;
+                }
+                Err(e) => {
+                    runs.push(Run::failed(Outcome::Error(e)));
+                    continue;
+                }
+            }
+            let flipped = patch
+                .iter()
+                .take(CrashRecord::MAX_FLIPPED)
+                .map(|l| Flipped {
+                    path: format!("{}/{}", dir.display(), relative_to(dir, &l.path)),
+                    offset: l.offset,
+                    written: !l.flushed,
+                })
+                .collect();
+            let record = CrashRecord {
+                state: state.flips.to_string(),
+                flipped,
+                ..crash.clone()
+            };
+            runs.push(self.judge(&check_dir, point, record, false));
+        }
+        runs
     }
 
     fn setup(&self, dir: &Path, point: u64, show: bool) -> Result<(), String> {
@@ -260,6 +331,63 @@ impl Plan {
             cmd.env(k, v);
         }
     }
+}
+
+impl Run {
+    fn failed(outcome: Outcome) -> Run {
+        Run {
+            outcome,
+            crash: None,
+            shared: false,
+        }
+    }
+}
+
+/// `path` inside `dir`, relative; "" when it is not inside.
+fn relative_to<'a>(dir: &Path, path: &'a str) -> &'a str {
+    Path::new(path)
+        .strip_prefix(dir)
+        .ok()
+        .and_then(|p| p.to_str())
+        .unwrap_or("")
+}
+
+/// Makes `to` a copy of `from` with `patch` applied; false (nothing done)
+/// when the patch names a file outside `from`.
+fn image_of(from: &Path, to: &Path, patch: &[PatchLine]) -> Result<bool, String> {
+    if patch.iter().any(|l| relative_to(from, &l.path).is_empty()) {
+        return Ok(false);
+    }
+    fresh_dir(to)?;
+    copy_tree(from, to).map_err(|e| format!("copying {}: {e}", from.display()))?;
+    for l in patch {
+        let path = to.join(relative_to(from, &l.path));
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        f.write_all_at(&l.bytes, l.offset)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(true)
+}
+
+/// Copies the tree `from` into the existing directory `to`.
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        let kind = e.file_type()?;
+        if kind.is_dir() {
+            std::fs::create_dir(&dst)?;
+            copy_tree(&src, &dst)?;
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst)?;
+        }
+    }
+    Ok(())
 }
 
 /// An empty report file beside the job directory (libpmem appends to it).
