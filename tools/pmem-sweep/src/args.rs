@@ -15,7 +15,7 @@ commands. Reports every state whose check fails, with a reproducer.
 
 options:
   --setup CMD     shell command run before every run of PROGRAM (make the files)
-  --check CMD     shell command run after every run; non-zero exit = failed state
+  --check CMD     shell command run after every run; non-zero exit: failed
   --states LIST   strategies for the states of each point, comma-separated:
                   none (the base state only), tear (every line a flush can be
                   cut after), dirty (all unflushed lines written), each (each
@@ -49,6 +49,9 @@ options:
 
 Every command runs in its job's directory, also given in $PMEM_SWEEP_DIR;
 $PMEM_SWEEP_POINT holds the point number of the run (0 for the counting run).
+Every run of PROGRAM reads pmem-sweep's standard input (read once, none from
+a terminal), and every command gets PMEM_IS_PMEM_FORCE=1 unless it is set
+(libpmemobj then flushes lines instead of calling msync on pages).
 Exit status: 0 all states passed, 1 a check failed, 2 usage or setup errors or
 points the program did not reach, 3 the check fails even without a crash,
 128+N interrupted by signal N (SIGINT, SIGTERM).";
