@@ -77,6 +77,11 @@ grep -q '"event":"crash".*"tear":1,"lines":2' "$out/tear/report" || bad "crash r
 "$sweep" --workdir "$out/wd" --check "$here/tear -c pool" -- "$here/tear" pool >"$out/tear.out" 2>&1
 [ $? = 1 ] || bad "the sweep did not find the tear"
 grep -q "^point 1.1: FAILED.*torn" "$out/tear.out" || { bad "no torn point 1.1"; cat "$out/tear.out"; }
+# The tear's image comes from the crash at the start of the point: the same
+# failures as a run torn inside the point.
+"$sweep" --workdir "$out/wd" --no-images --check "$here/tear -c pool" -- "$here/tear" pool >"$out/tear-runs.out" 2>&1
+[ "$(grep '^point' "$out/tear.out" | sort)" = "$(grep '^point' "$out/tear-runs.out" | sort)" ] ||
+	bad "tears: one run per point and one run per state disagree"
 
 # A line mapped through two aliases of one shadow is one crash candidate.
 rm -rf "$out/alias" && mkdir "$out/alias"

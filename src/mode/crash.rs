@@ -20,7 +20,9 @@
 
 use super::load_warning;
 pub use super::protocol::{json_str, CrashRecord, Flipped, Flips};
-use super::protocol::{CrashAt, PatchLine, CRASH_IMAGES_VAR, CRASH_STATES_VAR, FLIPS_SYNTAX};
+use super::protocol::{
+    CrashAt, ImageSpec, PatchLine, CRASH_IMAGES_VAR, CRASH_STATES_VAR, FLIPS_SYNTAX,
+};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
@@ -38,7 +40,7 @@ static REPORT: Mutex<Option<Report>> = Mutex::new(None);
 static REPORTING: AtomicBool = AtomicBool::new(false);
 static DRAIN_SCAN: AtomicBool = AtomicBool::new(false);
 /// The states whose images the crash also writes, and where.
-static IMAGES: OnceLock<(Vec<Flips>, PathBuf)> = OnceLock::new();
+static IMAGES: OnceLock<(Vec<ImageSpec>, PathBuf)> = OnceLock::new();
 /// Run once before the report closes (the fit engine's exit scan).
 static BEFORE_CLOSE: OnceLock<fn()> = OnceLock::new();
 
@@ -163,16 +165,16 @@ fn images_from_env() {
     ) else {
         return;
     };
-    let specs: Option<Vec<Flips>> = std::fs::read_to_string(&list)
+    let specs: Option<Vec<ImageSpec>> = std::fs::read_to_string(&list)
         .ok()
-        .and_then(|text| text.lines().map(Flips::parse).collect());
+        .and_then(|text| text.lines().map(ImageSpec::parse).collect());
     match specs {
         Some(specs) => {
             let _ = IMAGES.set((specs, PathBuf::from(dir)));
         }
         None => load_warning(&format!(
             "ignoring {CRASH_STATES_VAR}={list:?}: want a readable file of states, one a line: \
-             {FLIPS_SYNTAX}"
+             tear:K, or {FLIPS_SYNTAX}"
         )),
     }
 }
@@ -191,15 +193,25 @@ pub fn images_requested() -> bool {
     IMAGES.get().is_some()
 }
 
-/// Writes, for each requested state, the lines it flips among `cands`
-/// (numbered as [`Flips`] says) as a patch file named by the state's index.
-pub fn write_images(cands: &[Candidate]) {
+/// Writes, for each requested state, the lines it changes as a patch file
+/// named by the state's index: for flips, those it flips among `cands`
+/// (numbered as [`Flips`] says); for a tear of K, the first K of the
+/// point's own lines, `point` (in the order the point writes them).
+pub fn write_images(cands: &[Candidate], point: &[Candidate]) {
     let Some((specs, dir)) = IMAGES.get() else {
         return;
     };
     for (i, spec) in specs.iter().enumerate() {
         let mut data = Vec::new();
-        for (c, _) in cands.iter().zip(spec.choose(cands.len())).filter(|x| x.1) {
+        let lines: Vec<&Candidate> = match spec {
+            ImageSpec::Flips(f) => cands
+                .iter()
+                .zip(f.choose(cands.len()))
+                .filter_map(|(c, chosen)| chosen.then_some(c))
+                .collect(),
+            ImageSpec::Tear(k) => point.iter().take(*k as usize).collect(),
+        };
+        for c in lines {
             PatchLine::encode(c.path, c.offset, c.flushed, c.bytes, &mut data);
         }
         if let Err(e) = std::fs::write(dir.join(i.to_string()), &data) {

@@ -254,6 +254,33 @@ impl CrashRecord {
 pub const CRASH_STATES_VAR: &str = "PMEM_FIT_CRASH_STATES";
 pub const CRASH_IMAGES_VAR: &str = "PMEM_FIT_CRASH_IMAGES";
 
+/// One line of a `PMEM_FIT_CRASH_STATES` file: a state of the crash point,
+/// flips at its start or a tear of its flush (`tear:K`: its first K lines
+/// written, as `PMEM_FIT_CRASH_AT=N.K` would leave them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageSpec {
+    Flips(Flips),
+    Tear(u64),
+}
+
+impl ImageSpec {
+    pub fn parse(s: &str) -> Option<ImageSpec> {
+        match s.strip_prefix("tear:") {
+            Some(k) => k.parse().ok().map(ImageSpec::Tear),
+            None => Flips::parse(s).map(ImageSpec::Flips),
+        }
+    }
+}
+
+impl fmt::Display for ImageSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImageSpec::Flips(flips) => flips.fmt(f),
+            ImageSpec::Tear(k) => write!(f, "tear:{k}"),
+        }
+    }
+}
+
 /// One line of a crash-image patch: the bytes a state puts at `offset` of
 /// the file at `path`, and whether they take back a flush (`flushed`) or
 /// write a dirty line.
@@ -500,6 +527,16 @@ mod tests {
             "a line cut by a kill"
         );
         assert_eq!(Record::parse("garbage"), None);
+    }
+
+    #[test]
+    fn image_specs_parse_and_print() {
+        for s in ["tear:3", "only:1,4-5", "none"] {
+            assert_eq!(ImageSpec::parse(s).unwrap().to_string(), s);
+        }
+        assert_eq!(ImageSpec::parse("tear:2"), Some(ImageSpec::Tear(2)));
+        assert_eq!(ImageSpec::parse("tear:"), None);
+        assert_eq!(ImageSpec::parse("teardown"), None);
     }
 
     #[test]

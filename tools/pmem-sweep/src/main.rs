@@ -252,8 +252,8 @@ fn sweep_states(
     Ok(exit_code(&outcomes))
 }
 
-/// What one job runs at a time: a state, or the flip states of one point
-/// from one run of the program (its crash writes their images).
+/// What one job runs at a time: a state, or the states of one point from
+/// one run of the program (its crash writes their images).
 enum Item {
     One(State),
     Point(u64, Vec<State>),
@@ -268,13 +268,14 @@ impl Item {
     }
 }
 
-/// The work items for `states`: with `images`, the flip states of a point
-/// (two or more) share one run, tears and lone states run alone.
+/// The work items for `states`: with `images`, the states of a point (two
+/// or more: tears, flips without a tear) share one run.
 fn items(states: Vec<State>, images: bool) -> Vec<Item> {
     let mut out = Vec::new();
     let mut flips: std::collections::BTreeMap<u64, Vec<State>> = Default::default();
     for s in states {
-        match s.tear == 0 && images {
+        let shared = s.tear == 0 || s.flips == protocol::Flips::None;
+        match shared && images {
             true => flips.entry(s.point).or_default().push(s),
             false => out.push(Item::One(s)),
         }

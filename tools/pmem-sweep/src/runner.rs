@@ -1,6 +1,6 @@
 //! Running setup, the program (crashed in a state) and check in a job directory.
 
-use crate::protocol::{Flipped, PatchLine, CRASH_IMAGES_VAR, CRASH_STATES_VAR};
+use crate::protocol::{Flipped, ImageSpec, PatchLine, CRASH_IMAGES_VAR, CRASH_STATES_VAR};
 use crate::report::{self, CrashRecord, Summary};
 use crate::states::State;
 use std::collections::HashMap;
@@ -191,15 +191,19 @@ impl Plan {
         }
     }
 
-    /// The flip states of one point (`states`, all at `point`, no tear)
-    /// from one run: the program crashes in the base state and writes each
-    /// state's patch; each state is then a copy of the base image with its
-    /// patch applied, checked in `dir`.check. A state whose patch names a
-    /// file outside the job directory runs on its own.
+    /// The states of one point (`states`, all at `point`: tears, or flips
+    /// without a tear) from one run: the program crashes in the base state
+    /// and writes each state's patch; each state is then a copy of the base
+    /// image with its patch applied, checked in `dir`.check. A state whose
+    /// patch names a file outside the job directory runs on its own.
     pub fn run_point(&self, dir: &Path, point: u64, states: &[State]) -> Vec<Run> {
         let all = |o: Outcome| states.iter().map(|_| Run::failed(o.clone())).collect();
         let (list, images) = (dir.with_extension("states"), dir.with_extension("images"));
-        let specs: String = states.iter().map(|s| format!("{}\n", s.flips)).collect();
+        let spec = |s: &State| match s.tear {
+            0 => ImageSpec::Flips(s.flips.clone()),
+            k => ImageSpec::Tear(k),
+        };
+        let specs: String = states.iter().map(|s| format!("{}\n", spec(s))).collect();
         if let Err(e) = fresh_dir(&images).and_then(|()| {
             std::fs::write(&list, specs).map_err(|e| format!("{}: {e}", list.display()))
         }) {
@@ -245,7 +249,11 @@ impl Plan {
                 .collect();
             let record = CrashRecord {
                 state: state.flips.to_string(),
-                flipped,
+                tear: state.tear.min(crash.lines),
+                flipped: match state.tear {
+                    0 => flipped,
+                    _ => Vec::new(), // a tear writes the point's lines, flips none
+                },
                 ..crash.clone()
             };
             runs.push(self.judge(&check_dir, point, record, false));
