@@ -40,9 +40,10 @@ options:
   --keep          keep the job directories after the sweep
   --drain-scan    in the counting run, also look for unflushed lines at
                   every drain (PMEM_FIT_DRAIN_SCAN=1)
-  --no-dedupe     check every state, even one whose files are byte for byte
-                  those of a state already checked (by default the check
-                  runs once per distinct crash image)
+  --dedupe        check each distinct crash image once: a state whose files
+                  are byte for byte those of a state already checked takes
+                  its outcome (hashing each image costs about what it saves
+                  on the corpus, where 1% of the states repeat one)
   --no-images     run the program once per crash state; by default it runs
                   once per point, its crash writing the image of every flip
                   state of the point, each then checked in a copy
@@ -75,7 +76,7 @@ pub struct Options {
     pub workdir: Option<PathBuf>,
     pub keep: bool,
     pub drain_scan: bool,
-    pub no_dedupe: bool,
+    pub dedupe: bool,
     pub no_images: bool,
     pub program: Vec<OsString>,
 }
@@ -102,11 +103,11 @@ pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Options, String
             Some((n, v)) => (n.to_string(), Some(v.to_string())),
             None => (arg.clone(), None),
         };
-        let switches = ["--keep", "--drain-scan", "--no-dedupe", "--no-images"];
+        let switches = ["--keep", "--drain-scan", "--dedupe", "--no-images"];
         if switches.contains(&name.as_str()) {
             o.keep |= name == "--keep";
             o.drain_scan |= name == "--drain-scan";
-            o.no_dedupe |= name == "--no-dedupe";
+            o.dedupe |= name == "--dedupe";
             o.no_images |= name == "--no-images";
             continue;
         }

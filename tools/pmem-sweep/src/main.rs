@@ -105,7 +105,7 @@ fn sweep(opts: args::Options) -> Result<u8, String> {
         drain_scan: opts.drain_scan,
         stdin: input.copy.clone(),
         env,
-        checked: (!opts.no_dedupe).then(Default::default),
+        checked: opts.dedupe.then(Default::default),
     };
     if let Some((point, tear)) = opts.only {
         let state = State {

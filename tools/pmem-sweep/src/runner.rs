@@ -66,7 +66,7 @@ pub struct Plan {
     /// Variables set for every command (PMEM_IS_PMEM_FORCE=1 by default).
     pub env: Vec<(String, String)>,
     /// Outcomes of the checks run so far, by crash image (None: every
-    /// state is checked, as --no-dedupe asks).
+    /// state is checked, unless --dedupe).
     pub checked: Option<Mutex<HashMap<[u64; 2], Outcome>>>,
 }
 
