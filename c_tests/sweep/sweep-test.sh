@@ -46,6 +46,11 @@ grep -q "at the crash: pool+64 written (stored, never flushed)" "$out/bug.out" |
 sweep_fd bug-runs --no-images -- -b
 [ "$(grep '^point' "$out/bug.out" | sort)" = "$(grep '^point' "$out/bug-runs.out" | sort)" ] ||
 	bad "one run per point and one run per state disagree" "$(diff <(grep '^point' "$out/bug.out" | sort) <(grep '^point' "$out/bug-runs.out" | sort))"
+# --dedupe: one check per distinct crash image, the same failures.
+sweep_fd bug-dedupe --dedupe -- -b
+[ "$(grep '^point' "$out/bug.out" | sort)" = "$(grep '^point' "$out/bug-dedupe.out" | sort)" ] ||
+	bad "--dedupe changed the failing states"
+grep -q "had the files of a state already checked" "$out/bug-dedupe.err" || bad "--dedupe found no repeated image"
 sweep_fd bug-none --states none -- -b
 [ $? = 0 ] || bad "--states none (one state per point) should miss the bug"
 # Its reproducers fail again: pmem-sweep --only, and the environment by hand.
