@@ -41,6 +41,16 @@ status=$?
 grep -q "marked valid but its data is missing" "$out/bug.out" || bad "the check's message is not in the report"
 grep -q "at the crash: pool+64 written (stored, never flushed)" "$out/bug.out" ||
 	bad "the failure does not say the flag line reached the file first"
+# The flip states of a point come from one run (its crash writes their
+# images): the same failures as one run per state.
+sweep_fd bug-runs --no-images -- -b
+[ "$(grep '^point' "$out/bug.out" | sort)" = "$(grep '^point' "$out/bug-runs.out" | sort)" ] ||
+	bad "one run per point and one run per state disagree" "$(diff <(grep '^point' "$out/bug.out" | sort) <(grep '^point' "$out/bug-runs.out" | sort))"
+# --dedupe: one check per distinct crash image, the same failures.
+sweep_fd bug-dedupe --dedupe -- -b
+[ "$(grep '^point' "$out/bug.out" | sort)" = "$(grep '^point' "$out/bug-dedupe.out" | sort)" ] ||
+	bad "--dedupe changed the failing states"
+grep -q "had the files of a state already checked" "$out/bug-dedupe.err" || bad "--dedupe found no repeated image"
 sweep_fd bug-none --states none -- -b
 [ $? = 0 ] || bad "--states none (one state per point) should miss the bug"
 # Its reproducers fail again: pmem-sweep --only, and the environment by hand.
@@ -72,6 +82,11 @@ grep -q '"event":"crash".*"tear":1,"lines":2' "$out/tear/report" || bad "crash r
 "$sweep" --workdir "$out/wd" --check "$here/tear -c pool" -- "$here/tear" pool >"$out/tear.out" 2>&1
 [ $? = 1 ] || bad "the sweep did not find the tear"
 grep -q "^point 1.1: FAILED.*torn" "$out/tear.out" || { bad "no torn point 1.1"; cat "$out/tear.out"; }
+# The tear's image comes from the crash at the start of the point: the same
+# failures as a run torn inside the point.
+"$sweep" --workdir "$out/wd" --no-images --check "$here/tear -c pool" -- "$here/tear" pool >"$out/tear-runs.out" 2>&1
+[ "$(grep '^point' "$out/tear.out" | sort)" = "$(grep '^point' "$out/tear-runs.out" | sort)" ] ||
+	bad "tears: one run per point and one run per state disagree"
 
 # A line mapped through two aliases of one shadow is one crash candidate.
 rm -rf "$out/alias" && mkdir "$out/alias"
@@ -124,6 +139,73 @@ case $(sed 's/.*) \(.\).*/\1/' "/proc/$bg/stat" 2>/dev/null) in
 "" | Z) ;;
 *) bad "the grandchild outlived the timeout"; kill "$bg" ;;
 esac
+# A daemon (setsid, parent gone) left running by a crashed run is killed
+# with it: pmem-sweep is the child subreaper of its commands.
+rm -f "$out"/daemon.*
+cat >"$out/daemonize.sh" <<'EOF'
+#!/bin/sh
+# daemonize.sh PIDFILE: start a daemon in a session of its own, wait until it runs.
+setsid sh -c 'echo $$ >"$0.tmp"; mv "$0.tmp" "$0"; exec sleep 60' "$1" &
+while [ ! -s "$1" ]; do sleep 0.01; done
+EOF
+chmod +x "$out/daemonize.sh"
+"$sweep" --workdir "$out/wd" --states none \
+	-- sh -c "$out/daemonize.sh $out/daemon.\$PMEM_SWEEP_POINT; $fd pool 2" \
+	>"$out/daemon.out" 2>&1 || { bad "the sweep of a daemonizing program failed"; cat "$out/daemon.out"; }
+sleep 0.2
+n=0
+for f in "$out"/daemon.[0-9]*; do
+	[ -e "$f" ] || continue
+	n=$((n + 1))
+	pid=$(cat "$f")
+	[ -n "$pid" ] && [ -e "/proc/$pid" ] && case $(sed 's/.*) \(.\).*/\1/' "/proc/$pid/stat" 2>/dev/null) in
+	"" | Z) ;;
+	*) bad "a daemon of run $f outlived its run"; kill "$pid" ;;
+	esac
+done
+[ "$n" = 5 ] || bad "$n daemons started, want 5 (the counting run and 4 points)"
+# A check that fails even without a crash: its own exit status (3), the
+# never-flushed stores and the run by hand.
+"$sweep" --workdir "$out/wd" --check "$fd -c pool && false" -- "$fd" -u pool 2 >"$out/uncrashed.out" 2>&1
+[ $? = 3 ] || bad "an uncrashed run failing its check should exit 3"
+grep -q "^the program's run without a crash already fails the check" "$out/uncrashed.out" &&
+	grep -q "pool offset 2048, 64 bytes: never flushed" "$out/uncrashed.out" &&
+	grep -q "^  by hand:   .*PMEM_PERSIST_MODE=fit $fd -u pool 2; sh -c" "$out/uncrashed.out" ||
+	{ bad "the uncrashed failure is not reported"; cat "$out/uncrashed.out"; }
+# A hanging check fails its state after --check-timeout, not --timeout.
+"$sweep" --workdir "$out/wd" --states none --check-timeout 1 \
+	--check '[ "$PMEM_SWEEP_POINT" = 0 ] || exec sleep 30' -- "$fd" pool 1 >"$out/hang.out" 2>&1
+[ $? = 1 ] || bad "a hanging check should fail its states"
+[ "$(grep -c "FAILED: the check timed out after 1 s" "$out/hang.out")" = 2 ] || { bad "hanging check not reported"; cat "$out/hang.out"; }
+# The missing-flush report of a 16 MiB pool with every other line unflushed
+# (131,072 ranges) is summarized in bounded memory: pmem-sweep's own peak
+# RSS (VmHWM, read until it exits) stays far below the 190 MB that holding
+# every record took.
+"$sweep" --workdir "$out/wd" --states none -- "$here/halfdirty" pool >"$out/half.out" 2>&1 &
+sweep_pid=$!
+hwm=0
+while [ -e "/proc/$sweep_pid/status" ]; do
+	h=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$sweep_pid/status" 2>/dev/null)
+	[ -n "$h" ] && hwm=$h
+	sleep 0.01
+done
+wait $sweep_pid || { bad "the sweep of halfdirty failed"; cat "$out/half.out"; }
+grep -q "^  and 131052 more ranges, 8387328 bytes in all" "$out/half.out" || { bad "no summary of the unflushed ranges"; head -30 "$out/half.out"; }
+[ "$hwm" -gt 0 ] && [ "$hwm" -lt 64000 ] || bad "pmem-sweep peaked at ${hwm} kB reading the report"
+# SIGTERM: the failures found so far are printed, the work directory is
+# removed, the exit status is 128+15.
+"$sweep" --workdir "$out/int" --states none \
+	--check '[ $((PMEM_SWEEP_POINT % 2)) = 0 ]; r=$?; sleep 0.1; exit $r' \
+	-- "$fd" pool 16 >"$out/int.out" 2>"$out/int.err" &
+sweep_pid=$!
+for _ in $(seq 100); do grep -q FAILED "$out/int.out" && break; sleep 0.05; done
+kill -TERM $sweep_pid
+wait $sweep_pid
+status=$?
+[ $status = 143 ] || bad "SIGTERM: exit status $status, want 143"
+grep -q "^point 1: FAILED" "$out/int.out" || bad "SIGTERM: the failure found before it is not printed"
+grep -q "^pmem-sweep: interrupted by SIGTERM" "$out/int.err" || bad "SIGTERM: not said"
+[ -z "$(ls -A "$out/int" 2>/dev/null)" ] || bad "SIGTERM: the work directory was left: $(ls "$out/int")"
 # Standard input reaches every run (read once), and PMEM_IS_PMEM_FORCE=1
 # is set and said; the by-hand reproducer replays from the input file.
 echo 3 >"$out/three"

@@ -21,12 +21,15 @@
 
 use super::load_warning;
 pub use super::protocol::{json_str, CrashRecord, Flipped, Flips};
-use super::protocol::{CrashAt, FLIPS_SYNTAX};
+use super::protocol::{
+    CrashAt, ImageSpec, PatchLine, CRASH_IMAGES_VAR, CRASH_STATES_VAR, FLIPS_SYNTAX,
+};
 use crate::env;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
 /// Points begun, and points whose lines were all written.
@@ -38,6 +41,8 @@ static REPORT: Mutex<Option<Report>> = Mutex::new(None);
 /// A report is open (read without the lock on hot paths).
 static REPORTING: AtomicBool = AtomicBool::new(false);
 static DRAIN_SCAN: AtomicBool = AtomicBool::new(false);
+/// The states whose images the crash also writes, and where.
+static IMAGES: OnceLock<(Vec<ImageSpec>, PathBuf)> = OnceLock::new();
 /// Run once before the report closes (the fit engine's exit scan).
 static BEFORE_CLOSE: OnceLock<fn()> = OnceLock::new();
 
@@ -117,7 +122,7 @@ pub fn init_from_env() {
         }
     }
     let mut flips = Flips::None;
-    if let Some(v) = crate::env::var_os("PMEM_FIT_CRASH_STATE") {
+    if let Some(v) = env::var_os("PMEM_FIT_CRASH_STATE") {
         match v.to_str().and_then(Flips::parse) {
             Some(f) => flips = f,
             None => load_warning(&format!(
@@ -126,10 +131,10 @@ pub fn init_from_env() {
         }
     }
     DRAIN_SCAN.store(
-        crate::env::var_os("PMEM_FIT_DRAIN_SCAN").is_some_and(|v| v == "1"),
+        env::var_os("PMEM_FIT_DRAIN_SCAN").is_some_and(|v| v == "1"),
         Ordering::Relaxed,
     );
-    if let Some(path) = crate::env::var_os("PMEM_FIT_REPORT") {
+    if let Some(path) = env::var_os("PMEM_FIT_REPORT") {
         if plan.is_some() && already_crashed(&path) {
             load_warning(&format!(
                 "PMEM_FIT_CRASH_AT ignored: PMEM_FIT_REPORT={path:?} already holds a crash \
@@ -148,6 +153,72 @@ pub fn init_from_env() {
     }
     if let Some((point, tear)) = plan {
         let _ = PLAN.set(Plan { point, tear, flips });
+        images_from_env();
+    }
+}
+
+/// Reads `PMEM_FIT_CRASH_STATES` and `PMEM_FIT_CRASH_IMAGES` (both or none).
+fn images_from_env() {
+    let (Some(list), Some(dir)) = (env::var_os(CRASH_STATES_VAR), env::var_os(CRASH_IMAGES_VAR))
+    else {
+        return;
+    };
+    // Read as the report is: never blocking the load on a FIFO.
+    let mut text = String::new();
+    let specs: Option<Vec<ImageSpec>> = env::open_named_file(&list, OpenOptions::new().read(true))
+        .and_then(|mut f| f.read_to_string(&mut text))
+        .ok()
+        .and_then(|_| text.lines().map(ImageSpec::parse).collect());
+    match specs {
+        Some(specs) => {
+            let _ = IMAGES.set((specs, PathBuf::from(dir)));
+        }
+        None => load_warning(&format!(
+            "ignoring {CRASH_STATES_VAR}={list:?}: want a readable file of states, one a line: \
+             tear:K, or {FLIPS_SYNTAX}"
+        )),
+    }
+}
+
+/// A line the crash may flip, as [`write_images`] takes it.
+pub struct Candidate<'a> {
+    pub path: &'a str,
+    pub offset: u64,
+    /// Flushed since the drain (`bytes` are the file's before), else dirty.
+    pub flushed: bool,
+    pub bytes: &'a [u8],
+}
+
+/// Whether the crash is to write state images ([`write_images`]).
+pub fn images_requested() -> bool {
+    IMAGES.get().is_some()
+}
+
+/// Writes, for each requested state, the lines it changes as a patch file
+/// named by the state's index: for flips, those it flips among `cands`
+/// (numbered as [`Flips`] says); for a tear of K, the first K of the
+/// point's own lines, `point` (in the order the point writes them).
+pub fn write_images(cands: &[Candidate], point: &[Candidate]) {
+    let Some((specs, dir)) = IMAGES.get() else {
+        return;
+    };
+    for (i, spec) in specs.iter().enumerate() {
+        let mut data = Vec::new();
+        let lines: Vec<&Candidate> = match spec {
+            ImageSpec::Flips(f) => cands
+                .iter()
+                .zip(f.choose(cands.len()))
+                .filter_map(|(c, chosen)| chosen.then_some(c))
+                .collect(),
+            ImageSpec::Tear(k) => point.iter().take(*k as usize).collect(),
+        };
+        for c in lines {
+            PatchLine::encode(c.path, c.offset, c.flushed, c.bytes, &mut data);
+        }
+        if let Err(e) = std::fs::write(dir.join(i.to_string()), &data) {
+            crate::log_error!("{CRASH_IMAGES_VAR}: {}: {e}", dir.display());
+            return;
+        }
     }
 }
 

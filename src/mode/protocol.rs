@@ -246,6 +246,95 @@ impl CrashRecord {
     }
 }
 
+/// `PMEM_FIT_CRASH_STATES=FILE`: with `PMEM_FIT_CRASH_IMAGES=DIR`, the
+/// crashing process also writes, for the state on line i of FILE (a
+/// [`Flips`] each), the lines that state flips to `DIR/i` as a patch of the
+/// image it leaves itself (its own state, usually `none`): one run of the
+/// program yields every state of its point.
+pub const CRASH_STATES_VAR: &str = "PMEM_FIT_CRASH_STATES";
+pub const CRASH_IMAGES_VAR: &str = "PMEM_FIT_CRASH_IMAGES";
+
+/// One line of a `PMEM_FIT_CRASH_STATES` file: a state of the crash point,
+/// flips at its start or a tear of its flush (`tear:K`: its first K lines
+/// written, as `PMEM_FIT_CRASH_AT=N.K` would leave them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageSpec {
+    Flips(Flips),
+    Tear(u64),
+}
+
+impl ImageSpec {
+    pub fn parse(s: &str) -> Option<ImageSpec> {
+        match s.strip_prefix("tear:") {
+            Some(k) => k.parse().ok().map(ImageSpec::Tear),
+            None => Flips::parse(s).map(ImageSpec::Flips),
+        }
+    }
+}
+
+impl fmt::Display for ImageSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImageSpec::Flips(flips) => flips.fmt(f),
+            ImageSpec::Tear(k) => write!(f, "tear:{k}"),
+        }
+    }
+}
+
+/// One line of a crash-image patch: the bytes a state puts at `offset` of
+/// the file at `path`, and whether they take back a flush (`flushed`) or
+/// write a dirty line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatchLine {
+    pub path: String,
+    pub offset: u64,
+    pub flushed: bool,
+    pub bytes: Vec<u8>,
+}
+
+impl PatchLine {
+    /// Appends the line's encoding to `out`: path length (u32 LE), path,
+    /// offset (u64 LE), flushed (u8), length (u32 LE), bytes.
+    pub fn encode(path: &str, offset: u64, flushed: bool, bytes: &[u8], out: &mut Vec<u8>) {
+        out.extend_from_slice(&(path.len() as u32).to_le_bytes());
+        out.extend_from_slice(path.as_bytes());
+        out.extend_from_slice(&offset.to_le_bytes());
+        out.push(flushed as u8);
+        out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+        out.extend_from_slice(bytes);
+    }
+
+    /// Decodes a whole patch; None if it is cut short or malformed.
+    pub fn decode_all(mut data: &[u8]) -> Option<Vec<PatchLine>> {
+        fn take<'a>(data: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+            let (head, rest) = (data.get(..n)?, data.get(n..)?);
+            *data = rest;
+            Some(head)
+        }
+        let u32_at = |d: &mut &[u8]| Some(u32::from_le_bytes(take(d, 4)?.try_into().ok()?));
+        let mut out = Vec::new();
+        while !data.is_empty() {
+            let n = u32_at(&mut data)? as usize;
+            let path = String::from_utf8(take(&mut data, n)?.to_vec()).ok()?;
+            let offset = u64::from_le_bytes(take(&mut data, 8)?.try_into().ok()?);
+            let flushed = match take(&mut data, 1)?[0] {
+                0 => false,
+                1 => true,
+                _ => return None,
+            };
+            let len = u32_at(&mut data)? as usize;
+            let bytes = take(&mut data, len)?.to_vec();
+            out.push(PatchLine {
+                path,
+                offset,
+                flushed,
+                bytes,
+            });
+        }
+        Some(out)
+    }
+}
+
 /// One report line read back: a flat object of strings and unsigned numbers.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Record(HashMap<String, Value>);
@@ -438,6 +527,37 @@ mod tests {
             "a line cut by a kill"
         );
         assert_eq!(Record::parse("garbage"), None);
+    }
+
+    #[test]
+    fn image_specs_parse_and_print() {
+        for s in ["tear:3", "only:1,4-5", "none"] {
+            assert_eq!(ImageSpec::parse(s).unwrap().to_string(), s);
+        }
+        assert_eq!(ImageSpec::parse("tear:2"), Some(ImageSpec::Tear(2)));
+        assert_eq!(ImageSpec::parse("tear:"), None);
+        assert_eq!(ImageSpec::parse("teardown"), None);
+    }
+
+    #[test]
+    fn patches_round_trip_and_refuse_cut_ones() {
+        let mut data = Vec::new();
+        PatchLine::encode("/j/pool", 64, false, &[7; 64], &mut data);
+        PatchLine::encode("/j/b", 4096, true, &[1, 2, 3], &mut data);
+        let lines = PatchLine::decode_all(&data).unwrap();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(
+            lines[1],
+            PatchLine {
+                path: "/j/b".into(),
+                offset: 4096,
+                flushed: true,
+                bytes: vec![1, 2, 3]
+            }
+        );
+        assert_eq!(lines[0].bytes, [7; 64]);
+        assert_eq!(PatchLine::decode_all(&data[..data.len() - 1]), None);
+        assert_eq!(PatchLine::decode_all(&[]), Some(vec![]));
     }
 
     #[test]

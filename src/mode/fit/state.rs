@@ -79,12 +79,26 @@ pub fn crash_in_point(
 ) -> ! {
     let mut torn = 0;
     let mut lines_changed = 0u64;
+    let mut paths = HashMap::new();
+    // The point's lines in write order, for the images of its tears.
+    let mut point_lines = Vec::new();
     for &(p, from, to) in segments {
         let offset = p.file_offset(from);
         let fd = p.value.file.as_raw_fd();
+        let path: Rc<str> = path_of(&mut paths, fd).into();
         let r = lines::compare(fd, from, offset, to - from, |l| {
             if l.differs {
                 lines_changed += 1;
+                if crash::images_requested() {
+                    point_lines.push(Candidate {
+                        path: Rc::clone(&path),
+                        fd,
+                        offset: l.offset,
+                        len: l.len,
+                        flushed: false,
+                        bytes: l.addr as *const u8,
+                    });
+                }
                 if torn < plan.tear {
                     note_flush(&p.value.file, l);
                     lines::pwrite_all(fd, l.addr as *const u8, l.len, l.offset)?;
@@ -95,10 +109,12 @@ pub fn crash_in_point(
         });
         crate::mode::log_failure(r);
     }
-    let mut paths = HashMap::new();
     // Held until death: the flushed candidates' bytes live in the table.
     let table = unfenced();
     let cands = candidates(reg, &table, &mut paths);
+    if crash::images_requested() {
+        crash::write_images(&views(&cands), &views(&point_lines));
+    }
     let chosen = plan.flips.choose(cands.len());
     let mut flipped = Vec::new();
     for (c, _) in cands.iter().zip(&chosen).filter(|(_, &f)| f) {
@@ -124,6 +140,21 @@ pub fn crash_in_point(
     };
     crash::record(&record.to_json());
     crash::die()
+}
+
+/// The candidates as the crash module takes them.
+fn views(cands: &[Candidate]) -> Vec<crash::Candidate<'_>> {
+    cands
+        .iter()
+        .map(|c| crash::Candidate {
+            path: &c.path,
+            offset: c.offset,
+            flushed: c.flushed,
+            // SAFETY: `bytes` points at `len` readable bytes, the private
+            // copy's line or the table's saved line, both alive until death.
+            bytes: unsafe { core::slice::from_raw_parts(c.bytes, c.len) },
+        })
+        .collect()
 }
 
 /// The crash's candidates, numbered as [`crash::Flips`] says: the lines flushed

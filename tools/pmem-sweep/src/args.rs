@@ -15,7 +15,7 @@ commands. Reports every state whose check fails, with a reproducer.
 
 options:
   --setup CMD     shell command run before every run of PROGRAM (make the files)
-  --check CMD     shell command run after every run; non-zero exit = failed state
+  --check CMD     shell command run after every run; non-zero exit: failed
   --states LIST   strategies for the states of each point, comma-separated:
                   none (the base state only), tear (every line a flush can be
                   cut after), dirty (all unflushed lines written), each (each
@@ -30,21 +30,32 @@ options:
                   clock, printed)
   --only N[.k]    run one state alone, output shown, directory kept (a
                   reproducer); with --state SPEC for its flips
-  --timeout SECS  limit for each command (default 60); the whole process
-                  group of a command is killed
+  --check-timeout SECS
+                  limit for each check (default 10); a check that takes
+                  longer fails its state (recovery hangs)
+  --timeout SECS  limit for setup and each run of the program (default
+                  60); the whole process group of a command is killed
   --workdir DIR   where the sweep makes its own directory (default: $TMPDIR);
                   only that directory is ever removed
   --keep          keep the job directories after the sweep
   --drain-scan    in the counting run, also look for unflushed lines at
                   every drain (PMEM_FIT_DRAIN_SCAN=1)
-  --no-dedupe     check every state, even one whose files are byte for byte
-                  those of a state already checked (by default the check
-                  runs once per distinct crash image)
+  --dedupe        check each distinct crash image once: a state whose files
+                  are byte for byte those of a state already checked takes
+                  its outcome (hashing each image costs about what it saves
+                  on the corpus, where 1% of the states repeat one)
+  --no-images     run the program once per crash state; by default it runs
+                  once per point, its crash writing the image of every flip
+                  state of the point, each then checked in a copy
 
 Every command runs in its job's directory, also given in $PMEM_SWEEP_DIR;
 $PMEM_SWEEP_POINT holds the point number of the run (0 for the counting run).
+Every run of PROGRAM reads pmem-sweep's standard input (read once, none from
+a terminal), and every command gets PMEM_IS_PMEM_FORCE=1 unless it is set
+(libpmemobj then flushes lines instead of calling msync on pages).
 Exit status: 0 all states passed, 1 a check failed, 2 usage or setup errors or
-points the program did not reach.";
+points the program did not reach, 3 the check fails even without a crash,
+128+N interrupted by signal N (SIGINT, SIGTERM).";
 
 /// What the command line asks for.
 #[derive(Debug, Default, PartialEq)]
@@ -61,10 +72,12 @@ pub struct Options {
     pub states: String,
     pub budget: u64,
     pub timeout: Duration,
+    pub check_timeout: Duration,
     pub workdir: Option<PathBuf>,
     pub keep: bool,
     pub drain_scan: bool,
-    pub no_dedupe: bool,
+    pub dedupe: bool,
+    pub no_images: bool,
     pub program: Vec<OsString>,
 }
 
@@ -75,6 +88,7 @@ pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Options, String
         budget: 32,
         states: crate::states::DEFAULT.to_string(),
         timeout: Duration::from_secs(60),
+        check_timeout: Duration::from_secs(10),
         ..Options::default()
     };
     while let Some(arg) = args.next() {
@@ -89,10 +103,12 @@ pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Options, String
             Some((n, v)) => (n.to_string(), Some(v.to_string())),
             None => (arg.clone(), None),
         };
-        if name == "--keep" || name == "--drain-scan" || name == "--no-dedupe" {
+        let switches = ["--keep", "--drain-scan", "--dedupe", "--no-images"];
+        if switches.contains(&name.as_str()) {
             o.keep |= name == "--keep";
             o.drain_scan |= name == "--drain-scan";
-            o.no_dedupe |= name == "--no-dedupe";
+            o.dedupe |= name == "--dedupe";
+            o.no_images |= name == "--no-images";
             continue;
         }
         if name == "--help" || name == "-h" {
@@ -118,6 +134,7 @@ pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Options, String
             "--states" => o.states = value()?,
             "--budget" => o.budget = number(&name, &value()?)?,
             "--timeout" => o.timeout = Duration::from_secs(number(&name, &value()?)?),
+            "--check-timeout" => o.check_timeout = Duration::from_secs(number(&name, &value()?)?),
             "--workdir" => o.workdir = Some(PathBuf::from(value()?)),
             _ => return Err(format!("unknown option {arg:?}\n{USAGE}")),
         }
@@ -185,15 +202,24 @@ mod tests {
         );
     }
 
+    /// Each bad command line is refused with a message naming what is wrong.
     #[test]
     fn rejects_bad_command_lines() {
-        assert!(parse(os(&["--jobs", "x", "--", "p"])).is_err());
-        assert!(parse(os(&["--check"])).is_err());
-        assert!(parse(os(&["--setup", "s"])).is_err());
-        assert!(parse(os(&["--frobnicate", "--", "p"])).is_err());
-        assert!(parse(os(&["--only", "0", "--", "p"])).is_err());
-        assert!(parse(os(&["--states", "tear,x", "--", "p"])).is_err());
-        assert!(parse(os(&["--state", "all", "--", "p"])).is_err());
+        let err = |v: &[&str]| parse(os(v)).unwrap_err();
+        assert!(err(&["--jobs", "x", "--", "p"]).starts_with("--jobs: \"x\" is not a number"));
+        assert_eq!(err(&["--check"]), "--check needs a value");
+        assert!(err(&["--setup", "s"]).starts_with("no program given after --\n"));
+        assert!(err(&["--frobnicate", "--", "p"]).starts_with("unknown option \"--frobnicate\""));
+        assert!(err(&["--only", "0", "--", "p"]).contains("points are numbered from 1"));
+        assert!(err(&["--only", "2.x", "--", "p"]).starts_with("--only: \"2.x\" is not N or N.k"));
+        assert!(err(&["--states", "tear,x", "--", "p"]).contains("unknown strategy \"x\""));
+        assert_eq!(
+            err(&["--state", "all", "--", "p"]),
+            "--state goes with --only"
+        );
+        assert!(err(&["--only", "1", "--state", "some:1", "--", "p"])
+            .starts_with("--state: \"some:1\" is not none, all, only:LIST"));
+        assert!(err(&["--help"]).starts_with("usage: pmem-sweep"));
         let o = parse(os(&["--only", "3.2", "--state", "only:1", "--", "p"])).unwrap();
         assert_eq!(
             (o.only, o.state),

@@ -2,6 +2,7 @@
 //! check what it left behind. See docs/modes.md and `pmem-sweep --help`.
 
 mod args;
+mod findings;
 // The library's definition of the protocol, compiled here too; the tool
 // reads what the library writes, so each uses half of it.
 mod image;
@@ -9,14 +10,16 @@ mod input;
 #[allow(dead_code)]
 #[path = "../../../src/mode/protocol.rs"]
 mod protocol;
+mod reaper;
 mod report;
 mod repro;
 mod runner;
 mod sample;
+mod signals;
 mod states;
 mod workdir;
 
-use report::{CrashRecord, Record};
+use report::{CrashRecord, Summary};
 use repro::Reproducer;
 use runner::{Outcome, Plan, Run};
 use states::{Counts, State};
@@ -37,7 +40,18 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match sweep(opts) {
+    signals::install();
+    let result = sweep(opts);
+    // Whatever escaped every job's clean-up (an environment cleared).
+    reaper::kill_orphans(None);
+    if let Some(sig) = signals::caught() {
+        eprintln!(
+            "pmem-sweep: interrupted by {}; the failures found so far are above",
+            signals::name(sig)
+        );
+        return ExitCode::from(128 + sig as u8);
+    }
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(msg) => {
             eprintln!("pmem-sweep: {msg}");
@@ -47,6 +61,9 @@ fn main() -> ExitCode {
 }
 
 fn sweep(opts: args::Options) -> Result<u8, String> {
+    if !reaper::become_subreaper() {
+        eprintln!("pmem-sweep: warning: cannot become a child subreaper; daemons a run starts may outlive it");
+    }
     let program = resolve_program(opts.program.clone())?;
     let work = Workdir::make(opts.workdir.clone())?;
     let input = match input::capture(&work.root) {
@@ -84,10 +101,11 @@ fn sweep(opts: args::Options) -> Result<u8, String> {
         check: opts.check.clone(),
         program,
         timeout: opts.timeout,
+        check_timeout: opts.check_timeout,
         drain_scan: opts.drain_scan,
         stdin: input.copy.clone(),
         env,
-        checked: (!opts.no_dedupe).then(Default::default),
+        checked: opts.dedupe.then(Default::default),
     };
     if let Some((point, tear)) = opts.only {
         let state = State {
@@ -133,7 +151,17 @@ fn sweep_states(
 ) -> Result<u8, String> {
     let began = Instant::now();
     let count_dir = root.join("count");
-    let (total, records) = plan.count_points(&count_dir)?;
+    let (total, records) = match plan.count_points(&count_dir) {
+        Ok(counted) => counted,
+        Err(runner::Counting::Error(e)) => return Err(e),
+        Err(runner::Counting::Uncrashed(why, records)) => {
+            println!("the program's run without a crash already fails the check: {why}");
+            print_flush_report(&records, &count_dir);
+            println!("  by hand:   {}", reproducer.uncrashed());
+            eprintln!("pmem-sweep: no state swept: fix the uncrashed run first (exit status 3)");
+            return Ok(3);
+        }
+    };
     print_flush_report(&records, &count_dir);
     if total == 0 {
         eprintln!(
@@ -156,10 +184,12 @@ fn sweep_states(
         ),
     }
     let bases: Vec<State> = points.iter().map(|&p| State::base(p)).collect();
-    let mut results = run_all(plan, root, &bases, opts.jobs, "base states");
+    let found = findings::Findings::new(reproducer);
+    let bases = items(bases, false);
+    let mut results = run_all(plan, root, &bases, opts.jobs, "base states", 0, &found);
     let mut more = Vec::new();
     let mut left_out = 0;
-    for (state, run, _) in &results {
+    for (state, run, _) in results.iter().filter(|_| signals::caught().is_none()) {
         if let Some(c) = &run.crash {
             let counts = Counts {
                 lines: c.lines,
@@ -172,21 +202,31 @@ fn sweep_states(
         }
     }
     if !more.is_empty() {
-        results.extend(run_all(plan, root, &more, opts.jobs, "more states"));
+        let failed = results
+            .iter()
+            .filter(|r| r.1.outcome != Outcome::Passed)
+            .count();
+        let more = items(more, !opts.no_images);
+        results.extend(run_all(
+            plan,
+            root,
+            &more,
+            opts.jobs,
+            "more states",
+            failed,
+            &found,
+        ));
     }
-    results.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut bad = 0;
-    for (state, run, dir) in &results {
-        if run.outcome == Outcome::Passed {
-            continue;
+    let bad = results
+        .iter()
+        .filter(|r| r.1.outcome != Outcome::Passed)
+        .count();
+    let separating = found.separating(5);
+    if !separating.is_empty() {
+        println!("lines flipped in failing states more than in passing ones:");
+        for s in separating {
+            println!("  {s}");
         }
-        bad += 1;
-        println!("{}: {}", state.label(), summary(&run.outcome));
-        if let Some(what) = run.crash.as_ref().and_then(|c| flipped(c, dir)) {
-            println!("  at the crash: {what}");
-        }
-        println!("  reproduce: {}", reproducer.sweep(state));
-        println!("  by hand:   {}", reproducer.by_hand(state));
     }
     let secs = began.elapsed().as_secs_f64();
     if left_out > 0 {
@@ -198,10 +238,10 @@ fn sweep_states(
     let shared = results.iter().filter(|r| r.1.shared).count();
     let shared = match shared {
         0 => String::new(),
-        n => format!(", {n} with the files of a state already checked"),
+        n => format!("; {n} had the files of a state already checked"),
     };
     eprintln!(
-        "pmem-sweep: {} of {} states passed ({} points{shared}); {:.2} s, {:.0} states/s",
+        "pmem-sweep: {} of {} states passed ({} points){shared}; {:.2} s, {:.0} states/s",
         results.len() - bad,
         results.len(),
         points.len(),
@@ -212,24 +252,82 @@ fn sweep_states(
     Ok(exit_code(&outcomes))
 }
 
-/// Runs `states` on `jobs` threads, each in its own directory.
-fn run_all(plan: &Plan, root: &Path, states: &[State], jobs: usize, what: &str) -> Vec<Result1> {
+/// What one job runs at a time: a state, or the states of one point from
+/// one run of the program (its crash writes their images).
+enum Item {
+    One(State),
+    Point(u64, Vec<State>),
+}
+
+impl Item {
+    fn states(&self) -> &[State] {
+        match self {
+            Item::One(s) => std::slice::from_ref(s),
+            Item::Point(_, v) => v,
+        }
+    }
+}
+
+/// The work items for `states`: with `images`, the states of a point (two
+/// or more: tears, flips without a tear) share one run.
+fn items(states: Vec<State>, images: bool) -> Vec<Item> {
+    let mut out = Vec::new();
+    let mut flips: std::collections::BTreeMap<u64, Vec<State>> = Default::default();
+    for s in states {
+        let shared = s.tear == 0 || s.flips == protocol::Flips::None;
+        match shared && images {
+            true => flips.entry(s.point).or_default().push(s),
+            false => out.push(Item::One(s)),
+        }
+    }
+    for (point, mut v) in flips {
+        match v.len() {
+            1 => out.push(Item::One(v.remove(0))),
+            _ => out.push(Item::Point(point, v)),
+        }
+    }
+    out
+}
+
+/// Runs `items` on `jobs` threads, each in its own directory.
+/// `failed_before`: states of earlier phases that failed, so the progress
+/// line counts all failures so far.
+fn run_all(
+    plan: &Plan,
+    root: &Path,
+    items: &[Item],
+    jobs: usize,
+    what: &str,
+    failed_before: usize,
+    found: &findings::Findings,
+) -> Vec<Result1> {
     let next = AtomicUsize::new(0);
-    let results = Mutex::new(Vec::with_capacity(states.len()));
-    let progress = Progress::new(states.len(), what);
+    let total = items.iter().map(|i| i.states().len()).sum();
+    let results = Mutex::new(Vec::with_capacity(total));
+    let progress = Progress::new(total, what, failed_before);
     std::thread::scope(|s| {
-        for job in 0..jobs.min(states.len()) {
+        for job in 0..jobs.min(items.len()) {
             let (next, results, progress) = (&next, &results, &progress);
+            let found = &found;
             let dir = root.join(format!("job-{job}"));
             s.spawn(move || {
-                while let Some(state) = states.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let run = plan.run_state(&dir, state, false);
-                    progress.done(run.outcome != Outcome::Passed);
-                    results.lock().unwrap_or_else(|e| e.into_inner()).push((
-                        state.clone(),
-                        run,
-                        dir.clone(),
-                    ));
+                while let Some(item) = items
+                    .get(next.fetch_add(1, Ordering::Relaxed))
+                    .filter(|_| signals::caught().is_none())
+                {
+                    let runs = match item {
+                        Item::One(state) => vec![plan.run_state(&dir, state, false)],
+                        Item::Point(point, states) => plan.run_point(&dir, *point, states),
+                    };
+                    if signals::caught().is_some() {
+                        break; // cut short: neither passed nor failed
+                    }
+                    for (state, run) in item.states().iter().zip(runs) {
+                        found.add(state, &run, &dir);
+                        progress.done(run.outcome != Outcome::Passed);
+                        let mut r = results.lock().unwrap_or_else(|e| e.into_inner());
+                        r.push((state.clone(), run, dir.clone()));
+                    }
                 }
             });
         }
@@ -263,12 +361,11 @@ fn relative(path: &str, dir: &Path) -> String {
 }
 
 /// Prints the full run's missing-flush and wasted-flush records.
-fn print_flush_report(records: &[Record], dir: &Path) {
-    let unflushed: Vec<&Record> = records.iter().filter(|r| r.is("unflushed")).collect();
-    if !unflushed.is_empty() {
+fn print_flush_report(report: &Summary, dir: &Path) {
+    if !report.unflushed.is_empty() {
         println!("stores never flushed (in the run without a crash):");
     }
-    for r in &unflushed {
+    for r in &report.unflushed {
         let since = match r.num("since") {
             0 => "never flushed".to_string(),
             p => format!("stored after point {p} last wrote it"),
@@ -286,24 +383,25 @@ fn print_flush_report(records: &[Record], dir: &Path) {
             r.num("until")
         );
     }
-    let (mut written, mut wasted) = (0, 0);
-    for r in records.iter().filter(|r| r.is("summary")) {
-        written += r.num("flushed_lines");
-        wasted += r.num("wasted_lines");
+    if report.more_unflushed > 0 {
+        println!(
+            "  and {} more ranges, {} bytes in all (all of them: --keep, then count.report)",
+            report.more_unflushed, report.more_bytes
+        );
     }
-    if wasted > 0 {
-        let most: Vec<String> = records
+    if report.wasted_lines > 0 {
+        let most: Vec<String> = report
+            .wasted
             .iter()
-            .filter(|r| r.is("wasted"))
-            .take(3)
             .map(|r| {
                 let f = relative(r.str("file"), dir);
                 format!("{f}+{} ({} times)", r.num("offset"), r.num("times"))
             })
             .collect();
         println!(
-            "wasted flushes: {wasted} of {} flushed lines were already in the file; most: {}",
-            written + wasted,
+            "wasted flushes: {} of {} flushed lines were already in the file; most: {}",
+            report.wasted_lines,
+            report.flushed_lines + report.wasted_lines,
             most.join(", ")
         );
     }
@@ -320,7 +418,7 @@ fn exit_code(outcomes: &[Outcome]) -> u8 {
     }
 }
 
-fn summary(o: &Outcome) -> String {
+pub fn summary(o: &Outcome) -> String {
     match o {
         Outcome::Passed => "passed".into(),
         Outcome::Failed(why) => format!("FAILED: {why}"),
@@ -361,11 +459,11 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(total: usize, what: &str) -> Self {
+    fn new(total: usize, what: &str, failed_before: usize) -> Self {
         Progress {
             total,
             what: what.to_string(),
-            state: Mutex::new((0, 0)),
+            state: Mutex::new((0, failed_before)),
             tty: std::io::stderr().is_terminal(),
         }
     }
@@ -378,7 +476,7 @@ impl Progress {
         if self.tty || st.0 % step == 0 || st.0 == self.total {
             let end = if self.tty { "\r" } else { "\n" };
             eprint!(
-                "pmem-sweep: {}/{} {} run, {} failed{end}",
+                "pmem-sweep: {}/{} {} run, {} failed so far{end}",
                 st.0, self.total, self.what, st.1
             );
             let _ = std::io::stderr().flush();

@@ -63,9 +63,25 @@ impl Reproducer {
         )
     }
 
+    /// The run by hand without a crash (fit mode: only flushed lines reach
+    /// the files), for a program whose check fails even then.
+    pub fn uncrashed(&self) -> String {
+        self.line(0, "PMEM_PERSIST_MODE=fit".into())
+    }
+
     /// One shell line, run in an empty directory: setup, the program
     /// crashed in `s`, then the check, whose status is the line's.
     pub fn by_hand(&self, s: &State) -> String {
+        let crash = format!(
+            "PMEM_PERSIST_MODE=fit PMEM_FIT_CRASH_AT={} PMEM_FIT_CRASH_STATE={}",
+            s.crash_at(),
+            s.flips
+        );
+        self.line(s.point, crash)
+    }
+
+    fn line(&self, point: u64, mode: String) -> String {
+        let s = State::base(point);
         let mut parts = vec![format!(
             "export PMEM_SWEEP_DIR=\"$PWD\" PMEM_SWEEP_POINT={}{}{}",
             s.point,
@@ -76,13 +92,7 @@ impl Reproducer {
             parts.push(format!("sh -c {}", quote(setup)));
         }
         let mut line = format!("( {}", parts.join("; "));
-        line += &format!(
-            "; PMEM_PERSIST_MODE=fit PMEM_FIT_CRASH_AT={} PMEM_FIT_CRASH_STATE={} {}{}",
-            s.crash_at(),
-            s.flips,
-            self.program,
-            self.stdin
-        );
+        line += &format!("; {mode} {}{}", self.program, self.stdin);
         if let Some(check) = &self.check {
             line += &format!("; sh -c {}", quote(check));
         }

@@ -1,11 +1,13 @@
 //! Running setup, the program (crashed in a state) and check in a job directory.
 
-use crate::report::{self, CrashRecord, Record};
+use crate::protocol::{Flipped, ImageSpec, PatchLine, CRASH_IMAGES_VAR, CRASH_STATES_VAR};
+use crate::report::{self, CrashRecord, Summary};
 use crate::states::State;
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::Read;
+use std::os::unix::fs::FileExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -33,12 +35,29 @@ pub struct Run {
     pub shared: bool,
 }
 
+/// Why the counting run gave no point count.
+pub enum Counting {
+    /// Setup or the program failed.
+    Error(String),
+    /// The program ran to its end, and the check failed all the same: what
+    /// the check said, and the run's report.
+    Uncrashed(String, Summary),
+}
+
+impl From<String> for Counting {
+    fn from(e: String) -> Self {
+        Counting::Error(e)
+    }
+}
+
 /// The three commands of a sweep.
 pub struct Plan {
     pub setup: Option<String>,
     pub check: Option<String>,
     pub program: Vec<OsString>,
     pub timeout: Duration,
+    /// The check's own limit: a check that hangs has failed.
+    pub check_timeout: Duration,
     /// PMEM_FIT_DRAIN_SCAN=1 in the counting run.
     pub drain_scan: bool,
     /// The program's standard input: pmem-sweep's own, read once into
@@ -47,7 +66,7 @@ pub struct Plan {
     /// Variables set for every command (PMEM_IS_PMEM_FORCE=1 by default).
     pub env: Vec<(String, String)>,
     /// Outcomes of the checks run so far, by crash image (None: every
-    /// state is checked, as --no-dedupe asks).
+    /// state is checked, unless --dedupe).
     pub checked: Option<Mutex<HashMap<[u64; 2], Outcome>>>,
 }
 
@@ -63,7 +82,7 @@ pub const MODE_VARS: [&str; 5] = [
 impl Plan {
     /// Runs setup and the whole program in fit mode, checks that the check
     /// accepts its result, and returns the point count and the report.
-    pub fn count_points(&self, dir: &Path) -> Result<(u64, Vec<Record>), String> {
+    pub fn count_points(&self, dir: &Path) -> Result<(u64, Summary), Counting> {
         self.setup(dir, 0, false)?;
         let report = fresh_report(dir)?;
         let mut cmd = self.program_command(dir, 0)?;
@@ -73,61 +92,66 @@ impl Plan {
         }
         let status = run(cmd, self.timeout, false, None)?;
         if !status.success() {
-            return Err(format!(
+            return Err(Counting::Error(format!(
                 "the program failed without a crash: {}",
                 describe(status)
-            ));
+            )));
         }
-        let records = report::read(&report);
-        let Some(total) = report::points(&records) else {
-            return Err(format!(
+        let records = report::summarize(&report);
+        let Some(total) = records.points else {
+            return Err(Counting::Error(format!(
                 "no process reported its points in {} (is the program linked with \
                  this libpmem, and does PMEM_PERSIST_MODE reach it?)",
                 report.display()
-            ));
+            )));
         };
         match self.check(dir, 0, false)? {
             Outcome::Passed => Ok((total, records)),
-            other => Err(format!(
-                "the check fails after a complete run, without a crash: {other:?}"
-            )),
+            Outcome::Failed(why) | Outcome::Error(why) | Outcome::Unreached(why) => {
+                Err(Counting::Uncrashed(why, records))
+            }
         }
     }
 
     /// Setup, the program crashed in `state`, check. `show`: let their output through.
     pub fn run_state(&self, dir: &Path, state: &State, show: bool) -> Run {
-        let fail = |outcome| Run {
-            outcome,
-            crash: None,
-            shared: false,
-        };
-        if let Err(e) = self.setup(dir, state.point, show) {
-            return fail(Outcome::Error(e));
-        }
-        let report = match fresh_report(dir) {
-            Ok(r) => r,
-            Err(e) => return fail(Outcome::Error(e)),
-        };
-        let mut cmd = match self.program_command(dir, state.point) {
+        let crash = match self.crash_run(dir, state, show, None) {
             Ok(c) => c,
-            Err(e) => return fail(Outcome::Error(e)),
+            Err(outcome) => return Run::failed(outcome),
         };
+        self.judge(dir, state.point, crash, show)
+    }
+
+    /// Setup and the program crashed in `state`; the crash record, or how
+    /// the run went wrong. With `images` (states and a directory), the
+    /// crashing process also writes those states' patches.
+    fn crash_run(
+        &self,
+        dir: &Path,
+        state: &State,
+        show: bool,
+        images: Option<(&Path, &Path)>,
+    ) -> Result<CrashRecord, Outcome> {
+        self.setup(dir, state.point, show).map_err(Outcome::Error)?;
+        let report = fresh_report(dir).map_err(Outcome::Error)?;
+        let mut cmd = self
+            .program_command(dir, state.point)
+            .map_err(Outcome::Error)?;
         cmd.env("PMEM_FIT_REPORT", &report)
             .env("PMEM_FIT_CRASH_AT", state.crash_at())
             .env("PMEM_FIT_CRASH_STATE", state.flips.to_string());
-        let status = match run(cmd, self.timeout, show, None) {
-            Ok(s) => s,
-            Err(e) => return fail(Outcome::Error(e)),
-        };
+        if let Some((list, out)) = images {
+            cmd.env(CRASH_STATES_VAR, list).env(CRASH_IMAGES_VAR, out);
+        }
+        let status = run(cmd, self.timeout, show, None).map_err(Outcome::Error)?;
         // Reached is what the library says, not how the direct child ended:
         // a shell wrapper exits 137 when its program is killed.
-        let crash = report::read(&report)
+        let p = state.point;
+        report::read(&report)
             .iter()
             .filter_map(CrashRecord::from_record)
-            .find(|c| c.point == state.point);
-        if crash.is_none() {
-            let p = state.point;
-            return fail(match status.signal() {
+            .find(|c| c.point == p)
+            .ok_or_else(|| match status.signal() {
                 Some(_) => Outcome::Failed(format!(
                     "the program died before point {p}: {}",
                     describe(status)
@@ -136,8 +160,12 @@ impl Plan {
                     "the program ended before point {p}: {}",
                     describe(status)
                 )),
-            });
-        }
+            })
+    }
+
+    /// The check of the crash image in `dir`, once per distinct image.
+    fn judge(&self, dir: &Path, point: u64, crash: CrashRecord, show: bool) -> Run {
+        let crash = Some(crash);
         // The check judges the files: one image, one check. An image
         // that cannot be read is simply checked.
         let seen = self.checked.as_ref().filter(|_| !show);
@@ -151,9 +179,7 @@ impl Plan {
                 };
             }
         }
-        let outcome = self
-            .check(dir, state.point, show)
-            .unwrap_or_else(Outcome::Error);
+        let outcome = self.check(dir, point, show).unwrap_or_else(Outcome::Error);
         if let (Some(seen), Some(image)) = (seen, image) {
             let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
             seen.insert(image, outcome.clone());
@@ -163,6 +189,76 @@ impl Plan {
             crash,
             shared: false,
         }
+    }
+
+    /// The states of one point (`states`, all at `point`: tears, or flips
+    /// without a tear) from one run: the program crashes in the base state
+    /// and writes each state's patch; each state is then a copy of the base
+    /// image with its patch applied, checked in `dir`.check. A state whose
+    /// patch names a file outside the job directory runs on its own.
+    pub fn run_point(&self, dir: &Path, point: u64, states: &[State]) -> Vec<Run> {
+        let all = |o: Outcome| states.iter().map(|_| Run::failed(o.clone())).collect();
+        let (list, images) = (dir.with_extension("states"), dir.with_extension("images"));
+        let spec = |s: &State| match s.tear {
+            0 => ImageSpec::Flips(s.flips.clone()),
+            k => ImageSpec::Tear(k),
+        };
+        let specs: String = states.iter().map(|s| format!("{}\n", spec(s))).collect();
+        if let Err(e) = fresh_dir(&images).and_then(|()| {
+            std::fs::write(&list, specs).map_err(|e| format!("{}: {e}", list.display()))
+        }) {
+            return all(Outcome::Error(e));
+        }
+        let base = crate::states::State::base(point);
+        let crash = match self.crash_run(dir, &base, false, Some((&list, &images))) {
+            Ok(c) => c,
+            Err(o) => return all(o),
+        };
+        let check_dir = dir.with_extension("check");
+        let mut runs = Vec::with_capacity(states.len());
+        for (i, state) in states.iter().enumerate() {
+            let patch = std::fs::read(images.join(i.to_string()))
+                .ok()
+                .and_then(|d| PatchLine::decode_all(&d));
+            let Some(patch) = patch else {
+                runs.push(Run::failed(Outcome::Error(format!(
+                    "the crash wrote no image of state {}",
+                    state.flips
+                ))));
+                continue;
+            };
+            match image_of(dir, &check_dir, &patch) {
+                Ok(true) => {}
+                Ok(false) => {
+                    runs.push(self.run_state(&check_dir, state, false));
+                    continue;
+                }
+                Err(e) => {
+                    runs.push(Run::failed(Outcome::Error(e)));
+                    continue;
+                }
+            }
+            let flipped = patch
+                .iter()
+                .take(CrashRecord::MAX_FLIPPED)
+                .map(|l| Flipped {
+                    path: format!("{}/{}", dir.display(), relative_to(dir, &l.path)),
+                    offset: l.offset,
+                    written: !l.flushed,
+                })
+                .collect();
+            let record = CrashRecord {
+                state: state.flips.to_string(),
+                tear: state.tear.min(crash.lines),
+                flipped: match state.tear {
+                    0 => flipped,
+                    _ => Vec::new(), // a tear writes the point's lines, flips none
+                },
+                ..crash.clone()
+            };
+            runs.push(self.judge(&check_dir, point, record, false));
+        }
+        runs
     }
 
     fn setup(&self, dir: &Path, point: u64, show: bool) -> Result<(), String> {
@@ -185,10 +281,18 @@ impl Plan {
         let log = dir.with_extension("check.log");
         let status = run(
             self.shell(check, dir, point),
-            self.timeout,
+            self.check_timeout,
             show,
             Some(&log),
-        )?;
+        );
+        let status = match status {
+            Err(e) if e.starts_with(TIMED_OUT) => {
+                return Ok(Outcome::Failed(format!(
+                    "the check {e} (--check-timeout): does recovery hang?"
+                )))
+            }
+            other => other?,
+        };
         if status.success() {
             return Ok(Outcome::Passed);
         }
@@ -237,6 +341,63 @@ impl Plan {
     }
 }
 
+impl Run {
+    fn failed(outcome: Outcome) -> Run {
+        Run {
+            outcome,
+            crash: None,
+            shared: false,
+        }
+    }
+}
+
+/// `path` inside `dir`, relative; "" when it is not inside.
+fn relative_to<'a>(dir: &Path, path: &'a str) -> &'a str {
+    Path::new(path)
+        .strip_prefix(dir)
+        .ok()
+        .and_then(|p| p.to_str())
+        .unwrap_or("")
+}
+
+/// Makes `to` a copy of `from` with `patch` applied; false (nothing done)
+/// when the patch names a file outside `from`.
+fn image_of(from: &Path, to: &Path, patch: &[PatchLine]) -> Result<bool, String> {
+    if patch.iter().any(|l| relative_to(from, &l.path).is_empty()) {
+        return Ok(false);
+    }
+    fresh_dir(to)?;
+    copy_tree(from, to).map_err(|e| format!("copying {}: {e}", from.display()))?;
+    for l in patch {
+        let path = to.join(relative_to(from, &l.path));
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        f.write_all_at(&l.bytes, l.offset)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(true)
+}
+
+/// Copies the tree `from` into the existing directory `to`.
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        let kind = e.file_type()?;
+        if kind.is_dir() {
+            std::fs::create_dir(&dst)?;
+            copy_tree(&src, &dst)?;
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst)?;
+        }
+    }
+    Ok(())
+}
+
 /// An empty report file beside the job directory (libpmem appends to it).
 fn fresh_report(dir: &Path) -> Result<PathBuf, String> {
     let path = dir.with_extension("report");
@@ -266,11 +427,19 @@ fn run(
             cmd.stdout(Stdio::null()).stderr(Stdio::null());
         }
     }
-    let child = cmd
-        .spawn()
+    let child = crate::reaper::spawn(&mut cmd)
         .map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
-    wait_for(child, timeout)
+    let pid = child.id();
+    let status = wait_for(child, timeout);
+    crate::reaper::ended(pid);
+    // Daemons of this job that left its process group.
+    if let Some((_, Some(dir))) = cmd.get_envs().find(|(k, _)| *k == "PMEM_SWEEP_DIR") {
+        crate::reaper::kill_orphans(Some(Path::new(dir)));
+    }
+    status
 }
+
+const TIMED_OUT: &str = "timed out";
 
 fn wait_for(mut child: Child, timeout: Duration) -> Result<ExitStatus, String> {
     let start = Instant::now();
@@ -283,10 +452,15 @@ fn wait_for(mut child: Child, timeout: Duration) -> Result<ExitStatus, String> {
             kill_group(group);
             return child.wait().map_err(|e| e.to_string());
         }
+        if let Some(sig) = crate::signals::caught() {
+            kill_group(group);
+            let _ = child.wait();
+            return Err(format!("stopped by {}", crate::signals::name(sig)));
+        }
         if start.elapsed() > timeout {
             kill_group(group);
             let _ = child.wait();
-            return Err(format!("timed out after {} s", timeout.as_secs()));
+            return Err(format!("{TIMED_OUT} after {} s", timeout.as_secs()));
         }
         std::thread::sleep(nap);
         nap = (nap * 2).min(Duration::from_millis(10));
