@@ -101,7 +101,7 @@ impl Engine {
     /// overlaps.
     pub(super) fn registry_over(&self, lo: usize, hi: usize) -> Option<RwLockReadGuard<'_, Reg>> {
         let adopt = current() == Mode::Fit;
-        if self.live() == 0 && !adopt {
+        if self.live() == 0 && !adopt || in_brk_heap(lo, hi) {
             return None;
         }
         // Each fix removes a disagreement; the bound only guards against a
@@ -173,6 +173,38 @@ impl Engine {
         }
         self.counted(&reg);
     }
+}
+
+/// The start of the brk heap (start_brk, field 47 of /proc/self/stat), 0
+/// if unknown; read at the first flush.
+fn heap_start() -> usize {
+    static START: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *START.get_or_init(|| {
+        let stat = std::fs::read("/proc/self/stat").unwrap_or_default();
+        let after_name = stat
+            .iter()
+            .rposition(|&b| b == b')')
+            .map_or(&[][..], |i| &stat[i + 1..]);
+        after_name
+            .split(|b| b.is_ascii_whitespace())
+            .filter(|f| !f.is_empty())
+            .nth(47 - 3)
+            .and_then(|f| std::str::from_utf8(f).ok()?.parse().ok())
+            .unwrap_or(0)
+    })
+}
+
+/// Whether `[lo, hi)` lies in the brk heap (malloc's small blocks): the
+/// kernel places no mapping there, so nothing there can be a fit mapping or
+/// be adopted, and a flush of it asks the kernel nothing. (A file mapped
+/// MAP_FIXED into the heap by the program itself is not adopted: its
+/// stores reach the file as in flush mode, without crash fidelity.)
+fn in_brk_heap(lo: usize, hi: usize) -> bool {
+    let start = heap_start();
+    // SAFETY: sbrk(0) changes nothing; it returns the current break, which
+    // glibc keeps without a system call once the break was read.
+    let end = unsafe { libc::sbrk(0) } as usize;
+    start != 0 && start <= lo && hi <= end
 }
 
 fn found<'a>(
