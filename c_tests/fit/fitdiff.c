@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,7 +80,7 @@ static uint64_t next(uint64_t *s)
 
 static const char *path_of(const char *d, int f)
 {
-	static char p[NF][4200];
+	static __thread char p[NF][4200]; /* threads map files too */
 	snprintf(p[f], sizeof(p[f]), "%s/f%d", d, f);
 	return p[f];
 }
@@ -254,10 +255,26 @@ static void fork_stores(uint64_t *rng)
 		_exit(0);
 	}
 	int st;
-	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
+	if (waitpid(pid, &st, 0) != pid)
+		die("waitpid");
+	/* The child crashed at the planned point: the machine went down. */
+	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
+		raise(SIGKILL);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
 		die("the forked child failed");
 	for (int k = 0; k < 3; k++)
 		store_in(&maps[i], rng, 1);
+}
+
+/* The whole file `f` mapped by the program itself. */
+static char *mmap_file(int f, int open_flags, int prot, int flags)
+{
+	int fd = open_file(f, open_flags);
+	char *p = mmap(NULL, fsz, prot, flags, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		die("mmap of a file");
+	return p;
 }
 
 /* A free range of `len` bytes for mremap to move to. */
@@ -288,11 +305,7 @@ static void op(uint64_t *rng)
 	case 2: /* the program's own shared mapping */
 		if (lib_n[f] || own_n[f] || nm == MAXM)
 			break;
-		i = open_file(f, O_RDWR);
-		p = mmap(NULL, fsz, PROT_READ | PROT_WRITE, MAP_SHARED, i, 0);
-		close(i);
-		if (p == MAP_FAILED)
-			die("mmap shared");
+		p = mmap_file(f, O_RDWR, PROT_READ | PROT_WRITE, MAP_SHARED);
 		add(p, fsz, f, OWN);
 		had_own[f] = 1;
 		break;
@@ -352,11 +365,7 @@ static void op(uint64_t *rng)
 	case 13: /* the pool's file mapped private, as scratch */
 		if (nm == MAXM || had_own[f])
 			break;
-		i = open_file(f, O_RDWR);
-		p = mmap(NULL, fsz, PROT_READ | PROT_WRITE, MAP_PRIVATE, i, 0);
-		close(i);
-		if (p == MAP_FAILED)
-			die("mmap private");
+		p = mmap_file(f, O_RDWR, PROT_READ | PROT_WRITE, MAP_PRIVATE);
 		add(p, fsz, f, PRIV);
 		store_in(&maps[nm - 1], rng, 0);
 		break;
@@ -379,11 +388,7 @@ static void op(uint64_t *rng)
 		pmem_persist(p, maps[i].len);
 		break;
 	case 16: { /* a read-only mapping: flushed, and never made writable */
-		i = open_file(f, O_RDONLY);
-		p = mmap(NULL, fsz, PROT_READ, MAP_SHARED, i, 0);
-		close(i);
-		if (p == MAP_FAILED)
-			die("mmap read-only");
+		p = mmap_file(f, O_RDONLY, PROT_READ, MAP_SHARED);
 		pmem_persist(p, 256);
 		if (mprotect(p, pg, PROT_READ | PROT_WRITE) == 0 || errno != EACCES) {
 			fprintf(stderr, "fitdiff: a read-only file mapping became writable\n");

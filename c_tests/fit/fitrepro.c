@@ -27,7 +27,7 @@ static const char *dir_of;
 
 static const char *file(int f)
 {
-	static char p[4][4200];
+	static __thread char p[4][4200]; /* repro 1 runs threads */
 	snprintf(p[f], sizeof(p[f]), "%s/f%d", dir_of, f);
 	return p[f];
 }
