@@ -562,4 +562,32 @@ mod tests {
         assert!(r.contains(&area(REFUSED_MAX as u64 + 99, 0x1000)));
         assert!(!r.contains(&area(REFUSED_MAX as u64 + 99, 0x2000)));
     }
+
+    /// A hugetlbfs file (a memfd with MFD_HUGETLB: no mount needed, no huge
+    /// page taken before it is mapped) is recognised, so it is never
+    /// adopted; an ordinary one is not.
+    #[test]
+    fn hugetlbfs_files_are_recognised() {
+        // SAFETY: memfd_create makes fresh descriptors, owned below.
+        let (huge, plain) = unsafe {
+            (
+                libc::memfd_create(c"fit-huge".as_ptr(), libc::MFD_HUGETLB | libc::MFD_CLOEXEC),
+                libc::memfd_create(c"fit-plain".as_ptr(), libc::MFD_CLOEXEC),
+            )
+        };
+        assert!(plain >= 0);
+        let file = |fd| FitFile::dup(fd, &super::super::file::stat_fd(fd).unwrap()).unwrap();
+        assert!(!on_hugetlbfs(&file(plain)).unwrap());
+        // A kernel without hugetlbfs refuses the memfd: nothing to check.
+        if huge >= 0 {
+            assert!(on_hugetlbfs(&file(huge)).unwrap());
+        }
+        // SAFETY: made above, unused now.
+        unsafe {
+            libc::close(plain);
+            if huge >= 0 {
+                libc::close(huge);
+            }
+        }
+    }
 }
