@@ -300,21 +300,31 @@ fn is_view(v: &Vma, p: &Span<FileAt>, a: usize) -> bool {
     view && v.offset_of(a) == p.file_offset(a)
 }
 
-/// Whether the kernel maps all of `[lo, hi)` (inside span `p`) as the
-/// span's view, readable: the proof the crash and the report need before
-/// they read the memory and write what they read to the file.
-pub fn proved(p: &Span<FileAt>, lo: usize, hi: usize) -> Result<bool> {
+/// Calls `f(from, to)` for each part of `[lo, hi)` (inside span `p`) that
+/// the kernel maps, right now, as the span's view and readable: the proof
+/// the crash and the report need before they read the memory and write
+/// what they read to the file. A guard page or a hole is skipped.
+pub fn proved_parts(
+    p: &Span<FileAt>,
+    lo: usize,
+    hi: usize,
+    mut f: impl FnMut(usize, usize),
+) -> Result<()> {
     let mut at = lo;
     while at < hi {
         let Some(v) = procmaps::covering_or_next(at)? else {
-            return Ok(false);
+            break;
         };
-        if v.start > at || v.prot & libc::PROT_READ == 0 || !is_view(&v, p, at) {
-            return Ok(false);
+        let from = v.start.max(at);
+        if from >= hi {
+            break;
+        }
+        if v.prot & libc::PROT_READ != 0 && is_view(&v, p, from) {
+            f(from, v.end.min(hi));
         }
         at = v.end;
     }
-    Ok(true)
+    Ok(())
 }
 
 /// Forgets the spans of file `(dev, ino)` the kernel no longer maps as

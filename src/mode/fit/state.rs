@@ -176,25 +176,28 @@ pub fn dirty_lines(
     mut f: impl FnMut(&Line),
 ) -> crate::Result<()> {
     let fd = p.value.file.as_raw_fd();
-    // Proved against the kernel now: a span left by a plain munmap may have
-    // other memory (or none, or an unreadable guard) at its addresses, and
-    // nothing of that may be read, reported, or written to the file.
-    if !super::follow::proved(p, lo, hi)? {
-        return Ok(());
-    }
     let mut result = Ok(());
-    lines::written_pages(lo, hi - lo, |a, b| {
-        let offset = p.file_offset(a);
-        let r = lines::compare(fd, a, offset, b - a, |l| {
-            if l.differs {
-                f(l);
-            }
-            Ok(())
-        });
+    let mut keep = |r| {
         if result.is_ok() {
             result = r;
         }
+    };
+    // Only what is proved against the kernel now: a span left by a plain
+    // munmap may have other memory (or none, or an unreadable guard) at its
+    // addresses, and nothing of that may be read, reported, or written to
+    // the file.
+    let proved = super::follow::proved_parts(p, lo, hi, |from, to| {
+        lines::written_pages(from, to - from, |a, b| {
+            let offset = p.file_offset(a);
+            keep(lines::compare(fd, a, offset, b - a, |l| {
+                if l.differs {
+                    f(l);
+                }
+                Ok(())
+            }));
+        });
     });
+    keep(proved);
     result
 }
 
@@ -271,6 +274,46 @@ mod tests {
         };
         e.unmap(base as *mut u8, page, &mut munmap).unwrap();
         // SAFETY: as above.
+        unsafe { libc::close(fd) };
+    }
+
+    /// Dirty lines are found around a PROT_NONE guard page, which is never
+    /// read, and none after the memory is unmapped behind the engine's back.
+    #[test]
+    fn dirty_lines_skip_guard_pages_and_unmapped_memory() {
+        let page = page_size();
+        let len = 3 * page;
+        // SAFETY: plain syscalls on a fresh memfd and a fresh private mapping.
+        let (fd, base) = unsafe {
+            let fd = libc::memfd_create(c"fit-guard".as_ptr(), libc::MFD_CLOEXEC);
+            assert!(fd >= 0 && libc::ftruncate(fd, len as libc::off_t) == 0);
+            let prot = libc::PROT_READ | libc::PROT_WRITE;
+            let p = libc::mmap(core::ptr::null_mut(), len, prot, libc::MAP_PRIVATE, fd, 0);
+            assert_ne!(p, libc::MAP_FAILED);
+            (fd, p as usize)
+        };
+        let e = Engine::new();
+        e.register(fd, base as *mut u8, len).unwrap();
+        // SAFETY: the first and last pages of the mapping made above; then
+        // the middle one made unreadable.
+        unsafe {
+            core::ptr::write_bytes(base as *mut u8, 1, 64);
+            core::ptr::write_bytes((base + 2 * page) as *mut u8, 2, 64);
+            libc::mprotect((base + page) as *mut libc::c_void, page, libc::PROT_NONE);
+        }
+        let dirty = || {
+            let mut offsets = Vec::new();
+            let reg = e.read();
+            for p in reg.iter() {
+                super::dirty_lines(p, p.start, p.end(), |l| offsets.push(l.offset)).unwrap();
+            }
+            offsets
+        };
+        assert_eq!(dirty(), vec![0, 2 * page as u64]);
+        // SAFETY: unmaps the mapping made above without telling the engine.
+        unsafe { libc::munmap(base as *mut libc::c_void, len) };
+        assert!(dirty().is_empty(), "read memory that is gone");
+        // SAFETY: made above, unused now.
         unsafe { libc::close(fd) };
     }
 }
