@@ -19,6 +19,10 @@
  *                                            runs of CRASHES of them
  *   fitdiff repro N DIR                      issue 17's repro N (1..7), both modes
  *
+ * With FITDIFF_PRELOAD=.../libpmem-fit-preload.so the fit runs preload it,
+ * and the programs also map a file private where they unmapped their own
+ * shared mapping of it (repro 8 is that case alone).
+ *
  * A failure prints the seed; `fitdiff check SEED 1 DIR 1` replays it.
  */
 #define _GNU_SOURCE
@@ -363,7 +367,7 @@ static void op(uint64_t *rng)
 			die("mprotect");
 		break;
 	case 13: /* the pool's file mapped private, as scratch */
-		if (nm == MAXM || had_own[f])
+		if (nm == MAXM || (had_own[f] && !getenv("FITDIFF_PRELOAD")))
 			break;
 		p = mmap_file(f, O_RDWR, PROT_READ | PROT_WRITE, MAP_PRIVATE);
 		add(p, fsz, f, PRIV);
@@ -536,8 +540,9 @@ static int check(uint64_t first, uint64_t count, const char *d, uint64_t crashes
 	uint64_t every = crashes ? (count + crashes - 1) / crashes : 0;
 	for (uint64_t s = first; s < first + count; s++) {
 		const char *text = s % 4 == 0 ? "1" : "0";
+		const char *preload = getenv("FITDIFF_PRELOAD");
 		const char *fit[] = { "PMEM_PERSIST_MODE", "fit", "PMEM_FIT_REPORT", report,
-			"PMEM_FIT_MAPS_TEXT", text, NULL };
+			"PMEM_FIT_MAPS_TEXT", text, preload ? "LD_PRELOAD" : NULL, preload, NULL };
 		const char *flush[] = { "PMEM_PERSIST_MODE", "flush", "FITDIFF_MASKS", masks, NULL };
 		unlink(report);
 		int x = spawn("run", s, a, flush), y = spawn("run", s, b, fit);
@@ -560,7 +565,7 @@ static int check(uint64_t first, uint64_t count, const char *d, uint64_t crashes
 		else
 			snprintf(state, sizeof(state), "random:%llu", (unsigned long long)next(&r) % 1000);
 		const char *crash[] = { "PMEM_PERSIST_MODE", "fit", "PMEM_FIT_CRASH_AT", at,
-			"PMEM_FIT_CRASH_STATE", state, NULL };
+			"PMEM_FIT_CRASH_STATE", state, preload ? "LD_PRELOAD" : NULL, preload, NULL };
 		y = spawn("run", s, b, crash);
 		if (!(WIFSIGNALED(y) && WTERMSIG(y) == SIGKILL) && y != 0) {
 			printf("FAIL crash %llu at %s: status %#x\n", (unsigned long long)s, at, y);

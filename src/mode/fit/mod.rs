@@ -29,6 +29,7 @@
 mod file;
 mod follow;
 mod lines;
+mod preload;
 mod procmaps;
 pub mod report;
 mod shadow;
@@ -91,8 +92,10 @@ impl Engine {
         self.registry.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, Reg> {
-        self.registry.write().unwrap_or_else(|e| e.into_inner())
+    fn write(&self) -> Writing<'_> {
+        let guard = self.registry.write().unwrap_or_else(|e| e.into_inner());
+        preload::writing(true);
+        Writing(guard)
     }
 
     /// Publishes the span count after a change under the write lock.
@@ -147,14 +150,38 @@ impl Default for Engine {
 /// The library's engine.
 static ENGINE: Engine = Engine::new();
 
+/// The registry, write-locked by this thread (see `preload`).
+struct Writing<'a>(RwLockWriteGuard<'a, Reg>);
+
+impl core::ops::Deref for Writing<'_> {
+    type Target = Reg;
+    fn deref(&self) -> &Reg {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for Writing<'_> {
+    fn deref_mut(&mut self) -> &mut Reg {
+        &mut self.0
+    }
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        preload::writing(false);
+    }
+}
+
 /// Called when fit mode is switched on: opens what its flushes need.
 pub fn prepare() {
     procmaps::prepare();
+    preload::connect(true);
 }
 
 /// At unload: closes the /proc/self/maps descriptor, so a program that
 /// dlopens and dlcloses the library in a loop keeps no descriptor of it.
 pub fn unload() {
+    preload::connect(false);
     procmaps::close();
 }
 
