@@ -26,22 +26,30 @@ struct Unfenced {
     old: [u8; CACHELINE],
 }
 
-/// By (descriptor, offset); the first flush since the drain keeps its old bytes.
-static UNFENCED: Mutex<BTreeMap<(RawFd, u64), Unfenced>> = Mutex::new(BTreeMap::new());
+/// The lines flushed since the last drain (part of the engine's state), by
+/// (descriptor, offset); the first flush since the drain keeps its old bytes.
+pub struct InFlight(Mutex<BTreeMap<(RawFd, u64), Unfenced>>);
 
-fn unfenced() -> std::sync::MutexGuard<'static, BTreeMap<(RawFd, u64), Unfenced>> {
-    UNFENCED.lock().unwrap_or_else(|e| e.into_inner())
+impl InFlight {
+    pub const fn new() -> InFlight {
+        InFlight(Mutex::new(BTreeMap::new()))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(RawFd, u64), Unfenced>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// Remembers the file's bytes under a line about to be written, if a
 /// crash is planned.
-pub fn note_flush(file: &File, line: &Line) {
+pub fn note_flush(in_flight: &InFlight, file: &File, line: &Line) {
     if !crash::crash_planned() {
         return;
     }
     let mut old = [0u8; CACHELINE];
     old[..line.len].copy_from_slice(line.file);
-    unfenced()
+    in_flight
+        .lock()
         .entry((file.as_raw_fd(), line.offset))
         .or_insert_with(|| Unfenced {
             file: file.clone(),
@@ -51,9 +59,9 @@ pub fn note_flush(file: &File, line: &Line) {
 }
 
 /// A drain: every line flushed so far is on the media.
-pub fn fenced() {
+pub fn fenced(in_flight: &InFlight) {
     if crash::crash_planned() {
-        unfenced().clear();
+        in_flight.lock().clear();
     }
 }
 
@@ -73,6 +81,7 @@ struct Candidate {
 /// differ from the file (one pwrite each), flips the chosen candidates,
 /// records the crash in the report and dies.
 pub fn crash_in_point(
+    in_flight: &InFlight,
     reg: &RangeMap<FileAt>,
     segments: &[(&Span<FileAt>, usize, usize)],
     plan: &Plan,
@@ -86,7 +95,7 @@ pub fn crash_in_point(
             if l.differs {
                 lines_changed += 1;
                 if torn < plan.tear {
-                    note_flush(&p.value.file, l);
+                    note_flush(in_flight, &p.value.file, l);
                     lines::pwrite_all(fd, l.addr as *const u8, l.len, l.offset)?;
                     torn += 1;
                 }
@@ -97,7 +106,7 @@ pub fn crash_in_point(
     }
     let mut paths = HashMap::new();
     // Held until death: the flushed candidates' bytes live in the table.
-    let table = unfenced();
+    let table = in_flight.lock();
     let cands = candidates(reg, &table, &mut paths);
     let chosen = plan.flips.choose(cands.len());
     let mut flipped = Vec::new();
