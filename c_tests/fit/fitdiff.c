@@ -21,7 +21,8 @@
  *
  * With FITDIFF_PRELOAD=.../libpmem-fit-preload.so the fit runs preload it,
  * and the programs also map a file private where they unmapped their own
- * shared mapping of it (repro 8 is that case alone).
+ * shared mapping of it (repro 8 is that case alone) and move their own shared
+ * mappings with mremap.
  *
  * A failure prints the seed; `fitdiff check SEED 1 DIR 1` replays it.
  */
@@ -342,8 +343,9 @@ static void op(uint64_t *rng)
 			die("munmap");
 		forget(i);
 		break;
-	case 10: /* mremap a pool elsewhere */
-		if ((i = pick(rng, 1u << LIB)) < 0 || maps[i].guard >= 0)
+	case 10: /* mremap a pool elsewhere (an adopted one: with the preload) */
+		if ((i = pick(rng, 1u << LIB | (getenv("FITDIFF_PRELOAD") ? 1u << OWN : 0))) < 0 ||
+			maps[i].guard >= 0)
 			break;
 		p = free_range(maps[i].len);
 		if (mremap(maps[i].addr, maps[i].len, maps[i].len, MREMAP_MAYMOVE | MREMAP_FIXED,

@@ -20,10 +20,14 @@
 #include <sys/types.h>
 
 /*
- * libpmem's hook: forgets [a1, a1 + l1) and [a2, a2 + l2) (l2 may be 0),
- * then calls call(ctx) with its lock held and returns what it returned.
+ * libpmem's hook: forgets [a1, a1 + l1) and [a2, a2 + l2) (a2 may be NULL),
+ * then calls call(ctx) with its lock held and returns what it returned: -1
+ * for a failure, else 0 (munmap) or the mapping's address (mmap, mremap).
+ * After a successful mremap (`moved`, l2 the new length), a1's records
+ * follow to the address returned.
  */
-typedef int (*change_fn)(void *a1, size_t l1, void *a2, size_t l2, int (*call)(void *ctx),
+typedef intptr_t (*call_fn)(void *ctx);
+typedef intptr_t (*change_fn)(void *a1, size_t l1, void *a2, size_t l2, int moved, call_fn call,
 	void *ctx);
 
 static change_fn _Atomic hook;
@@ -47,7 +51,7 @@ struct call {
 	off_t off;
 };
 
-static int call_munmap(void *ctx)
+static intptr_t call_munmap(void *ctx)
 {
 	struct call *c = ctx;
 	static int (*real)(void *, size_t);
@@ -56,31 +60,31 @@ static int call_munmap(void *ctx)
 	return real ? real(c->addr, c->len) : (errno = ENOSYS, -1);
 }
 
-static int call_mmap(void *ctx)
+static intptr_t call_mmap(void *ctx)
 {
 	struct call *c = ctx;
 	static void *(*real)(void *, size_t, int, int, int, off_t);
 	if (!real)
 		real = (void *(*)(void *, size_t, int, int, int, off_t))next_sym("mmap");
 	c->result = real ? real(c->addr, c->len, c->prot, c->flags, c->fd, c->off) : MAP_FAILED;
-	return c->result == MAP_FAILED ? -1 : 0;
+	return (intptr_t)c->result;
 }
 
-static int call_mremap(void *ctx)
+static intptr_t call_mremap(void *ctx)
 {
 	struct call *c = ctx;
 	static void *(*real)(void *, size_t, size_t, int, ...);
 	if (!real)
 		real = (void *(*)(void *, size_t, size_t, int, ...))next_sym("mremap");
 	c->result = real ? real(c->addr, c->len, c->new_len, c->flags, c->new_addr) : MAP_FAILED;
-	return c->result == MAP_FAILED ? -1 : 0;
+	return (intptr_t)c->result;
 }
 
 int munmap(void *addr, size_t len)
 {
 	struct call c = { .addr = addr, .len = len };
 	change_fn h = hook;
-	return h ? h(addr, len, NULL, 0, call_munmap, &c) : call_munmap(&c);
+	return (int)(h ? h(addr, len, NULL, 0, 0, call_munmap, &c) : call_munmap(&c));
 }
 
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
@@ -90,7 +94,7 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 	change_fn h = hook;
 	/* Only MAP_FIXED replaces what was there; a hint never does. */
 	if (h && (flags & MAP_FIXED))
-		h(addr, len, NULL, 0, call_mmap, &c);
+		h(addr, len, NULL, 0, 0, call_mmap, &c);
 	else
 		call_mmap(&c);
 	return c.result;
@@ -108,7 +112,7 @@ void *mremap(void *addr, size_t len, size_t new_len, int flags, ...)
 	change_fn h = hook;
 	/* The old range moves or shrinks; a fixed new one replaces what was there. */
 	if (h)
-		h(addr, len, c.new_addr, c.new_addr ? new_len : 0, call_mremap, &c);
+		h(addr, len, c.new_addr, new_len, 1, call_mremap, &c);
 	else
 		call_mremap(&c);
 	return c.result;

@@ -21,8 +21,10 @@ pub fn writing(on: bool) {
     WRITING.with(|w| w.set(on));
 }
 
-type Call = unsafe extern "C" fn(ctx: *mut c_void) -> c_int;
-type Change = extern "C" fn(*mut c_void, usize, *mut c_void, usize, Call, *mut c_void) -> c_int;
+/// The preload's call: -1 on failure, else 0 or the mapping's address.
+type Call = unsafe extern "C" fn(ctx: *mut c_void) -> isize;
+type Change =
+    extern "C" fn(*mut c_void, usize, *mut c_void, usize, c_int, Call, *mut c_void) -> isize;
 type Connect = unsafe extern "C" fn(Option<Change>);
 
 /// The preload's entry point, if it is loaded.
@@ -43,46 +45,71 @@ pub fn connect(on: bool) {
     }
 }
 
-/// The preload's hook: `[a1, a1 + l1)` and `[a2, a2 + l2)` are about to be
-/// unmapped or replaced by `call(ctx)`.
+/// The preload's hook: `[a1, a1 + l1)` and `[a2, a2 + l2)` (a2 may be
+/// null) are about to be unmapped or replaced by `call(ctx)`; `moved`: an
+/// mremap of a1 to the address it returns, `l2` long.
 extern "C" fn change(
     a1: *mut c_void,
     l1: usize,
     a2: *mut c_void,
     l2: usize,
+    moved: c_int,
     call: Call,
     ctx: *mut c_void,
-) -> c_int {
+) -> isize {
     // SAFETY: the preload's own function and argument, called once.
     let mut run = || unsafe { call(ctx) };
     if WRITING.with(Cell::get) {
         return run();
     }
-    ENGINE.change([(a1 as usize, l1), (a2 as usize, l2)], &mut run)
+    let ranges = [(a1 as usize, l1), (a2 as usize, l2)];
+    ENGINE.change(ranges, (moved != 0).then_some(l2), &mut run)
 }
 
 impl Engine {
     /// Forgets the ranges (rounded out to pages), then runs `call` with the
-    /// write lock held; puts them back if it fails (returns non-zero).
-    fn change(&self, ranges: [(usize, usize); 2], call: &mut dyn FnMut() -> c_int) -> c_int {
+    /// write lock held; puts them back if it fails (returns -1). After an
+    /// mremap (`moved`: its new length) the first range's spans follow to
+    /// the address it returned, as far as the new length reaches.
+    fn change(
+        &self,
+        ranges: [(usize, usize); 2],
+        moved: Option<usize>,
+        call: &mut dyn FnMut() -> isize,
+    ) -> isize {
         if self.live() == 0 {
             return call();
         }
         let page = crate::persist::page_size();
         let mut reg = self.write();
         let mut removed = Vec::new();
-        for (a, l) in ranges.into_iter().filter(|&(_, l)| l > 0) {
+        let old = ranges[0].0;
+        for (a, l) in ranges.into_iter().filter(|&(a, l)| a != 0 && l > 0) {
             let hi = crate::range::lookup_end(a, l)
                 .checked_next_multiple_of(page)
                 .unwrap_or(usize::MAX);
             removed.extend(reg.remove(a..hi));
         }
         let r = call();
-        if r != 0 {
+        if r == -1 {
             for s in removed {
                 reg.insert(s.start..s.end(), s.value);
             }
         } else {
+            if let Some(new_len) = moved {
+                let old_end = old.saturating_add(ranges[0].1);
+                for s in removed
+                    .iter()
+                    .filter(|s| s.start >= old && s.end() <= old_end)
+                {
+                    let at = s.start - old;
+                    let len = s.len.min(new_len.saturating_sub(at));
+                    let to = (r as usize).saturating_add(at);
+                    if len > 0 {
+                        reg.insert(to..to.saturating_add(len), s.value.clone());
+                    }
+                }
+            }
             let files: Vec<super::File> = removed.into_iter().map(|s| s.value.file).collect();
             self.release(&reg, &files);
         }
