@@ -117,3 +117,53 @@ impl Engine {
         r
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::persist::page_size;
+
+    /// What the preload reports reaches the engine: an mremap moves a span
+    /// with its mapping, a failed call keeps it, a munmap forgets it.
+    #[test]
+    fn changes_move_keep_and_forget_spans() {
+        let len = 2 * page_size();
+        // SAFETY: plain syscalls on a fresh memfd, a fresh private mapping
+        // and a fresh reservation to move it to.
+        let (fd, base, to) = unsafe {
+            let fd = libc::memfd_create(c"fit-preload".as_ptr(), libc::MFD_CLOEXEC);
+            assert!(fd >= 0 && libc::ftruncate(fd, len as libc::off_t) == 0);
+            let prot = libc::PROT_READ | libc::PROT_WRITE;
+            let p = libc::mmap(core::ptr::null_mut(), len, prot, libc::MAP_PRIVATE, fd, 0);
+            let anon = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS;
+            let to = libc::mmap(core::ptr::null_mut(), len, libc::PROT_NONE, anon, -1, 0);
+            assert!(p != libc::MAP_FAILED && to != libc::MAP_FAILED);
+            (fd, p as usize, to as usize)
+        };
+        let e = Engine::new();
+        e.register(fd, base as *mut u8, len).unwrap();
+        let starts = |e: &Engine| e.read().iter().map(|s| s.start).collect::<Vec<_>>();
+
+        assert_eq!(e.change([(base, len), (0, 0)], None, &mut || -1), -1);
+        assert_eq!(starts(&e), vec![base], "a failed call keeps the span");
+
+        let flags = libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED;
+        // SAFETY: moves the mapping made above onto the reservation.
+        let mut mremap = || unsafe {
+            let p = libc::mremap(base as *mut c_void, len, len, flags, to as *mut c_void);
+            p as isize
+        };
+        assert_eq!(
+            e.change([(base, len), (to, len)], Some(len), &mut mremap),
+            to as isize
+        );
+        assert_eq!(starts(&e), vec![to], "the span moved with its mapping");
+
+        // SAFETY: unmaps the moved mapping, which nothing uses.
+        let mut munmap = || unsafe { libc::munmap(to as *mut c_void, len) as isize };
+        assert_eq!(e.change([(to, len), (0, 0)], None, &mut munmap), 0);
+        assert!(starts(&e).is_empty(), "the span is forgotten");
+        // SAFETY: made above, unused now.
+        unsafe { libc::close(fd) };
+    }
+}
