@@ -19,6 +19,11 @@
  *                                            runs of CRASHES of them
  *   fitdiff repro N DIR                      issue 17's repro N (1..7), both modes
  *
+ * With FITDIFF_PRELOAD=.../libpmem-fit-preload.so the fit runs preload it,
+ * and the programs also map a file private where they unmapped their own
+ * shared mapping of it (repro 8 is that case alone) and move their own shared
+ * mappings with mremap.
+ *
  * A failure prints the seed; `fitdiff check SEED 1 DIR 1` replays it.
  */
 #define _GNU_SOURCE
@@ -27,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,7 +85,7 @@ static uint64_t next(uint64_t *s)
 
 static const char *path_of(const char *d, int f)
 {
-	static char p[NF][4200];
+	static __thread char p[NF][4200]; /* threads map files too */
 	snprintf(p[f], sizeof(p[f]), "%s/f%d", d, f);
 	return p[f];
 }
@@ -254,10 +260,26 @@ static void fork_stores(uint64_t *rng)
 		_exit(0);
 	}
 	int st;
-	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
+	if (waitpid(pid, &st, 0) != pid)
+		die("waitpid");
+	/* The child crashed at the planned point: the machine went down. */
+	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
+		raise(SIGKILL);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
 		die("the forked child failed");
 	for (int k = 0; k < 3; k++)
 		store_in(&maps[i], rng, 1);
+}
+
+/* The whole file `f` mapped by the program itself. */
+static char *mmap_file(int f, int open_flags, int prot, int flags)
+{
+	int fd = open_file(f, open_flags);
+	char *p = mmap(NULL, fsz, prot, flags, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		die("mmap of a file");
+	return p;
 }
 
 /* A free range of `len` bytes for mremap to move to. */
@@ -288,11 +310,7 @@ static void op(uint64_t *rng)
 	case 2: /* the program's own shared mapping */
 		if (lib_n[f] || own_n[f] || nm == MAXM)
 			break;
-		i = open_file(f, O_RDWR);
-		p = mmap(NULL, fsz, PROT_READ | PROT_WRITE, MAP_SHARED, i, 0);
-		close(i);
-		if (p == MAP_FAILED)
-			die("mmap shared");
+		p = mmap_file(f, O_RDWR, PROT_READ | PROT_WRITE, MAP_SHARED);
 		add(p, fsz, f, OWN);
 		had_own[f] = 1;
 		break;
@@ -325,8 +343,9 @@ static void op(uint64_t *rng)
 			die("munmap");
 		forget(i);
 		break;
-	case 10: /* mremap a pool elsewhere */
-		if ((i = pick(rng, 1u << LIB)) < 0 || maps[i].guard >= 0)
+	case 10: /* mremap a pool elsewhere (an adopted one: with the preload) */
+		if ((i = pick(rng, 1u << LIB | (getenv("FITDIFF_PRELOAD") ? 1u << OWN : 0))) < 0 ||
+			maps[i].guard >= 0)
 			break;
 		p = free_range(maps[i].len);
 		if (mremap(maps[i].addr, maps[i].len, maps[i].len, MREMAP_MAYMOVE | MREMAP_FIXED,
@@ -350,13 +369,9 @@ static void op(uint64_t *rng)
 			die("mprotect");
 		break;
 	case 13: /* the pool's file mapped private, as scratch */
-		if (nm == MAXM || had_own[f])
+		if (nm == MAXM || (had_own[f] && !getenv("FITDIFF_PRELOAD")))
 			break;
-		i = open_file(f, O_RDWR);
-		p = mmap(NULL, fsz, PROT_READ | PROT_WRITE, MAP_PRIVATE, i, 0);
-		close(i);
-		if (p == MAP_FAILED)
-			die("mmap private");
+		p = mmap_file(f, O_RDWR, PROT_READ | PROT_WRITE, MAP_PRIVATE);
 		add(p, fsz, f, PRIV);
 		store_in(&maps[nm - 1], rng, 0);
 		break;
@@ -379,11 +394,7 @@ static void op(uint64_t *rng)
 		pmem_persist(p, maps[i].len);
 		break;
 	case 16: { /* a read-only mapping: flushed, and never made writable */
-		i = open_file(f, O_RDONLY);
-		p = mmap(NULL, fsz, PROT_READ, MAP_SHARED, i, 0);
-		close(i);
-		if (p == MAP_FAILED)
-			die("mmap read-only");
+		p = mmap_file(f, O_RDONLY, PROT_READ, MAP_SHARED);
 		pmem_persist(p, 256);
 		if (mprotect(p, pg, PROT_READ | PROT_WRITE) == 0 || errno != EACCES) {
 			fprintf(stderr, "fitdiff: a read-only file mapping became writable\n");
@@ -531,8 +542,9 @@ static int check(uint64_t first, uint64_t count, const char *d, uint64_t crashes
 	uint64_t every = crashes ? (count + crashes - 1) / crashes : 0;
 	for (uint64_t s = first; s < first + count; s++) {
 		const char *text = s % 4 == 0 ? "1" : "0";
+		const char *preload = getenv("FITDIFF_PRELOAD");
 		const char *fit[] = { "PMEM_PERSIST_MODE", "fit", "PMEM_FIT_REPORT", report,
-			"PMEM_FIT_MAPS_TEXT", text, NULL };
+			"PMEM_FIT_MAPS_TEXT", text, preload ? "LD_PRELOAD" : NULL, preload, NULL };
 		const char *flush[] = { "PMEM_PERSIST_MODE", "flush", "FITDIFF_MASKS", masks, NULL };
 		unlink(report);
 		int x = spawn("run", s, a, flush), y = spawn("run", s, b, fit);
@@ -555,7 +567,7 @@ static int check(uint64_t first, uint64_t count, const char *d, uint64_t crashes
 		else
 			snprintf(state, sizeof(state), "random:%llu", (unsigned long long)next(&r) % 1000);
 		const char *crash[] = { "PMEM_PERSIST_MODE", "fit", "PMEM_FIT_CRASH_AT", at,
-			"PMEM_FIT_CRASH_STATE", state, NULL };
+			"PMEM_FIT_CRASH_STATE", state, preload ? "LD_PRELOAD" : NULL, preload, NULL };
 		y = spawn("run", s, b, crash);
 		if (!(WIFSIGNALED(y) && WTERMSIG(y) == SIGKILL) && y != 0) {
 			printf("FAIL crash %llu at %s: status %#x\n", (unsigned long long)s, at, y);

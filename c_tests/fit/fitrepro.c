@@ -3,7 +3,9 @@
  * (`fitdiff repro N DIR`): each runs in flush mode and in fit mode (with
  * the missing-flush report on), both must exit 0 and leave the same files;
  * repro 3 is also crashed, and its closed pool must hold none of the
- * anonymous memory placed over it. Every one failed at 8b9d20b.
+ * anonymous memory placed over it. Every one failed at 8b9d20b. Repro 8, a
+ * private mapping placed where an adopted one was plainly unmapped, passes
+ * only with libpmem-fit-preload.so (FITDIFF_PRELOAD names it).
  */
 #define _GNU_SOURCE
 #include <libpmem.h>
@@ -27,7 +29,7 @@ static const char *dir_of;
 
 static const char *file(int f)
 {
-	static char p[4][4200];
+	static __thread char p[4][4200]; /* repro 1 runs threads */
 	snprintf(p[f], sizeof(p[f]), "%s/f%d", dir_of, f);
 	return p[f];
 }
@@ -177,6 +179,20 @@ int repro(int n)
 		}
 		return 0;
 	}
+	case 8: /* a private mapping where an adopted one was plainly unmapped */
+		fd = open(file(0), O_RDWR);
+		p = mmap(NULL, FSZ, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED)
+			fail("mmap shared");
+		memset(p, 8, 64);
+		pmem_persist(p, 64);
+		munmap(p, FSZ);
+		q = mmap(p, FSZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd, 0);
+		if (q != p)
+			return SKIP;
+		memset(q, 0xee, 64);
+		pmem_persist(q, 64);
+		return 0;
 	case 7: /* a PROT_NONE guard page in a pool, report at exit */
 		p = map(0);
 		if (mprotect(p + 4096, 4096, PROT_NONE))
@@ -230,11 +246,18 @@ int check_repro(int n, const char *d)
 	snprintf(report, sizeof(report), "%s/report", d);
 	unlink(report);
 	const char *flush[] = { "PMEM_PERSIST_MODE", "flush", NULL };
-	const char *fit[] = { "PMEM_PERSIST_MODE", "fit", "PMEM_FIT_REPORT", report, NULL };
+	const char *preload = getenv("FITDIFF_PRELOAD");
+	const char *fit[] = { "PMEM_PERSIST_MODE", "fit", "PMEM_FIT_REPORT", report,
+		preload ? "LD_PRELOAD" : NULL, preload, NULL };
+	if (n == 8 && !preload) {
+		printf("fitdiff: repro 8 needs FITDIFF_PRELOAD=.../libpmem-fit-preload.so\n");
+		return 1;
+	}
 	int x = spawn(n, a, flush), y = spawn(n, b, fit);
 	if (x == SKIP << 8) {
-		printf("fitdiff: repro %d SKIPPED: no hugetlbfs mount with a free huge page "
-		       "(FITREPRO_HUGETLBFS names one)\n", n);
+		printf("fitdiff: repro %d SKIPPED: %s\n", n,
+			n == 6 ? "no hugetlbfs mount with a free huge page (FITREPRO_HUGETLBFS names one)"
+			       : "the kernel placed the mapping elsewhere");
 		return 0;
 	}
 	if (x || y) {

@@ -101,7 +101,7 @@ impl Engine {
     /// overlaps.
     pub(super) fn registry_over(&self, lo: usize, hi: usize) -> Option<RwLockReadGuard<'_, Reg>> {
         let adopt = current() == Mode::Fit;
-        if self.live() == 0 && !adopt {
+        if self.live() == 0 && !adopt || in_brk_heap(lo, hi) {
             return None;
         }
         // Each fix removes a disagreement; the bound only guards against a
@@ -173,6 +173,38 @@ impl Engine {
         }
         self.counted(&reg);
     }
+}
+
+/// The start of the brk heap (start_brk, field 47 of /proc/self/stat), 0
+/// if unknown; read at the first flush.
+fn heap_start() -> usize {
+    static START: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *START.get_or_init(|| {
+        let stat = std::fs::read("/proc/self/stat").unwrap_or_default();
+        let after_name = stat
+            .iter()
+            .rposition(|&b| b == b')')
+            .map_or(&[][..], |i| &stat[i + 1..]);
+        after_name
+            .split(|b| b.is_ascii_whitespace())
+            .filter(|f| !f.is_empty())
+            .nth(47 - 3)
+            .and_then(|f| std::str::from_utf8(f).ok()?.parse().ok())
+            .unwrap_or(0)
+    })
+}
+
+/// Whether `[lo, hi)` lies in the brk heap (malloc's small blocks): the
+/// kernel places no mapping there, so nothing there can be a fit mapping or
+/// be adopted, and a flush of it asks the kernel nothing. (A file mapped
+/// MAP_FIXED into the heap by the program itself is not adopted: its
+/// stores reach the file as in flush mode, without crash fidelity.)
+fn in_brk_heap(lo: usize, hi: usize) -> bool {
+    let start = heap_start();
+    // SAFETY: sbrk(0) changes nothing; it returns the current break, which
+    // glibc keeps without a system call once the break was read.
+    let end = unsafe { libc::sbrk(0) } as usize;
+    start != 0 && start <= lo && hi <= end
 }
 
 fn found<'a>(
@@ -268,21 +300,31 @@ fn is_view(v: &Vma, p: &Span<FileAt>, a: usize) -> bool {
     view && v.offset_of(a) == p.file_offset(a)
 }
 
-/// Whether the kernel maps all of `[lo, hi)` (inside span `p`) as the
-/// span's view, readable: the proof the crash and the report need before
-/// they read the memory and write what they read to the file.
-pub fn proved(p: &Span<FileAt>, lo: usize, hi: usize) -> Result<bool> {
+/// Calls `f(from, to)` for each part of `[lo, hi)` (inside span `p`) that
+/// the kernel maps, right now, as the span's view and readable: the proof
+/// the crash and the report need before they read the memory and write
+/// what they read to the file. A guard page or a hole is skipped.
+pub fn proved_parts(
+    p: &Span<FileAt>,
+    lo: usize,
+    hi: usize,
+    mut f: impl FnMut(usize, usize),
+) -> Result<()> {
     let mut at = lo;
     while at < hi {
         let Some(v) = procmaps::covering_or_next(at)? else {
-            return Ok(false);
+            break;
         };
-        if v.start > at || v.prot & libc::PROT_READ == 0 || !is_view(&v, p, at) {
-            return Ok(false);
+        let from = v.start.max(at);
+        if from >= hi {
+            break;
+        }
+        if v.prot & libc::PROT_READ != 0 && is_view(&v, p, from) {
+            f(from, v.end.min(hi));
         }
         at = v.end;
     }
-    Ok(true)
+    Ok(())
 }
 
 /// Forgets the spans of file `(dev, ino)` the kernel no longer maps as
@@ -529,5 +571,33 @@ mod tests {
         assert!(!r.contains(&area(0, 0x1000)), "the oldest went first");
         assert!(r.contains(&area(REFUSED_MAX as u64 + 99, 0x1000)));
         assert!(!r.contains(&area(REFUSED_MAX as u64 + 99, 0x2000)));
+    }
+
+    /// A hugetlbfs file (a memfd with MFD_HUGETLB: no mount needed, no huge
+    /// page taken before it is mapped) is recognised, so it is never
+    /// adopted; an ordinary one is not.
+    #[test]
+    fn hugetlbfs_files_are_recognised() {
+        // SAFETY: memfd_create makes fresh descriptors, owned below.
+        let (huge, plain) = unsafe {
+            (
+                libc::memfd_create(c"fit-huge".as_ptr(), libc::MFD_HUGETLB | libc::MFD_CLOEXEC),
+                libc::memfd_create(c"fit-plain".as_ptr(), libc::MFD_CLOEXEC),
+            )
+        };
+        assert!(plain >= 0);
+        let file = |fd| FitFile::dup(fd, &super::super::file::stat_fd(fd).unwrap()).unwrap();
+        assert!(!on_hugetlbfs(&file(plain)).unwrap());
+        // A kernel without hugetlbfs refuses the memfd: nothing to check.
+        if huge >= 0 {
+            assert!(on_hugetlbfs(&file(huge)).unwrap());
+        }
+        // SAFETY: made above, unused now.
+        unsafe {
+            libc::close(plain);
+            if huge >= 0 {
+                libc::close(huge);
+            }
+        }
     }
 }

@@ -29,6 +29,7 @@
 mod file;
 mod follow;
 mod lines;
+mod preload;
 mod procmaps;
 pub mod report;
 mod shadow;
@@ -68,6 +69,8 @@ pub struct Engine {
     refused: Mutex<follow::Refused>,
     /// Persistence points this engine's flushes made.
     points: AtomicU64,
+    /// Lines flushed since the last drain, in a process that is to crash.
+    in_flight: state::InFlight,
     /// The files whose shadows the library mapped, kept while the kernel
     /// may still map an alias of them: an alias mremap moved is followed
     /// by its shadow even after the span it left was forgotten.
@@ -83,6 +86,7 @@ impl Engine {
             live: AtomicUsize::new(0),
             refused: Mutex::new(follow::Refused::new()),
             points: AtomicU64::new(0),
+            in_flight: state::InFlight::new(),
             shadowed: Mutex::new(Vec::new()),
         }
     }
@@ -91,8 +95,10 @@ impl Engine {
         self.registry.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, Reg> {
-        self.registry.write().unwrap_or_else(|e| e.into_inner())
+    fn write(&self) -> Writing<'_> {
+        let guard = self.registry.write().unwrap_or_else(|e| e.into_inner());
+        preload::writing(true);
+        Writing(guard)
     }
 
     /// Publishes the span count after a change under the write lock.
@@ -147,14 +153,38 @@ impl Default for Engine {
 /// The library's engine.
 static ENGINE: Engine = Engine::new();
 
+/// The registry, write-locked by this thread (see `preload`).
+struct Writing<'a>(RwLockWriteGuard<'a, Reg>);
+
+impl core::ops::Deref for Writing<'_> {
+    type Target = Reg;
+    fn deref(&self) -> &Reg {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for Writing<'_> {
+    fn deref_mut(&mut self) -> &mut Reg {
+        &mut self.0
+    }
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        preload::writing(false);
+    }
+}
+
 /// Called when fit mode is switched on: opens what its flushes need.
 pub fn prepare() {
     procmaps::prepare();
+    preload::connect(true);
 }
 
 /// At unload: closes the /proc/self/maps descriptor, so a program that
 /// dlopens and dlcloses the library in a loop keeps no descriptor of it.
 pub fn unload() {
+    preload::connect(false);
     procmaps::close();
 }
 
@@ -176,7 +206,7 @@ fn flush(addr: *const u8, len: usize) {
 pub fn drain() {
     crate::persist::fence();
     if live_mappings() > 0 {
-        state::fenced();
+        state::fenced(&ENGINE.in_flight);
         report::at_drain();
     }
 }
@@ -228,7 +258,7 @@ impl Engine {
             let to = hi.next_multiple_of(granularity).min(p.end());
             match crash_plan {
                 Some(_) => segments.push((p, from, to)),
-                None => keep(write_back(p, from, to, granularity == CACHELINE)),
+                None => keep(self.write_back(p, from, to, granularity == CACHELINE)),
             }
             cur = hi.min(p.end());
         }
@@ -236,16 +266,56 @@ impl Engine {
             keep(rest(cur as *const u8, hi - cur));
         }
         if let Some(plan) = crash_plan {
-            state::crash_in_point(&reg, &segments, plan);
+            state::crash_in_point(&self.in_flight, &reg, &segments, plan);
         }
         drop(reg);
         if granularity != CACHELINE {
             // msync returns with everything written back: no earlier flush is
             // in flight any more.
-            state::fenced();
+            state::fenced(&self.in_flight);
         }
         crash::end_point();
         result
+    }
+
+    /// pwrite(2)s the lines of `[from, to)` of the private mapping `p` that
+    /// differ from its file, runs of neighbours in one call. `fenced_later`:
+    /// the lines stay in flight until the next drain (a flush, not an msync).
+    fn write_back(
+        &self,
+        p: &Span<FileAt>,
+        from: usize,
+        to: usize,
+        fenced_later: bool,
+    ) -> Result<()> {
+        let fd = p.value.file.as_raw_fd();
+        let booked = crash::inspecting().then(|| report::file_id(fd)).flatten();
+        // The run of differing lines not yet written: (address, offset, len).
+        let mut run: Option<(usize, u64, usize)> = None;
+        let offset = p.file_offset(from);
+        lines::compare(fd, from, offset, to - from, |l| {
+            if let Some(id) = booked {
+                report::note_flush(id, fd, l);
+            }
+            if !l.differs {
+                return match run.take() {
+                    Some((a, o, n)) => lines::pwrite_all(fd, a as *const u8, n, o),
+                    None => Ok(()),
+                };
+            }
+            if fenced_later {
+                state::note_flush(&self.in_flight, &p.value.file, l);
+            }
+            match &mut run {
+                Some((_, _, n)) => *n += l.len,
+                None => run = Some((l.addr, l.offset, l.len)),
+            }
+            Ok(())
+        })?;
+        match run {
+            Some((a, o, n)) => lines::pwrite_all(fd, a as *const u8, n, o),
+            None => Ok(()),
+        }
     }
 
     /// on_map: records a fresh private mapping of `fd` (from offset 0).
@@ -382,40 +452,6 @@ impl Engine {
         drain();
         gaps.into_iter()
             .try_for_each(|(from, to)| rest(from as *const u8, to - from))
-    }
-}
-
-/// pwrite(2)s the lines of `[from, to)` of the private mapping `p` that
-/// differ from its file, runs of neighbours in one call. `fenced_later`:
-/// the lines stay in flight until the next drain (a flush, not an msync).
-fn write_back(p: &Span<FileAt>, from: usize, to: usize, fenced_later: bool) -> Result<()> {
-    let fd = p.value.file.as_raw_fd();
-    let booked = crash::inspecting().then(|| report::file_id(fd)).flatten();
-    // The run of differing lines not yet written: (address, offset, len).
-    let mut run: Option<(usize, u64, usize)> = None;
-    let offset = p.file_offset(from);
-    lines::compare(fd, from, offset, to - from, |l| {
-        if let Some(id) = booked {
-            report::note_flush(id, fd, l);
-        }
-        if !l.differs {
-            return match run.take() {
-                Some((a, o, n)) => lines::pwrite_all(fd, a as *const u8, n, o),
-                None => Ok(()),
-            };
-        }
-        if fenced_later {
-            state::note_flush(&p.value.file, l);
-        }
-        match &mut run {
-            Some((_, _, n)) => *n += l.len,
-            None => run = Some((l.addr, l.offset, l.len)),
-        }
-        Ok(())
-    })?;
-    match run {
-        Some((a, o, n)) => lines::pwrite_all(fd, a as *const u8, n, o),
-        None => Ok(()),
     }
 }
 

@@ -26,22 +26,30 @@ struct Unfenced {
     old: [u8; CACHELINE],
 }
 
-/// By (descriptor, offset); the first flush since the drain keeps its old bytes.
-static UNFENCED: Mutex<BTreeMap<(RawFd, u64), Unfenced>> = Mutex::new(BTreeMap::new());
+/// The lines flushed since the last drain (part of the engine's state), by
+/// (descriptor, offset); the first flush since the drain keeps its old bytes.
+pub struct InFlight(Mutex<BTreeMap<(RawFd, u64), Unfenced>>);
 
-fn unfenced() -> std::sync::MutexGuard<'static, BTreeMap<(RawFd, u64), Unfenced>> {
-    UNFENCED.lock().unwrap_or_else(|e| e.into_inner())
+impl InFlight {
+    pub const fn new() -> InFlight {
+        InFlight(Mutex::new(BTreeMap::new()))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(RawFd, u64), Unfenced>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// Remembers the file's bytes under a line about to be written, if a
 /// crash is planned.
-pub fn note_flush(file: &File, line: &Line) {
+pub fn note_flush(in_flight: &InFlight, file: &File, line: &Line) {
     if !crash::crash_planned() {
         return;
     }
     let mut old = [0u8; CACHELINE];
     old[..line.len].copy_from_slice(line.file);
-    unfenced()
+    in_flight
+        .lock()
         .entry((file.as_raw_fd(), line.offset))
         .or_insert_with(|| Unfenced {
             file: file.clone(),
@@ -51,9 +59,9 @@ pub fn note_flush(file: &File, line: &Line) {
 }
 
 /// A drain: every line flushed so far is on the media.
-pub fn fenced() {
+pub fn fenced(in_flight: &InFlight) {
     if crash::crash_planned() {
-        unfenced().clear();
+        in_flight.lock().clear();
     }
 }
 
@@ -73,6 +81,7 @@ struct Candidate {
 /// differ from the file (one pwrite each), flips the chosen candidates,
 /// records the crash in the report and dies.
 pub fn crash_in_point(
+    in_flight: &InFlight,
     reg: &RangeMap<FileAt>,
     segments: &[(&Span<FileAt>, usize, usize)],
     plan: &Plan,
@@ -100,7 +109,7 @@ pub fn crash_in_point(
                     });
                 }
                 if torn < plan.tear {
-                    note_flush(&p.value.file, l);
+                    note_flush(in_flight, &p.value.file, l);
                     lines::pwrite_all(fd, l.addr as *const u8, l.len, l.offset)?;
                     torn += 1;
                 }
@@ -110,7 +119,7 @@ pub fn crash_in_point(
         crate::mode::log_failure(r);
     }
     // Held until death: the flushed candidates' bytes live in the table.
-    let table = unfenced();
+    let table = in_flight.lock();
     let cands = candidates(reg, &table, &mut paths);
     if crash::images_requested() {
         crash::write_images(&views(&cands), &views(&point_lines));
@@ -211,25 +220,28 @@ pub fn dirty_lines(
     mut f: impl FnMut(&Line),
 ) -> crate::Result<()> {
     let fd = p.value.file.as_raw_fd();
-    // Proved against the kernel now: a span left by a plain munmap may have
-    // other memory (or none, or an unreadable guard) at its addresses, and
-    // nothing of that may be read, reported, or written to the file.
-    if !super::follow::proved(p, lo, hi)? {
-        return Ok(());
-    }
     let mut result = Ok(());
-    lines::written_pages(lo, hi - lo, |a, b| {
-        let offset = p.file_offset(a);
-        let r = lines::compare(fd, a, offset, b - a, |l| {
-            if l.differs {
-                f(l);
-            }
-            Ok(())
-        });
+    let mut keep = |r| {
         if result.is_ok() {
             result = r;
         }
+    };
+    // Only what is proved against the kernel now: a span left by a plain
+    // munmap may have other memory (or none, or an unreadable guard) at its
+    // addresses, and nothing of that may be read, reported, or written to
+    // the file.
+    let proved = super::follow::proved_parts(p, lo, hi, |from, to| {
+        lines::written_pages(from, to - from, |a, b| {
+            let offset = p.file_offset(a);
+            keep(lines::compare(fd, a, offset, b - a, |l| {
+                if l.differs {
+                    f(l);
+                }
+                Ok(())
+            }));
+        });
     });
+    keep(proved);
     result
 }
 
@@ -306,6 +318,46 @@ mod tests {
         };
         e.unmap(base as *mut u8, page, &mut munmap).unwrap();
         // SAFETY: as above.
+        unsafe { libc::close(fd) };
+    }
+
+    /// Dirty lines are found around a PROT_NONE guard page, which is never
+    /// read, and none after the memory is unmapped behind the engine's back.
+    #[test]
+    fn dirty_lines_skip_guard_pages_and_unmapped_memory() {
+        let page = page_size();
+        let len = 3 * page;
+        // SAFETY: plain syscalls on a fresh memfd and a fresh private mapping.
+        let (fd, base) = unsafe {
+            let fd = libc::memfd_create(c"fit-guard".as_ptr(), libc::MFD_CLOEXEC);
+            assert!(fd >= 0 && libc::ftruncate(fd, len as libc::off_t) == 0);
+            let prot = libc::PROT_READ | libc::PROT_WRITE;
+            let p = libc::mmap(core::ptr::null_mut(), len, prot, libc::MAP_PRIVATE, fd, 0);
+            assert_ne!(p, libc::MAP_FAILED);
+            (fd, p as usize)
+        };
+        let e = Engine::new();
+        e.register(fd, base as *mut u8, len).unwrap();
+        // SAFETY: the first and last pages of the mapping made above; then
+        // the middle one made unreadable.
+        unsafe {
+            core::ptr::write_bytes(base as *mut u8, 1, 64);
+            core::ptr::write_bytes((base + 2 * page) as *mut u8, 2, 64);
+            libc::mprotect((base + page) as *mut libc::c_void, page, libc::PROT_NONE);
+        }
+        let dirty = || {
+            let mut offsets = Vec::new();
+            let reg = e.read();
+            for p in reg.iter() {
+                super::dirty_lines(p, p.start, p.end(), |l| offsets.push(l.offset)).unwrap();
+            }
+            offsets
+        };
+        assert_eq!(dirty(), vec![0, 2 * page as u64]);
+        // SAFETY: unmaps the mapping made above without telling the engine.
+        unsafe { libc::munmap(base as *mut libc::c_void, len) };
+        assert!(dirty().is_empty(), "read memory that is gone");
+        // SAFETY: made above, unused now.
         unsafe { libc::close(fd) };
     }
 }
