@@ -125,7 +125,15 @@ fn overrides_reach_the_library() {
     ] {
         assert_eq!(c.prefetch_lines, p.prefetch_lines);
         assert_eq!(c.partial_movnt, p.partial_movnt);
-        assert_eq!(c.shared_lines_temporal_below, p.shared_lines_temporal_below);
+        // The size rules apply only where lines are written back: with
+        // nothing to flush (riscv64, loongarch64) the library zeroes them.
+        let sizes = c.flush != cpu::FlushKind::None;
+        let want = if sizes {
+            p.shared_lines_temporal_below
+        } else {
+            0
+        };
+        assert_eq!(c.shared_lines_temporal_below, want);
     }
     assert_ne!(pmdk.partial_movnt, amd.partial_movnt);
 }
