@@ -513,6 +513,28 @@ pub fn ignore_map(_fd: i32, _addr: *mut u8, _len: usize) -> Result<()> {
     Ok(())
 }
 
+/// A fresh memfd of `file_len` bytes and a private read/write mapping of
+/// its first `map_len`: the unit tests' stand-in for a pool.
+#[cfg(test)]
+fn memfd_mapping(name: &core::ffi::CStr, file_len: usize, map_len: usize) -> (i32, usize) {
+    // SAFETY: plain syscalls on a fresh memfd and a fresh private mapping.
+    unsafe {
+        let fd = libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC);
+        assert!(fd >= 0 && libc::ftruncate(fd, file_len as libc::off_t) == 0);
+        let prot = libc::PROT_READ | libc::PROT_WRITE;
+        let p = libc::mmap(
+            core::ptr::null_mut(),
+            map_len,
+            prot,
+            libc::MAP_PRIVATE,
+            fd,
+            0,
+        );
+        assert_ne!(p, libc::MAP_FAILED);
+        (fd, p as usize)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -539,15 +561,7 @@ mod tests {
     fn routes_lines_to_files_and_the_rest_elsewhere() {
         let page = page_size();
         let len = 3 * page;
-        // SAFETY: plain syscalls on a fresh memfd and a fresh private mapping.
-        let (fd, base) = unsafe {
-            let fd = libc::memfd_create(c"fit-test".as_ptr(), libc::MFD_CLOEXEC);
-            assert!(fd >= 0 && libc::ftruncate(fd, len as libc::off_t) == 0);
-            let prot = libc::PROT_READ | libc::PROT_WRITE;
-            let p = libc::mmap(core::ptr::null_mut(), len, prot, libc::MAP_PRIVATE, fd, 0);
-            assert_ne!(p, libc::MAP_FAILED);
-            (fd, p as usize)
-        };
+        let (fd, base) = memfd_mapping(c"fit-test", len, len);
         let e = Engine::new();
         e.register(fd, base as *mut u8, len).unwrap();
         let route_lines = |a: usize, l: usize| e.route(a as *const u8, l, CACHELINE, record_rest);

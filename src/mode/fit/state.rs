@@ -281,7 +281,7 @@ fn linked_name(fd: RawFd, shown: &std::path::Path) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Engine;
+    use super::super::{memfd_mapping, Engine};
     use crate::persist::{page_size, CACHELINE};
 
     /// A flush of a mapping's last page writes what lies inside the file
@@ -289,15 +289,7 @@ mod tests {
     #[test]
     fn write_back_stops_at_end_of_file() {
         let page = page_size();
-        // SAFETY: plain syscalls on a fresh memfd and a fresh private mapping.
-        let (fd, base) = unsafe {
-            let fd = libc::memfd_create(c"fit-eof".as_ptr(), libc::MFD_CLOEXEC);
-            assert!(fd >= 0 && libc::ftruncate(fd, 100) == 0);
-            let prot = libc::PROT_READ | libc::PROT_WRITE;
-            let p = libc::mmap(core::ptr::null_mut(), page, prot, libc::MAP_PRIVATE, fd, 0);
-            assert_ne!(p, libc::MAP_FAILED);
-            (fd, p as usize)
-        };
+        let (fd, base) = memfd_mapping(c"fit-eof", 100, page);
         // Registering puts the file's shadow in place: store after it, as
         // programs store after pmem_map_file returns.
         let e = Engine::new();
@@ -327,15 +319,7 @@ mod tests {
     fn dirty_lines_skip_guard_pages_and_unmapped_memory() {
         let page = page_size();
         let len = 3 * page;
-        // SAFETY: plain syscalls on a fresh memfd and a fresh private mapping.
-        let (fd, base) = unsafe {
-            let fd = libc::memfd_create(c"fit-guard".as_ptr(), libc::MFD_CLOEXEC);
-            assert!(fd >= 0 && libc::ftruncate(fd, len as libc::off_t) == 0);
-            let prot = libc::PROT_READ | libc::PROT_WRITE;
-            let p = libc::mmap(core::ptr::null_mut(), len, prot, libc::MAP_PRIVATE, fd, 0);
-            assert_ne!(p, libc::MAP_FAILED);
-            (fd, p as usize)
-        };
+        let (fd, base) = memfd_mapping(c"fit-guard", len, len);
         let e = Engine::new();
         e.register(fd, base as *mut u8, len).unwrap();
         // SAFETY: the first and last pages of the mapping made above; then
