@@ -7,6 +7,7 @@ mod findings;
 // reads what the library writes, so each uses half of it.
 mod image;
 mod input;
+mod preload;
 #[allow(dead_code)]
 #[path = "../../../src/mode/protocol.rs"]
 mod protocol;
@@ -73,8 +74,32 @@ fn sweep(opts: args::Options) -> Result<u8, String> {
             return Err(e);
         }
     };
-    let env = input::defaults();
-    if !env.is_empty() {
+    let mut env = input::defaults();
+    let preload = match preload::find() {
+        Ok(p) => p,
+        Err(e) => {
+            work.remove();
+            return Err(e);
+        }
+    };
+    match &preload {
+        Some(p) => {
+            let user = std::env::var("LD_PRELOAD").ok();
+            env.push(("LD_PRELOAD".into(), preload::ld_preload(p, user.as_deref())));
+            eprintln!(
+                "pmem-sweep: LD_PRELOAD={} for every command (fit mode then sees each munmap \
+                 and mremap; {}= to run without)",
+                p.display(),
+                preload::VAR
+            );
+        }
+        None => eprintln!(
+            "pmem-sweep: no {} (set {}): fit mode proves mappings from the kernel alone",
+            preload::NAME,
+            preload::VAR
+        ),
+    }
+    if env.iter().any(|(k, _)| k == input::FORCE) {
         eprintln!(
             "pmem-sweep: {}=1 for every command (libpmemobj then flushes lines, not pages; \
              set {0} yourself to choose)",
@@ -94,6 +119,7 @@ fn sweep(opts: args::Options) -> Result<u8, String> {
         (None, _) => Some("INPUT"),
     };
     let mut by_hand_env = input::inherited();
+    by_hand_env.retain(|(k, _)| env.iter().all(|(set, _)| set != k));
     by_hand_env.extend(env.iter().cloned());
     let reproducer = Reproducer::new(&opts, &program, stdin_name, &by_hand_env);
     let plan = Plan {
