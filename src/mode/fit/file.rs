@@ -126,6 +126,32 @@ pub struct FileAt {
     /// An alias of the file's shadow (shared), else a private mapping of
     /// the file itself (adopted, or kept private under valgrind).
     pub shadowed: bool,
+    /// Proved against the kernel over all its length while the preload
+    /// reports every change (see `follow`); a copy or a part starts unproved.
+    pub proved: Proved,
+}
+
+/// A span's mark: the kernel showed it as the span's view since the last
+/// change the preload reported over it. Set under the registry's read lock,
+/// dropped with the span (every reported change removes its spans under the
+/// write lock), never copied.
+#[derive(Debug, Default)]
+pub struct Proved(core::sync::atomic::AtomicBool);
+
+impl Proved {
+    pub fn get(&self) -> bool {
+        self.0.load(core::sync::atomic::Ordering::Acquire)
+    }
+
+    pub fn set(&self, on: bool) {
+        self.0.store(on, core::sync::atomic::Ordering::Release);
+    }
+}
+
+impl Clone for Proved {
+    fn clone(&self) -> Self {
+        Proved::default()
+    }
 }
 
 impl Cut for FileAt {
@@ -134,6 +160,7 @@ impl Cut for FileAt {
             file: self.file.clone(),
             offset: self.offset + by as u64,
             shadowed: self.shadowed,
+            proved: Proved::default(),
         }
     }
 }

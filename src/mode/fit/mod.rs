@@ -39,7 +39,7 @@ use super::{crash, log_failure};
 use crate::error::{Error, Result};
 use crate::persist::{mode_hook::ModeHooks, msync_pages, page_size, CACHELINE};
 use crate::range_map::{RangeMap, Span};
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use file::{FileAt, FitFile};
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -75,6 +75,14 @@ pub struct Engine {
     /// may still map an alias of them: an alias mremap moved is followed
     /// by its shadow even after the span it left was forgotten.
     shadowed: Mutex<Vec<File>>,
+    /// The preload reports every change of the program's mappings to this
+    /// engine before the kernel acts (see `preload`): proved spans stay
+    /// proved until a reported change removes them.
+    watched: AtomicBool,
+    /// The preload reported a change it could not place (MADV_DONTFORK: a
+    /// child would inherit marks of spans it does not map): marks are never
+    /// trusted again.
+    distrust: AtomicBool,
 }
 
 type Reg = RangeMap<FileAt>;
@@ -88,6 +96,27 @@ impl Engine {
             points: AtomicU64::new(0),
             in_flight: state::InFlight::new(),
             shadowed: Mutex::new(Vec::new()),
+            watched: AtomicBool::new(false),
+            distrust: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether a proved span's mark may stand in for a kernel query.
+    fn watching(&self) -> bool {
+        self.watched.load(Ordering::Acquire) && !self.distrust.load(Ordering::Acquire)
+    }
+
+    /// Changes the preload may miss from now on (`forever`: for good):
+    /// drops every mark under the write lock, so a flush that trusted one
+    /// has finished and every later flush asks the kernel.
+    fn unwatch(&self, forever: bool) {
+        match forever {
+            true => self.distrust.store(true, Ordering::Release),
+            false => self.watched.store(false, Ordering::Release),
+        }
+        let reg = self.write();
+        for p in reg.iter() {
+            p.value.proved.set(false);
         }
     }
 
@@ -387,6 +416,7 @@ impl Engine {
             file,
             offset: 0,
             shadowed,
+            proved: Default::default(),
         };
         reg.insert(addr..addr + len, view);
         watch_fork();
