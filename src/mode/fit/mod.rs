@@ -322,6 +322,14 @@ impl Engine {
         // The run of differing lines not yet written: (address, offset, len).
         let mut run: Option<(usize, u64, usize)> = None;
         let offset = p.file_offset(from);
+        // Clean lines need no pread: when the file's read-only view shows
+        // the same bytes, no line differs, so nothing is written or noted.
+        if booked.is_none() {
+            let file = p.value.file.viewed(offset, to - from);
+            if file.is_some_and(|f| lines::same_as_mapped(from, f, to - from)) {
+                return Ok(());
+            }
+        }
         lines::compare(fd, from, offset, to - from, |l| {
             if let Some(id) = booked {
                 report::note_flush(id, fd, l);
@@ -638,5 +646,51 @@ mod tests {
         assert_eq!(e.live(), 0);
         // SAFETY: made above, unused now.
         unsafe { libc::close(fd) };
+    }
+
+    /// A clean flush compares with the file's read-only view and writes
+    /// nothing; once a line differs, the pread compare decides, so a file
+    /// another tool shrank since the view was made never grows.
+    #[test]
+    fn clean_lines_write_nothing_and_a_shrunk_file_never_grows() {
+        let page = page_size();
+        let (fd, base) = memfd_mapping(c"fit-view", page, page);
+        let e = Engine::new();
+        e.register(fd, base as *mut u8, page).unwrap();
+        let flush = |a: usize, l: usize| e.route(a as *const u8, l, CACHELINE, record_rest);
+        // SAFETY: the mapping registered above.
+        unsafe { core::ptr::write_bytes(base as *mut u8, 0x77, 128) };
+        flush(base, 128).unwrap();
+        assert!(file_bytes(fd, 128) == vec![0x77; 128]);
+        assert!(e
+            .read()
+            .iter()
+            .next()
+            .unwrap()
+            .value
+            .file
+            .viewed(0, 128)
+            .is_some());
+
+        // Another tool shrinks the file to 100 bytes; the view still shows
+        // the whole first page (zeros past 100).
+        // SAFETY: a plain ftruncate of our memfd.
+        assert_eq!(unsafe { libc::ftruncate(fd, 100) }, 0);
+        // SAFETY: inside the registered mapping.
+        unsafe { core::ptr::write_bytes((base + 64) as *mut u8, 0x55, 64) };
+        flush(base + 64, 64).unwrap();
+        // SAFETY: fstat fills the zeroed struct.
+        let size = unsafe {
+            let mut st: libc::stat = core::mem::zeroed();
+            assert_eq!(libc::fstat(fd, &mut st), 0);
+            st.st_size
+        };
+        assert_eq!(size, 100, "a flush grew the file");
+        assert!(file_bytes(fd, 100)[64..] == [0x55; 36]);
+        // SAFETY: made above, unused now.
+        unsafe {
+            libc::munmap(base as *mut libc::c_void, page);
+            libc::close(fd);
+        }
     }
 }
