@@ -7,7 +7,8 @@
 //! file's shadow (an object only the engine maps) for the library's own
 //! mappings, a private mapping of the file itself (device and inode) for
 //! adopted ones. Before a flush writes anything, the areas under it are
-//! looked up (one PROCMAP_QUERY ioctl per area): a span not proved is
+//! looked up (one PROCMAP_QUERY ioctl per area; none for spans marked
+//! proved while the preload reports every change): a span not proved is
 //! forgotten (a plain munmap, a mapping placed over it), so nothing foreign
 //! is ever written into the file; an alias of a fit file's shadow at an
 //! address the registry does not know (mremap moved or grew it) is

@@ -17,7 +17,10 @@
 //!   first flush: remapped private in place (`follow`).
 //! - The registry is checked against the kernel's mappings before each write
 //!   (`procmaps`), so plain munmap, mremap and mappings placed over stale
-//!   ranges are followed.
+//!   ranges are followed; with `libpmem-fit-preload.so` reporting every
+//!   change of the mappings, a span proved once stays proved (`preload`).
+//! - Clean lines are compared with a read-only mapping of the file, so a
+//!   flush that writes nothing makes no system call.
 //!
 //! Memory cost: the shadow holds the file's non-zero pages and every page
 //! stored to, on top of the file's page cache the flushes write into.
