@@ -5,7 +5,11 @@
  * repro 3 is also crashed, and its closed pool must hold none of the
  * anonymous memory placed over it. Every one failed at 8b9d20b. Repro 8, a
  * private mapping placed where an adopted one was plainly unmapped, passes
- * only with libpmem-fit-preload.so (FITDIFF_PRELOAD names it).
+ * only with libpmem-fit-preload.so (FITDIFF_PRELOAD names it). Repros 9 and
+ * 10 (with the preload too) replace a pool whose spans fit mode marked
+ * proved, with an mmap64 (what mmap is named under _FILE_OFFSET_BITS=64)
+ * and through a fork after MADV_DONTFORK, and flush the new memory: none of
+ * it may reach the file.
  */
 #define _GNU_SOURCE
 #include <libpmem.h>
@@ -193,6 +197,40 @@ int repro(int n)
 		memset(q, 0xee, 64);
 		pmem_persist(q, 64);
 		return 0;
+	case 9: /* a proved pool replaced by a MAP_FIXED mmap64 */
+		p = map(0);
+		memset(p, 9, 64);
+		pmem_persist(p, 64);
+		pmem_persist(p, 64);
+		q = mmap64(p, FSZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+			-1, 0);
+		if (q != p)
+			fail("mmap64");
+		memset(q, 'Z', FSZ);
+		pmem_persist(q, FSZ);
+		return 0;
+	case 10: { /* a proved pool left out of a fork, other memory there in the child */
+		p = map(0);
+		memset(p, 10, 64);
+		pmem_persist(p, 64);
+		if (madvise(p, FSZ, MADV_DONTFORK))
+			fail("madvise");
+		pmem_persist(p, 64);
+		pid_t pid = fork();
+		if (pid == 0) {
+			q = mmap(p, FSZ, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+			if (q != p)
+				_exit(SKIP);
+			memset(q, 'Z', FSZ);
+			pmem_persist(q, FSZ);
+			_exit(0);
+		}
+		int st;
+		if (pid < 0 || waitpid(pid, &st, 0) != pid)
+			fail("fork");
+		return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+	}
 	case 7: /* a PROT_NONE guard page in a pool, report at exit */
 		p = map(0);
 		if (mprotect(p + 4096, 4096, PROT_NONE))
@@ -249,8 +287,8 @@ int check_repro(int n, const char *d)
 	const char *preload = getenv("FITDIFF_PRELOAD");
 	const char *fit[] = { "PMEM_PERSIST_MODE", "fit", "PMEM_FIT_REPORT", report,
 		preload ? "LD_PRELOAD" : NULL, preload, NULL };
-	if (n == 8 && !preload) {
-		printf("fitdiff: repro 8 needs FITDIFF_PRELOAD=.../libpmem-fit-preload.so\n");
+	if (n >= 8 && !preload) {
+		printf("fitdiff: repro %d needs FITDIFF_PRELOAD=.../libpmem-fit-preload.so\n", n);
 		return 1;
 	}
 	int x = spawn(n, a, flush), y = spawn(n, b, fit);

@@ -21,6 +21,28 @@ pub struct FitFile {
     /// What the library's own mappings of the file show (adopted ones map
     /// the file itself).
     pub shadow: OnceLock<Shadow>,
+    /// The file mapped read-only, for flushes to compare lines with.
+    view: OnceLock<Option<View>>,
+}
+
+/// A regular file mapped read-only and shared from offset 0 to its size at
+/// the first flush: a flush compares its lines with the file here instead
+/// of with a pread per flush. Only ever read; never a span (the engine
+/// does not follow it, and the program knows nothing of it).
+#[derive(Debug)]
+struct View {
+    addr: usize,
+    len: usize,
+}
+
+impl Drop for View {
+    fn drop(&mut self) {
+        // SAFETY: unmaps our own read-only mapping, which nothing reads any
+        // more (its file is dropped). A raw system call: the preload need
+        // not hear of memory that was never a span, and its hook would take
+        // the registry's lock, which the dropping thread may hold.
+        unsafe { libc::syscall(libc::SYS_munmap, self.addr, self.len) };
+    }
 }
 
 impl AsRawFd for FitFile {
@@ -83,7 +105,42 @@ impl FitFile {
             dev,
             ino,
             shadow: OnceLock::new(),
+            view: OnceLock::new(),
         }
+    }
+
+    /// The file's bytes `[offset, offset + len)` from its read-only view,
+    /// when they lie in it (the file was at least that long at its first
+    /// flush). A file shrunk under its mappings since would fault here, as
+    /// the program's own shared mapping of it would under flush mode.
+    pub fn viewed(&self, offset: u64, len: usize) -> Option<*const u8> {
+        let v = self.view.get_or_init(|| self.map_view()).as_ref()?;
+        let start = usize::try_from(offset).ok()?;
+        (start.checked_add(len)? <= v.len).then(|| (v.addr + start) as *const u8)
+    }
+
+    fn map_view(&self) -> Option<View> {
+        let st = stat_fd(self.as_raw_fd()).ok()?;
+        let len = usize::try_from(st.st_size).ok()?;
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG || len == 0 {
+            return None;
+        }
+        // SAFETY: a new read-only shared mapping where the kernel chooses;
+        // it replaces nothing.
+        let p = unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                self.as_raw_fd(),
+                0,
+            )
+        };
+        (p != libc::MAP_FAILED).then_some(View {
+            addr: p as usize,
+            len,
+        })
     }
 
     pub fn is(&self, dev: u64, ino: u64) -> bool {
@@ -126,6 +183,32 @@ pub struct FileAt {
     /// An alias of the file's shadow (shared), else a private mapping of
     /// the file itself (adopted, or kept private under valgrind).
     pub shadowed: bool,
+    /// Proved against the kernel over all its length while the preload
+    /// reports every change (see `follow`); a copy or a part starts unproved.
+    pub proved: Proved,
+}
+
+/// A span's mark: the kernel showed it as the span's view since the last
+/// change the preload reported over it. Set under the registry's read lock,
+/// dropped with the span (every reported change removes its spans under the
+/// write lock), never copied.
+#[derive(Debug, Default)]
+pub struct Proved(core::sync::atomic::AtomicBool);
+
+impl Proved {
+    pub fn get(&self) -> bool {
+        self.0.load(core::sync::atomic::Ordering::Acquire)
+    }
+
+    pub fn set(&self, on: bool) {
+        self.0.store(on, core::sync::atomic::Ordering::Release);
+    }
+}
+
+impl Clone for Proved {
+    fn clone(&self) -> Self {
+        Proved::default()
+    }
 }
 
 impl Cut for FileAt {
@@ -134,6 +217,7 @@ impl Cut for FileAt {
             file: self.file.clone(),
             offset: self.offset + by as u64,
             shadowed: self.shadowed,
+            proved: Proved::default(),
         }
     }
 }

@@ -7,7 +7,8 @@
 //! file's shadow (an object only the engine maps) for the library's own
 //! mappings, a private mapping of the file itself (device and inode) for
 //! adopted ones. Before a flush writes anything, the areas under it are
-//! looked up (one PROCMAP_QUERY ioctl per area): a span not proved is
+//! looked up (one PROCMAP_QUERY ioctl per area; none for spans marked
+//! proved while the preload reports every change): a span not proved is
 //! forgotten (a plain munmap, a mapping placed over it), so nothing foreign
 //! is ever written into the file; an alias of a fit file's shadow at an
 //! address the registry does not know (mremap moved or grew it) is
@@ -104,6 +105,14 @@ impl Engine {
         if self.live() == 0 && !adopt || in_brk_heap(lo, hi) {
             return None;
         }
+        if self.watching() {
+            let reg = self.read();
+            // Checked under the lock: unwatch drops the marks under the
+            // write lock after it stops watching.
+            if self.watching() && reg.covers(lo..hi, |v| v.proved.get()) {
+                return Some(reg);
+            }
+        }
         // Each fix removes a disagreement; the bound only guards against a
         // program remapping the range as fast as we look at it.
         for _ in 0..8 {
@@ -113,7 +122,12 @@ impl Engine {
                 reg: &reg,
             };
             let fix = match disagreement(&known, lo, hi, adopt) {
-                Ok(None) => return found(reg, lo, hi),
+                Ok(None) => {
+                    if self.watching() {
+                        prove_spans(&reg, lo, hi);
+                    }
+                    return found(reg, lo, hi);
+                }
                 Ok(Some(fix)) => fix,
                 Err(e) => {
                     // Without the kernel's view, write nothing.
@@ -154,6 +168,7 @@ impl Engine {
                         file,
                         offset: v.offset,
                         shadowed: true,
+                        proved: Default::default(),
                     };
                     reg.insert(v.start..v.end, at);
                 }
@@ -205,6 +220,24 @@ fn in_brk_heap(lo: usize, hi: usize) -> bool {
     // glibc keeps without a system call once the break was read.
     let end = unsafe { libc::sbrk(0) } as usize;
     start != 0 && start <= lo && hi <= end
+}
+
+/// Marks the spans over `[lo, hi)` that the kernel shows, over all their
+/// length, as their views (read lock held, while watching: no reported
+/// change can run until it is released, and each removes its spans).
+fn prove_spans(reg: &Reg, lo: usize, hi: usize) {
+    for p in reg.overlapping(lo..hi).filter(|p| !p.value.proved.get()) {
+        let mut at = p.start;
+        while at < p.end() {
+            match procmaps::covering_or_next(at) {
+                Ok(Some(v)) if v.start <= at && is_view(&v, p, at) => at = v.end,
+                _ => break,
+            }
+        }
+        if at >= p.end() {
+            p.value.proved.set(true);
+        }
+    }
 }
 
 fn found<'a>(
@@ -437,6 +470,7 @@ fn adopt(reg: &mut Reg, v: &Vma, known: Option<File>) -> Result<()> {
         file,
         offset: v.offset,
         shadowed: false,
+        proved: Default::default(),
     };
     reg.insert(v.start..v.end, at);
     super::watch_fork();

@@ -71,6 +71,16 @@ pub fn compare(
     Ok(())
 }
 
+/// Whether `[addr, addr + len)` of a fit mapping holds what the file's
+/// read-only view shows at `file`.
+pub fn same_as_mapped(addr: usize, file: *const u8, len: usize) -> bool {
+    // SAFETY: the caller's span holds `addr..addr + len` and the file's
+    // view `file..file + len`; memcmp only reads both (a racing store is
+    // the program's own race, as for a cache-line flush of memory being
+    // written).
+    unsafe { libc::memcmp(addr as *const libc::c_void, file.cast(), len) == 0 }
+}
+
 /// Reads into `buf` from `offset` until it is full or the file ends.
 pub fn pread_full(fd: RawFd, buf: &mut [u8], offset: u64) -> Result<usize> {
     let mut got = 0;

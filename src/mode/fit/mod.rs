@@ -17,7 +17,10 @@
 //!   first flush: remapped private in place (`follow`).
 //! - The registry is checked against the kernel's mappings before each write
 //!   (`procmaps`), so plain munmap, mremap and mappings placed over stale
-//!   ranges are followed.
+//!   ranges are followed; with `libpmem-fit-preload.so` reporting every
+//!   change of the mappings, a span proved once stays proved (`preload`).
+//! - Clean lines are compared with a read-only mapping of the file, so a
+//!   flush that writes nothing makes no system call.
 //!
 //! Memory cost: the shadow holds the file's non-zero pages and every page
 //! stored to, on top of the file's page cache the flushes write into.
@@ -39,7 +42,7 @@ use super::{crash, log_failure};
 use crate::error::{Error, Result};
 use crate::persist::{mode_hook::ModeHooks, msync_pages, page_size, CACHELINE};
 use crate::range_map::{RangeMap, Span};
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use file::{FileAt, FitFile};
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -75,6 +78,14 @@ pub struct Engine {
     /// may still map an alias of them: an alias mremap moved is followed
     /// by its shadow even after the span it left was forgotten.
     shadowed: Mutex<Vec<File>>,
+    /// The preload reports every change of the program's mappings to this
+    /// engine before the kernel acts (see `preload`): proved spans stay
+    /// proved until a reported change removes them.
+    watched: AtomicBool,
+    /// The preload reported a change it could not place (MADV_DONTFORK: a
+    /// child would inherit marks of spans it does not map): marks are never
+    /// trusted again.
+    distrust: AtomicBool,
 }
 
 type Reg = RangeMap<FileAt>;
@@ -88,6 +99,27 @@ impl Engine {
             points: AtomicU64::new(0),
             in_flight: state::InFlight::new(),
             shadowed: Mutex::new(Vec::new()),
+            watched: AtomicBool::new(false),
+            distrust: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether a proved span's mark may stand in for a kernel query.
+    fn watching(&self) -> bool {
+        self.watched.load(Ordering::Acquire) && !self.distrust.load(Ordering::Acquire)
+    }
+
+    /// Changes the preload may miss from now on (`forever`: for good):
+    /// drops every mark under the write lock, so a flush that trusted one
+    /// has finished and every later flush asks the kernel.
+    fn unwatch(&self, forever: bool) {
+        match forever {
+            true => self.distrust.store(true, Ordering::Release),
+            false => self.watched.store(false, Ordering::Release),
+        }
+        let reg = self.write();
+        for p in reg.iter() {
+            p.value.proved.set(false);
         }
     }
 
@@ -293,6 +325,14 @@ impl Engine {
         // The run of differing lines not yet written: (address, offset, len).
         let mut run: Option<(usize, u64, usize)> = None;
         let offset = p.file_offset(from);
+        // Clean lines need no pread: when the file's read-only view shows
+        // the same bytes, no line differs, so nothing is written or noted.
+        if booked.is_none() {
+            let file = p.value.file.viewed(offset, to - from);
+            if file.is_some_and(|f| lines::same_as_mapped(from, f, to - from)) {
+                return Ok(());
+            }
+        }
         lines::compare(fd, from, offset, to - from, |l| {
             if let Some(id) = booked {
                 report::note_flush(id, fd, l);
@@ -387,6 +427,7 @@ impl Engine {
             file,
             offset: 0,
             shadowed,
+            proved: Default::default(),
         };
         reg.insert(addr..addr + len, view);
         watch_fork();
@@ -608,5 +649,51 @@ mod tests {
         assert_eq!(e.live(), 0);
         // SAFETY: made above, unused now.
         unsafe { libc::close(fd) };
+    }
+
+    /// A clean flush compares with the file's read-only view and writes
+    /// nothing; once a line differs, the pread compare decides, so a file
+    /// another tool shrank since the view was made never grows.
+    #[test]
+    fn clean_lines_write_nothing_and_a_shrunk_file_never_grows() {
+        let page = page_size();
+        let (fd, base) = memfd_mapping(c"fit-view", page, page);
+        let e = Engine::new();
+        e.register(fd, base as *mut u8, page).unwrap();
+        let flush = |a: usize, l: usize| e.route(a as *const u8, l, CACHELINE, record_rest);
+        // SAFETY: the mapping registered above.
+        unsafe { core::ptr::write_bytes(base as *mut u8, 0x77, 128) };
+        flush(base, 128).unwrap();
+        assert!(file_bytes(fd, 128) == vec![0x77; 128]);
+        assert!(e
+            .read()
+            .iter()
+            .next()
+            .unwrap()
+            .value
+            .file
+            .viewed(0, 128)
+            .is_some());
+
+        // Another tool shrinks the file to 100 bytes; the view still shows
+        // the whole first page (zeros past 100).
+        // SAFETY: a plain ftruncate of our memfd.
+        assert_eq!(unsafe { libc::ftruncate(fd, 100) }, 0);
+        // SAFETY: inside the registered mapping.
+        unsafe { core::ptr::write_bytes((base + 64) as *mut u8, 0x55, 64) };
+        flush(base + 64, 64).unwrap();
+        // SAFETY: fstat fills the zeroed struct.
+        let size = unsafe {
+            let mut st: libc::stat = core::mem::zeroed();
+            assert_eq!(libc::fstat(fd, &mut st), 0);
+            st.st_size
+        };
+        assert_eq!(size, 100, "a flush grew the file");
+        assert!(file_bytes(fd, 100)[64..] == [0x55; 36]);
+        // SAFETY: made above, unused now.
+        unsafe {
+            libc::munmap(base as *mut libc::c_void, page);
+            libc::close(fd);
+        }
     }
 }
