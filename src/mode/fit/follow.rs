@@ -415,7 +415,7 @@ pub fn file_of(reg: &Reg, dev: u64, ino: u64) -> Option<File> {
 }
 
 /// hugetlbfs's statfs magic number.
-const HUGETLBFS_MAGIC: i64 = 0x9584_58f6;
+const HUGETLBFS_MAGIC: u32 = 0x9584_58f6;
 
 /// Takes over the shared file mapping `v` in place (write lock held);
 /// `known`: the engine's file of that inode, if it has one.
@@ -534,8 +534,9 @@ fn on_hugetlbfs(file: &FitFile) -> Result<bool> {
     if unsafe { libc::fstatfs(std::os::fd::AsRawFd::as_raw_fd(file), &mut sfs) } != 0 {
         return Err(Error::last_os("fit mode: fstatfs"));
     }
-    #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
-    Ok(i64::from(sfs.f_type as i64) == HUGETLBFS_MAGIC)
+    // f_type is a C long: the magic's top bit makes it negative where long
+    // has 32 bits (i686), so compare the low 32 bits the kernel filled in.
+    Ok(sfs.f_type as u32 == HUGETLBFS_MAGIC)
 }
 
 /// Shared memory with no file behind it (MAP_SHARED|MAP_ANONYMOUS, System V
