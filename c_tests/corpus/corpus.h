@@ -45,4 +45,7 @@ extern int planted;
 /* The pool's root object. */
 void *map_root(PMEMobjpool *pop);
 
+/* An `each` callback that counts entries into the uint64_t at arg. */
+int count_entry(uint64_t key, uint64_t value, void *arg);
+
 #endif

@@ -96,6 +96,13 @@ void *map_root(PMEMobjpool *pop)
 	return pmemobj_direct(pmemobj_root(pop, MAP.root_size));
 }
 
+int count_entry(uint64_t key, uint64_t value, void *arg)
+{
+	(void)key, (void)value;
+	++*(uint64_t *)arg;
+	return 0;
+}
+
 static PMEMobjpool *open_pool(const char *path)
 {
 	PMEMobjpool *pop = pmemobj_open(path, MAP.name);

@@ -259,13 +259,6 @@ static int each(PMEMobjpool *pop, int (*f)(uint64_t, uint64_t, void *), void *ar
 	return 0;
 }
 
-static int count_one(uint64_t key, uint64_t value, void *arg)
-{
-	(void)key, (void)value;
-	++*(uint64_t *)arg;
-	return 0;
-}
-
 /* Undoes a rebuild that did not switch, finishes one that did, recounts. */
 static int recover(PMEMobjpool *pop)
 {
@@ -279,7 +272,7 @@ static int recover(PMEMobjpool *pop)
 		}
 	}
 	uint64_t n = 0;
-	if (each(pop, count_one, &n) != 0)
+	if (each(pop, count_entry, &n) != 0)
 		return -1;
 	if (n != r->count) {
 		r->count = n;
@@ -292,7 +285,7 @@ static int verify(PMEMobjpool *pop)
 {
 	struct root *r = map_root(pop);
 	uint64_t n = 0;
-	if (each(pop, count_one, &n) != 0)
+	if (each(pop, count_entry, &n) != 0)
 		return -1;
 	if (n != r->count || !OID_IS_NULL(r->buckets_tmp)) {
 		printf("hashmap_atomic: count %" PRIu64 " for %" PRIu64 " entries%s\n", r->count, n,

@@ -201,18 +201,11 @@ static int each(PMEMobjpool *pop, int (*f)(uint64_t, uint64_t, void *), void *ar
 	return 0;
 }
 
-static int count_one(uint64_t key, uint64_t value, void *arg)
-{
-	(void)key, (void)value;
-	++*(uint64_t *)arg;
-	return 0;
-}
-
 static int verify(PMEMobjpool *pop)
 {
 	struct root *r = map_root(pop);
 	uint64_t n = 0;
-	if (each(pop, count_one, &n) != 0)
+	if (each(pop, count_entry, &n) != 0)
 		return -1;
 	if (n != r->count) {
 		printf("hashmap_tx: count %" PRIu64 " for %" PRIu64 " entries\n", r->count, n);

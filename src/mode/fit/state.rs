@@ -77,6 +77,20 @@ struct Candidate {
     bytes: *const u8,
 }
 
+impl Candidate {
+    /// A line of `path` whose private copy differs from the file.
+    fn dirty(path: &Rc<str>, fd: RawFd, l: &Line) -> Candidate {
+        Candidate {
+            path: Rc::clone(path),
+            fd,
+            offset: l.offset,
+            len: l.len,
+            flushed: false,
+            bytes: l.addr as *const u8,
+        }
+    }
+}
+
 /// The crash point: writes the first `plan.tear` lines of `segments` that
 /// differ from the file (one pwrite each), flips the chosen candidates,
 /// records the crash in the report and dies.
@@ -99,14 +113,7 @@ pub fn crash_in_point(
             if l.differs {
                 lines_changed += 1;
                 if crash::images_requested() {
-                    point_lines.push(Candidate {
-                        path: Rc::clone(&path),
-                        fd,
-                        offset: l.offset,
-                        len: l.len,
-                        flushed: false,
-                        bytes: l.addr as *const u8,
-                    });
+                    point_lines.push(Candidate::dirty(&path, fd, l));
                 }
                 if torn < plan.tear {
                     note_flush(in_flight, &p.value.file, l);
@@ -178,14 +185,7 @@ fn candidates(
         let fd = p.value.file.as_raw_fd();
         let path: Rc<str> = path_of(paths, fd).into();
         let r = dirty_lines(p, p.start, p.end(), |l| {
-            dirty.push(Candidate {
-                path: Rc::clone(&path),
-                fd,
-                offset: l.offset,
-                len: l.len,
-                flushed: false,
-                bytes: l.addr as *const u8,
-            });
+            dirty.push(Candidate::dirty(&path, fd, l));
         });
         crate::mode::log_failure(r);
     }
