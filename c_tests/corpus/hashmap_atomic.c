@@ -19,22 +19,11 @@
  * first switch can leave {0, off}, which recovery takes for a finished
  * switch and then cannot use.
  */
-#include "corpus.h"
+#include "hashmap.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-
-struct entry {
-	uint64_t key, value;
-	PMEMoid next;
-};
-
-struct buckets {
-	uint64_t n;
-	uint64_t unused;
-	PMEMoid b[];
-};
 
 struct root {
 	uint64_t count;
@@ -43,7 +32,6 @@ struct root {
 	char area[192]; /* holds `buckets` across a line boundary (buckets_slot) */
 };
 
-#define E(oid) ((struct entry *)pmemobj_direct(oid))
 #define B(oid) ((struct buckets *)pmemobj_direct(oid))
 #define TYPE_ENTRY 3
 #define TYPE_BUCKETS 4
@@ -53,11 +41,6 @@ static PMEMoid *buckets_slot(struct root *r)
 {
 	uintptr_t a = (uintptr_t)r->area;
 	return (PMEMoid *)((a + 63) / 64 * 64 + 56);
-}
-
-static uint64_t hash(uint64_t key, uint64_t n)
-{
-	return (key * 0x9e3779b97f4a7c15ULL >> 29) % n;
 }
 
 static int check_oid(PMEMoid oid, const char *what)

@@ -8,21 +8,10 @@
  * publishes (or unlinks) the entry has committed, and persisted on its
  * own: a crash in between leaves a count that disagrees with the entries.
  */
-#include "corpus.h"
+#include "hashmap.h"
 
 #include <inttypes.h>
 #include <stdio.h>
-
-struct entry {
-	uint64_t key, value;
-	PMEMoid next;
-};
-
-struct buckets {
-	uint64_t n;
-	uint64_t unused;
-	PMEMoid b[];
-};
 
 struct root {
 	uint64_t count;
@@ -30,15 +19,9 @@ struct root {
 	PMEMoid buckets;
 };
 
-#define E(oid) ((struct entry *)pmemobj_direct(oid))
 #define B(oid) ((struct buckets *)pmemobj_direct(oid))
 #define TYPE_ENTRY 5
 #define TYPE_BUCKETS 6
-
-static uint64_t hash(uint64_t key, uint64_t n)
-{
-	return (key * 0x9e3779b97f4a7c15ULL >> 29) % n;
-}
 
 static void add(void *p, size_t len)
 {
