@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The crash-testing corpus (issue 20): every program swept with pmem-sweep,
-# its workload on stdin, its own checker after every crash state.
+# its workload on stdin, its own checker after every crash state (one
+# checker process a job, --check-server).
 #  - each correct program passes every state swept;
 #  - each planted bug class is found:
 #      btree           a node changed by a split, never added to the transaction
@@ -46,7 +47,7 @@ for prog in btree rbtree hashmap_atomic hashmap_tx; do
 		flag=()
 		[ $variant = bad ] && flag=(-b)
 		"$sweep" --jobs 2 --seed 1 "${opts[@]}" "${st[@]}" --workdir "$d/wd" \
-			--setup "cp $d/template pool" --check "$here/$prog check pool $d/workload" \
+			--setup "cp $d/template pool" --check-server "$here/$prog serve pool $d/workload" \
 			-- "$here/$prog" "${flag[@]}" run pool <"$d/workload" >"$d/$variant.out" 2>"$d/$variant.err"
 		status=$?
 		summary=$(grep "states passed" "$d/$variant.err")

@@ -10,6 +10,9 @@
  *   PROG check POOL WORKLOAD    open the pool (recovery), then check it
  *                               against the workload: exit 0 or print why
  *                               and exit 1
+ *   PROG serve POOL WORKLOAD    pmem-sweep's --check-server: check POOL in
+ *                               each directory read from stdin, answering
+ *                               "pmem-sweep: pass" or "pmem-sweep: fail"
  *   PROG gen N SEED             print a workload of N operations
  *
  * The check: the keys listed are unique and are exactly those of the
@@ -355,6 +358,28 @@ static int check(const char *path, const char *workload)
 	return bad;
 }
 
+/*
+ * The check of every state pmem-sweep sends, in one process: no exec, no
+ * dynamic linking, and libpmemobj's runtime memory reused from one open to
+ * the next. A crash in recovery ends the server; pmem-sweep counts that as
+ * the state's failure and starts another.
+ */
+static int serve(const char *path, const char *workload)
+{
+	char dir[4096];
+	while (fgets(dir, sizeof(dir), stdin) != NULL) {
+		dir[strcspn(dir, "\n")] = '\0';
+		int bad = 1;
+		if (chdir(dir) != 0)
+			printf("%s: %s: %s\n", MAP.name, dir, strerror(errno));
+		else
+			bad = check(path, workload);
+		printf("pmem-sweep: %s\n", bad ? "fail" : "pass");
+		fflush(stdout);
+	}
+	return 0;
+}
+
 /* N operations on about 2N/3 keys: inserts, updates and (if the map has them) removes. */
 static int gen(long n, unsigned long long seed)
 {
@@ -376,8 +401,8 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: %s create POOL | %s [-b] run POOL < WORKLOAD | %s check POOL WORKLOAD |"
-		" %s gen N SEED\n",
-		MAP.name, MAP.name, MAP.name, MAP.name);
+		" %s serve POOL WORKLOAD | %s gen N SEED\n",
+		MAP.name, MAP.name, MAP.name, MAP.name, MAP.name);
 	return 2;
 }
 
@@ -401,6 +426,8 @@ int main(int argc, char **argv)
 		return run(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "check") == 0)
 		return check(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "serve") == 0)
+		return serve(argv[2], argv[3]);
 	if (argc == 4 && strcmp(argv[1], "gen") == 0)
 		return gen(atol(argv[2]), strtoull(argv[3], NULL, 0));
 	return usage();

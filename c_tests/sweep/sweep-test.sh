@@ -11,7 +11,9 @@
 #    at drains and in the sweep's summary; wasted flushes are counted;
 #  - usability: a relative --workdir, a program behind a shell wrapper,
 #    a timeout that kills grandchildren, and --workdir DIR leaving the
-#    user's files (counter.c, job-scheduler/) alone.
+#    user's files (counter.c, job-scheduler/) alone;
+#  - --check-server: the same failures as --check, servers replaced when
+#    they exit or hang.
 set -uo pipefail
 # pmem-sweep passes its stdin on to every run: give it none.
 exec </dev/null
@@ -220,6 +222,47 @@ hand=$(sed -n 's/^  by hand:   //p' "$out/stdin-bad.out" | head -1)
 case $hand in *"< $out/three; "*) ;; *) bad "the by-hand line does not read the input file: $hand" ;; esac
 rm -rf "$out/hand2" && mkdir "$out/hand2" && (cd "$out/hand2" && eval "$hand") >/dev/null 2>&1
 [ $? = 1 ] || bad "the by-hand reproducer '$hand' did not fail its check"
+# 6. --check-server: one process judges the states one after another. The
+# same failures as --check, with the check's words; a server that exits on
+# a failure is replaced; one that hangs fails its state after
+# --check-timeout; a job keeps its server; the reproducers fail again.
+serve() { # serve [EXIT_ON_FAIL]: a server around flagdata -c, counting its starts
+	printf 'echo >>%s/starts; while read -r d; do cd "$d" || exit 2; ' "$out"
+	printf 'if %s -c pool; then echo "pmem-sweep: pass"; ' "$fd"
+	[ -n "${1:-}" ] && printf 'else exit 1; fi; done' || printf 'else echo "pmem-sweep: fail"; fi; done'
+}
+failing() { grep -o '^point [0-9.]*\( state [^:]*\)*' "$1" | sort; }
+rm -f "$out/starts"
+"$sweep" --jobs 2 --workdir "$out/wd" --seed 1 --check-server "$(serve)" -- "$fd" -b pool 4 \
+	>"$out/srv.out" 2>"$out/srv.err"
+[ $? = 1 ] || bad "--check-server missed the one-persist bug"
+[ "$(failing "$out/bug.out")" = "$(failing "$out/srv.out")" ] ||
+	bad "--check-server and --check disagree" "$(diff <(failing "$out/bug.out") <(failing "$out/srv.out"))"
+grep -q "FAILED: check server said fail: pool: slot 0 is marked valid but its data is missing" "$out/srv.out" ||
+	bad "the server's reason is not in the report" "$(head -3 "$out/srv.out")"
+[ "$(wc -l <"$out/starts")" -le 2 ] || bad "$(wc -l <"$out/starts") servers started for 2 jobs, want at most 2"
+rm -f "$out/starts"
+"$sweep" --jobs 2 --workdir "$out/wd" --seed 1 --check-server "$(serve exit)" -- "$fd" -b pool 4 \
+	>"$out/srv-exit.out" 2>"$out/srv-exit.err"
+[ "$(failing "$out/bug.out")" = "$(failing "$out/srv-exit.out")" ] ||
+	bad "a server exiting on failures changed the failing states"
+grep -q "FAILED: check server ended (exit 1): pool: slot 0" "$out/srv-exit.out" || bad "a server's exit is not reported"
+[ "$(wc -l <"$out/starts")" -gt 2 ] || bad "no new server after one exited"
+"$sweep" --workdir "$out/wd" --seed 1 --check-server "$(serve)" -- "$fd" pool 4 >/dev/null 2>"$out/srv-good.err" ||
+	bad "--check-server failed the correct program" "$(tail -3 "$out/srv-good.err")"
+repro=$(sed -n 's/^  reproduce: pmem-sweep //p' "$out/srv.out" | head -1)
+(cd "$out" && eval "\"$sweep\" --workdir \"$out/wd\" $repro") >"$out/srv-repro.out" 2>&1
+[ $? = 1 ] || { bad "the server's reproducer '$repro' did not fail"; cat "$out/srv-repro.out"; }
+hand=$(sed -n 's/^  by hand:   //p' "$out/srv.out" | head -1)
+rm -rf "$out/hand3" && mkdir "$out/hand3" && (cd "$out/hand3" && eval "$hand") >"$out/srv-hand.out" 2>&1
+grep -qx "pmem-sweep: fail" "$out/srv-hand.out" || bad "the server's by-hand line '$hand' did not fail"
+# The first server passes the counting run and hangs on point 1; a new one judges point 2.
+"$sweep" --workdir "$out/wd" --states none --check-timeout 1 \
+	--check-server 'read -r d; echo "pmem-sweep: pass"; read -r d; exec sleep 30' -- "$fd" pool 1 >"$out/srv-hang.out" 2>&1
+[ $? = 1 ] || bad "a hanging server should fail its state"
+[ "$(grep -c "FAILED: the check server timed out after 1 s" "$out/srv-hang.out")" = 1 ] ||
+	{ bad "hanging server not reported once"; cat "$out/srv-hang.out"; }
+
 # --workdir DIR holding the user's files: they all survive (issue 11).
 mkdir -p "$out/w/job-scheduler" && echo 'int main(void){return 0;}' >"$out/w/counter.c"
 echo keep >"$out/w/job-scheduler/notes" && echo keep >"$out/w/count"

@@ -16,6 +16,12 @@ commands. Reports every state whose check fails, with a reproducer.
 options:
   --setup CMD     shell command run before every run of PROGRAM (make the files)
   --check CMD     shell command run after every run; non-zero exit: failed
+  --check-server CMD
+                  instead of --check, a shell command that judges states one
+                  after another: it reads each state's directory from its
+                  standard input, a line each, and answers each with a line
+                  'pmem-sweep: pass' or 'pmem-sweep: fail' on its standard
+                  output; exiting instead fails that state (see pmem-sweep(1))
   --states LIST   strategies for the states of each point, comma-separated:
                   none (the base state only), tear (every line a flush can be
                   cut after), dirty (all unflushed lines written), each (each
@@ -62,6 +68,7 @@ points the program did not reach, 3 the check fails even without a crash,
 pub struct Options {
     pub setup: Option<String>,
     pub check: Option<String>,
+    pub check_server: Option<String>,
     pub jobs: usize,
     pub sample: Option<u64>,
     pub seed: Option<u64>,
@@ -126,6 +133,7 @@ pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Options, String
         match name.as_str() {
             "--setup" => o.setup = Some(value()?),
             "--check" => o.check = Some(value()?),
+            "--check-server" => o.check_server = Some(value()?),
             "--jobs" => o.jobs = number(&name, &value()?)?.max(1) as usize,
             "--sample" => o.sample = Some(number(&name, &value()?)?),
             "--seed" => o.seed = Some(number(&name, &value()?)?),
@@ -143,6 +151,9 @@ pub fn parse(mut args: impl Iterator<Item = OsString>) -> Result<Options, String
         return Err(format!("no program given after --\n{USAGE}"));
     }
     crate::states::parse(&o.states)?;
+    if o.check.is_some() && o.check_server.is_some() {
+        return Err("--check and --check-server: give one of them".into());
+    }
     if o.state.is_some() && o.only.is_none() {
         return Err("--state goes with --only".into());
     }
@@ -220,6 +231,10 @@ mod tests {
         assert!(err(&["--only", "1", "--state", "some:1", "--", "p"])
             .starts_with("--state: \"some:1\" is not none, all, only:LIST"));
         assert!(err(&["--help"]).starts_with("usage: pmem-sweep"));
+        assert_eq!(
+            err(&["--check", "a", "--check-server", "b", "--", "p"]),
+            "--check and --check-server: give one of them"
+        );
         let o = parse(os(&["--only", "3.2", "--state", "only:1", "--", "p"])).unwrap();
         assert_eq!(
             (o.only, o.state),

@@ -7,6 +7,7 @@ mod findings;
 // reads what the library writes, so each uses half of it.
 mod image;
 mod input;
+mod mirror;
 mod preload;
 #[allow(dead_code)]
 #[path = "../../../src/mode/protocol.rs"]
@@ -16,8 +17,10 @@ mod report;
 mod repro;
 mod runner;
 mod sample;
+mod server;
 mod signals;
 mod states;
+mod wait;
 mod workdir;
 
 use report::{CrashRecord, Summary};
@@ -124,7 +127,12 @@ fn sweep(opts: args::Options) -> Result<u8, String> {
     let reproducer = Reproducer::new(&opts, &program, stdin_name, &by_hand_env);
     let plan = Plan {
         setup: opts.setup.clone(),
-        check: opts.check.clone(),
+        check: match (&opts.check, &opts.check_server) {
+            (Some(c), _) => Some(runner::Check::Each(c.clone())),
+            (None, Some(c)) => Some(runner::Check::Server(c.clone())),
+            (None, None) => None,
+        },
+        servers: Default::default(),
         program,
         timeout: opts.timeout,
         check_timeout: opts.check_timeout,
@@ -150,9 +158,11 @@ fn sweep(opts: args::Options) -> Result<u8, String> {
         if let Some(what) = run.crash.as_ref().and_then(|c| flipped(c, &dir)) {
             eprintln!("  at the crash: {what}");
         }
+        plan.servers.close();
         return Ok(exit_code(std::slice::from_ref(&run.outcome)));
     }
     let result = sweep_states(&plan, &work.root, &opts, &reproducer);
+    plan.servers.close(); // before their directories go
     if opts.keep {
         eprintln!(
             "pmem-sweep: job directories kept in {}",

@@ -10,6 +10,7 @@ pub struct Reproducer {
     /// The program with its path resolved.
     program: String,
     setup: Option<String>,
+    /// The check as a shell command line.
     check: Option<String>,
     /// `< FILE`, or empty when the runs read no input.
     stdin: String,
@@ -27,7 +28,12 @@ impl Reproducer {
         env: &[(String, String)],
     ) -> Self {
         let mut words = Vec::new();
-        for (flag, v) in [("--setup", &o.setup), ("--check", &o.check)] {
+        let flags = [
+            ("--setup", &o.setup),
+            ("--check", &o.check),
+            ("--check-server", &o.check_server),
+        ];
+        for (flag, v) in flags {
             if let Some(v) = v {
                 words.push(flag.to_string());
                 words.push(quote(v));
@@ -45,7 +51,12 @@ impl Reproducer {
             sweep_args: words.join(" ") + &stdin,
             program: program.collect::<Vec<_>>().join(" "),
             setup: o.setup.clone(),
-            check: o.check.clone(),
+            check: match (&o.check, &o.check_server) {
+                (Some(c), _) => Some(format!("sh -c {}", quote(c))),
+                // A server judges the directory it reads, then ends at EOF.
+                (None, Some(c)) => Some(format!("echo \"$PWD\" | sh -c {}", quote(c))),
+                (None, None) => None,
+            },
             stdin,
             env: env.join(" "),
         }
@@ -94,7 +105,7 @@ impl Reproducer {
         let mut line = format!("( {}", parts.join("; "));
         line += &format!("; {mode} {}{}", self.program, self.stdin);
         if let Some(check) = &self.check {
-            line += &format!("; sh -c {}", quote(check));
+            line += &format!("; {check}");
         }
         line + " )"
     }

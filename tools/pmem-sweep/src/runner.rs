@@ -10,9 +10,9 @@ use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How one run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,10 +50,20 @@ impl From<String> for Counting {
     }
 }
 
+/// How the check judges a state.
+pub enum Check {
+    /// A shell command run once a state: exit 0 passes.
+    Each(String),
+    /// A shell command that judges states one after another (server.rs).
+    Server(String),
+}
+
 /// The three commands of a sweep.
 pub struct Plan {
     pub setup: Option<String>,
-    pub check: Option<String>,
+    pub check: Option<Check>,
+    /// The idle check servers, with `Check::Server`.
+    pub servers: crate::server::Pool,
     pub program: Vec<OsString>,
     pub timeout: Duration,
     /// The check's own limit: a check that hangs has failed.
@@ -275,8 +285,13 @@ impl Plan {
     }
 
     fn check(&self, dir: &Path, point: u64, show: bool) -> Result<Outcome, String> {
-        let Some(check) = &self.check else {
-            return Ok(Outcome::Passed);
+        let check = match &self.check {
+            None => return Ok(Outcome::Passed),
+            Some(Check::Server(cmd)) => {
+                let start = || self.shell(cmd, dir, point);
+                return self.servers.judge(dir, self.check_timeout, show, start);
+            }
+            Some(Check::Each(cmd)) => cmd,
         };
         let log = dir.with_extension("check.log");
         let status = run(
@@ -286,7 +301,7 @@ impl Plan {
             Some(&log),
         );
         let status = match status {
-            Err(e) if e.starts_with(TIMED_OUT) => {
+            Err(e) if e.starts_with(crate::wait::TIMED_OUT) => {
                 return Ok(Outcome::Failed(format!(
                     "the check {e} (--check-timeout): does recovery hang?"
                 )))
@@ -361,13 +376,18 @@ fn relative_to<'a>(dir: &Path, path: &'a str) -> &'a str {
 }
 
 /// Makes `to` a copy of `from` with `patch` applied; false (nothing done)
-/// when the patch names a file outside `from`.
+/// when the patch names a file outside `from`, or `from` holds a file
+/// that cannot be copied (a FIFO, a device).
 fn image_of(from: &Path, to: &Path, patch: &[PatchLine]) -> Result<bool, String> {
     if patch.iter().any(|l| relative_to(from, &l.path).is_empty()) {
         return Ok(false);
     }
-    fresh_dir(to)?;
-    copy_tree(from, to).map_err(|e| format!("copying {}: {e}", from.display()))?;
+    // The check of the last state changed `to`: undo just that.
+    match crate::mirror::sync(from, to) {
+        Ok(true) => {}
+        Ok(false) => return Ok(false),
+        Err(e) => return Err(format!("copying {}: {e}", from.display())),
+    }
     for l in patch {
         let path = to.join(relative_to(from, &l.path));
         let f = std::fs::OpenOptions::new()
@@ -378,24 +398,6 @@ fn image_of(from: &Path, to: &Path, patch: &[PatchLine]) -> Result<bool, String>
             .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(true)
-}
-
-/// Copies the tree `from` into the existing directory `to`.
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    for e in std::fs::read_dir(from)? {
-        let e = e?;
-        let (src, dst) = (e.path(), to.join(e.file_name()));
-        let kind = e.file_type()?;
-        if kind.is_dir() {
-            std::fs::create_dir(&dst)?;
-            copy_tree(&src, &dst)?;
-        } else if kind.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
-        } else {
-            std::fs::copy(&src, &dst)?;
-        }
-    }
-    Ok(())
 }
 
 /// An empty report file beside the job directory (libpmem appends to it).
@@ -430,7 +432,7 @@ fn run(
     let child = crate::reaper::spawn(&mut cmd)
         .map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
     let pid = child.id();
-    let status = wait_for(child, timeout);
+    let status = crate::wait::for_child(child, timeout);
     crate::reaper::ended(pid);
     // Daemons of this job that left its process group.
     if let Some((_, Some(dir))) = cmd.get_envs().find(|(k, _)| *k == "PMEM_SWEEP_DIR") {
@@ -439,54 +441,7 @@ fn run(
     status
 }
 
-const TIMED_OUT: &str = "timed out";
-
-fn wait_for(mut child: Child, timeout: Duration) -> Result<ExitStatus, String> {
-    let start = Instant::now();
-    let mut nap = Duration::from_micros(200);
-    let group = child.id() as libc::pid_t;
-    loop {
-        // Not reaped yet: while the child is a zombie its pid, which is
-        // the group's id, cannot be reused, so killing the group is safe.
-        if exited_unreaped(group)? {
-            kill_group(group);
-            return child.wait().map_err(|e| e.to_string());
-        }
-        if let Some(sig) = crate::signals::caught() {
-            kill_group(group);
-            let _ = child.wait();
-            return Err(format!("stopped by {}", crate::signals::name(sig)));
-        }
-        if start.elapsed() > timeout {
-            kill_group(group);
-            let _ = child.wait();
-            return Err(format!("{TIMED_OUT} after {} s", timeout.as_secs()));
-        }
-        std::thread::sleep(nap);
-        nap = (nap * 2).min(Duration::from_millis(10));
-    }
-}
-
-/// Whether child `pid` has ended, leaving it to be reaped.
-fn exited_unreaped(pid: libc::pid_t) -> Result<bool, String> {
-    // SAFETY: waitid fills the zeroed siginfo it is given; WNOWAIT leaves
-    // the child waitable.
-    unsafe {
-        let mut info: libc::siginfo_t = core::mem::zeroed();
-        let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
-        if libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) != 0 {
-            return Err(format!("waitid: {}", std::io::Error::last_os_error()));
-        }
-        Ok(info.si_pid() != 0)
-    }
-}
-
-fn kill_group(pgid: libc::pid_t) {
-    // SAFETY: kill(2) of the process group this sweep started.
-    unsafe { libc::kill(-pgid, libc::SIGKILL) };
-}
-
-fn describe(s: ExitStatus) -> String {
+pub fn describe(s: ExitStatus) -> String {
     match (s.code(), s.signal()) {
         (Some(c), _) => format!("exit {c}"),
         (_, Some(sig)) => format!("signal {sig}"),
