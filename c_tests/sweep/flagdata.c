@@ -4,7 +4,7 @@
  * payload, checksum) followed by a line holding its valid flag; the last
  * line holds statistics.
  *
- * usage: flagdata [-b|-f] [-u] [-w] FILE N    fill slots 0..N-1 (creates FILE)
+ * usage: flagdata [-b|-f] [-u] [-w] [-m] FILE N    fill slots 0..N-1 (creates FILE)
  *        flagdata -c FILE                check: a set flag means whole data
  *   (default)  data persisted, then the flag persisted: correct
  *   -b  data and flag persisted with ONE pmem_persist: the flag can reach
@@ -13,6 +13,8 @@
  *   -u  also counts slots in the statistics line and never flushes it
  *       (a missing flush that no crash state can show: nothing reads it)
  *   -w  ends with a persist of every slot, all already in the file (wasted)
+ *   -m  maps FILE with mmap(2) and unmaps it with munmap(2), as libpmemobj
+ *       does (fit mode adopts the mapping at its first flush)
  */
 #include <libpmem.h>
 
@@ -22,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 struct data {
@@ -70,10 +73,12 @@ static int check(const char *path)
 
 int main(int argc, char *argv[])
 {
-	int mode = 0, stats = 0, waste = 0, opt;
-	while ((opt = getopt(argc, argv, "bfucw")) != -1) {
+	int mode = 0, stats = 0, waste = 0, plain = 0, opt;
+	while ((opt = getopt(argc, argv, "bfucwm")) != -1) {
 		if (opt == 'u')
 			stats = 1;
+		else if (opt == 'm')
+			plain = 1;
 		else if (opt == 'w')
 			waste = 1;
 		else if (opt == 'b' || opt == 'f' || opt == 'c')
@@ -84,16 +89,31 @@ int main(int argc, char *argv[])
 	if (mode == 'c' && argc - optind == 1)
 		return check(argv[optind]);
 	if (mode == 'c' || argc - optind != 2) {
-		fprintf(stderr, "usage: flagdata [-b|-f] [-u] [-w] FILE N | flagdata -c FILE\n");
+		fprintf(stderr, "usage: flagdata [-b|-f] [-u] [-w] [-m] FILE N | flagdata -c FILE\n");
 		return 2;
 	}
-	size_t len;
+	size_t len = FILE_LEN;
 	int is_pmem;
-	char *base = pmem_map_file(argv[optind], FILE_LEN, PMEM_FILE_CREATE, 0644,
-				   &len, &is_pmem);
-	if (base == NULL) {
-		fprintf(stderr, "%s: %s\n", argv[optind], pmem_errormsg());
-		return 1;
+	char *base;
+	if (plain) {
+		int fd = open(argv[optind], O_RDWR | O_CREAT, 0644);
+		if (fd < 0 || ftruncate(fd, FILE_LEN) != 0) {
+			perror(argv[optind]);
+			return 1;
+		}
+		base = mmap(NULL, FILE_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		close(fd);
+		if (base == MAP_FAILED) {
+			perror("mmap");
+			return 1;
+		}
+	} else {
+		base = pmem_map_file(argv[optind], FILE_LEN, PMEM_FILE_CREATE, 0644, &len,
+				     &is_pmem);
+		if (base == NULL) {
+			fprintf(stderr, "%s: %s\n", argv[optind], pmem_errormsg());
+			return 1;
+		}
 	}
 	struct slot *slot = (struct slot *)base;
 	uint64_t *count = (uint64_t *)(base + SLOTS * sizeof(struct slot));
@@ -121,6 +141,9 @@ int main(int argc, char *argv[])
 	}
 	if (waste)
 		pmem_persist(base, SLOTS * sizeof(struct slot));
-	pmem_unmap(base, len);
+	if (plain)
+		munmap(base, len);
+	else
+		pmem_unmap(base, len);
 	return 0;
 }

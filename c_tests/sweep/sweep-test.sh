@@ -111,6 +111,11 @@ sweep_fd mf --states none -- -u -w
 grep -q "pool offset 2048, 64 bytes: never flushed; still unflushed at pmem_unmap after point 9" "$out/mf.out" ||
 	{ bad "the sweep's summary does not name the unflushed line"; cat "$out/mf.out"; }
 grep -q "wasted flushes: 32 of 40 flushed lines" "$out/mf.out" || bad "no wasted-flush summary"
+# A file mapped with mmap and released with plain munmap, as libpmemobj
+# does: with the fit preload the report still sees the line at munmap.
+sweep_fd mfm --states none -- -u -m
+grep -q "pool offset 2048, 64 bytes: never flushed; still unflushed at munmap after point 8" "$out/mfm.out" ||
+	{ bad "the missing flush of a munmapped file is not reported"; cat "$out/mfm.out" "$out/mfm.err"; }
 sweep_fd mfd --states none --drain-scan -- -u
 grep -q "pool offset 2048, 64 bytes: never flushed; still unflushed at a drain after point 3" "$out/mfd.out" ||
 	{ bad "--drain-scan: the line is not reported at the first drain after its store"; cat "$out/mfd.out"; }

@@ -453,7 +453,7 @@ impl Engine {
             .unwrap_or(usize::MAX);
         let mut reg = self.write();
         // The missing-flush report looks at the range while it is mapped.
-        report::before_unmap(&reg, lo, hi);
+        report::before_unmap(&reg, lo, hi, "unmap");
         let removed = reg.remove(lo..hi);
         let r = munmap();
         if r.is_err() {

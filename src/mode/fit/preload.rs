@@ -162,6 +162,11 @@ impl Engine {
             let hi = crate::range::lookup_end(a, l)
                 .checked_next_multiple_of(page)
                 .unwrap_or(usize::MAX);
+            // Going for good, still mapped: the missing-flush report's
+            // last look (a moved mapping keeps its spans).
+            if moved.is_none() {
+                super::report::before_unmap(&reg, a, hi, "munmap");
+            }
             removed.extend(reg.remove(a..hi));
         }
         let r = call();

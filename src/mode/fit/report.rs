@@ -1,6 +1,7 @@
 //! The missing-flush report: with `PMEM_FIT_REPORT` set (and no crash
 //! planned) the engine follows every line it writes back and, at
-//! pmem_unmap, at exit (and with `PMEM_FIT_DRAIN_SCAN=1` at every drain),
+//! pmem_unmap, at munmap (with the fit preload), at exit (and with
+//! `PMEM_FIT_DRAIN_SCAN=1` at every drain),
 //! appends to the report the lines whose private copy still differs from the
 //! file: stores never flushed. It also counts *wasted* flushes, of lines the
 //! file already held.
@@ -98,10 +99,12 @@ pub fn note_flush(id: FileId, fd: RawFd, line: &Line) {
     }
 }
 
-/// pmem_unmap is about to unmap `[addr, addr + len)`.
-pub fn before_unmap(reg: &RangeMap<FileAt>, lo: usize, hi: usize) {
+/// `[lo, hi)` is about to be unmapped, by pmem_unmap (`at` "unmap") or,
+/// as the fit preload reports, by munmap or a mapping put over it
+/// ("munmap": libpmemobj releases its pools so).
+pub fn before_unmap(reg: &RangeMap<FileAt>, lo: usize, hi: usize, at: &str) {
     if crash::inspecting() {
-        scan(reg, lo, hi, "unmap", false);
+        scan(reg, lo, hi, at, false);
     }
 }
 

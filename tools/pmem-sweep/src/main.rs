@@ -408,6 +408,7 @@ fn print_flush_report(report: &Summary, dir: &Path) {
         };
         let at = match r.str("at") {
             "unmap" => "at pmem_unmap",
+            "munmap" => "at munmap",
             "drain" => "at a drain",
             _ => "at exit",
         };
