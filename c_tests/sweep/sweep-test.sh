@@ -48,6 +48,14 @@ grep -q "at the crash: pool+64 written (stored, never flushed)" "$out/bug.out" |
 sweep_fd bug-runs --no-images -- -b
 [ "$(grep '^point' "$out/bug.out" | sort)" = "$(grep '^point' "$out/bug-runs.out" | sort)" ] ||
 	bad "one run per point and one run per state disagree" "$(diff <(grep '^point' "$out/bug.out" | sort) <(grep '^point' "$out/bug-runs.out" | sort))"
+# With a budget the crash samples the same states the sweep would.
+sweep_fd bug-b2 --budget 2 -- -b -u
+sweep_fd bug-b2-runs --budget 2 --no-images -- -b -u
+[ "$(grep '^point' "$out/bug-b2.out" | sort)" = "$(grep '^point' "$out/bug-b2-runs.out" | sort)" ] ||
+	bad "--budget 2: one run per point and one run per state disagree"
+left=$(grep "states left out by --budget 2" "$out/bug-b2.err")
+[ -n "$left" ] && [ "$left" = "$(grep "states left out by --budget 2" "$out/bug-b2-runs.err")" ] ||
+	bad "--budget 2: left-out counts differ: $left"
 # --dedupe: one check per distinct crash image, the same failures.
 sweep_fd bug-dedupe --dedupe -- -b
 [ "$(grep '^point' "$out/bug.out" | sort)" = "$(grep '^point' "$out/bug-dedupe.out" | sort)" ] ||

@@ -22,8 +22,9 @@
 use super::load_warning;
 pub use super::protocol::{json_str, CrashRecord, Flipped, Flips};
 use super::protocol::{
-    CrashAt, ImageSpec, PatchLine, CRASH_IMAGES_VAR, CRASH_STATES_VAR, FLIPS_SYNTAX,
+    CrashAt, ImageSpec, PatchLine, CRASH_IMAGES_VAR, CRASH_STATES_VAR, EXPANDED_LIST, FLIPS_SYNTAX,
 };
+use super::strategy::{Counts, Expansion};
 use crate::env;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::fs::{File, OpenOptions};
@@ -42,7 +43,16 @@ static REPORT: Mutex<Option<Report>> = Mutex::new(None);
 static REPORTING: AtomicBool = AtomicBool::new(false);
 static DRAIN_SCAN: AtomicBool = AtomicBool::new(false);
 /// The states whose images the crash also writes, and where.
-static IMAGES: OnceLock<(Vec<ImageSpec>, PathBuf)> = OnceLock::new();
+static IMAGES: OnceLock<(Wanted, PathBuf)> = OnceLock::new();
+
+/// The states a `PMEM_FIT_CRASH_STATES` file asks images of.
+enum Wanted {
+    /// These, one a line.
+    Listed(Vec<ImageSpec>),
+    /// Those the strategies pick from what the crash sees (one line,
+    /// `expand LIST BUDGET SEED`); their list is written beside the images.
+    Expand(Expansion),
+}
 /// Run once before the report closes (the fit engine's exit scan).
 static BEFORE_CLOSE: OnceLock<fn()> = OnceLock::new();
 
@@ -165,17 +175,24 @@ fn images_from_env() {
     };
     // Read as the report is: never blocking the load on a FIFO.
     let mut text = String::new();
-    let specs: Option<Vec<ImageSpec>> = env::open_named_file(&list, OpenOptions::new().read(true))
-        .and_then(|mut f| f.read_to_string(&mut text))
-        .ok()
-        .and_then(|_| text.lines().map(ImageSpec::parse).collect());
-    match specs {
-        Some(specs) => {
-            let _ = IMAGES.set((specs, PathBuf::from(dir)));
+    let read = env::open_named_file(&list, OpenOptions::new().read(true))
+        .and_then(|mut f| f.read_to_string(&mut text));
+    let wanted = match (read, text.lines().next().and_then(Expansion::parse)) {
+        (Err(_), _) => None,
+        (Ok(_), Some(e)) => Some(Wanted::Expand(e)),
+        (Ok(_), None) => text
+            .lines()
+            .map(ImageSpec::parse)
+            .collect::<Option<_>>()
+            .map(Wanted::Listed),
+    };
+    match wanted {
+        Some(w) => {
+            let _ = IMAGES.set((w, PathBuf::from(dir)));
         }
         None => load_warning(&format!(
             "ignoring {CRASH_STATES_VAR}={list:?}: want a readable file of states, one a line: \
-             tear:K, or {FLIPS_SYNTAX}"
+             tear:K, or {FLIPS_SYNTAX}; or one line: expand STATES BUDGET SEED"
         )),
     }
 }
@@ -194,13 +211,39 @@ pub fn images_requested() -> bool {
     IMAGES.get().is_some()
 }
 
-/// Writes, for each requested state, the lines it changes as a patch file
-/// named by the state's index: for flips, those it flips among `cands`
+/// Writes, for each requested state of point `at`, the lines it changes as
+/// a patch file named by the state's index (with an expansion, the states
+/// the strategies pick, listed in [`EXPANDED_LIST`]): for flips, those it flips among `cands`
 /// (numbered as [`Flips`] says); for a tear of K, the first K of the
 /// point's own lines, `point` (in the order the point writes them).
-pub fn write_images(cands: &[Candidate], point: &[Candidate]) {
-    let Some((specs, dir)) = IMAGES.get() else {
+pub fn write_images(at: u64, cands: &[Candidate], point: &[Candidate]) {
+    let Some((wanted, dir)) = IMAGES.get() else {
         return;
+    };
+    let specs = match wanted {
+        Wanted::Listed(v) => v.clone(),
+        Wanted::Expand(e) => {
+            let unfenced = cands.iter().filter(|c| c.flushed).count() as u64;
+            let counts = Counts {
+                lines: point.len() as u64,
+                unfenced,
+                dirty: cands.len() as u64 - unfenced,
+            };
+            let specs: Vec<ImageSpec> = e
+                .picks(at, counts)
+                .into_iter()
+                .map(|p| match p.tear {
+                    0 => ImageSpec::Flips(p.flips),
+                    k => ImageSpec::Tear(k),
+                })
+                .collect();
+            let list: String = specs.iter().map(|s| format!("{s}\n")).collect();
+            if let Err(e) = std::fs::write(dir.join(EXPANDED_LIST), list) {
+                crate::log_error!("{CRASH_IMAGES_VAR}: {}: {e}", dir.display());
+                return;
+            }
+            specs
+        }
     };
     for (i, spec) in specs.iter().enumerate() {
         let mut data = Vec::new();

@@ -24,6 +24,9 @@ pub mod fit;
 mod msync;
 #[allow(dead_code)]
 pub mod protocol;
+// Shared with pmem-sweep too: both pick a point's states the same way.
+#[allow(dead_code)]
+pub mod strategy;
 
 use crate::error::{Error, Result};
 use crate::persist::mode_hook::{self, ModeHooks};

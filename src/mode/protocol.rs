@@ -253,6 +253,9 @@ impl CrashRecord {
 /// program yields every state of its point.
 pub const CRASH_STATES_VAR: &str = "PMEM_FIT_CRASH_STATES";
 pub const CRASH_IMAGES_VAR: &str = "PMEM_FIT_CRASH_IMAGES";
+/// The file, in the images directory, where a crash asked to expand its
+/// point's states (`strategy::Expansion`) lists them, one a line.
+pub const EXPANDED_LIST: &str = "list";
 
 /// One line of a `PMEM_FIT_CRASH_STATES` file: a state of the crash point,
 /// flips at its start or a tear of its flush (`tear:K`: its first K lines

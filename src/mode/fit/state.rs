@@ -129,7 +129,7 @@ pub fn crash_in_point(
     let table = in_flight.lock();
     let cands = candidates(reg, &table, &mut paths);
     if crash::images_requested() {
-        crash::write_images(&views(&cands), &views(&point_lines));
+        crash::write_images(plan.point, &views(&cands), &views(&point_lines));
     }
     let chosen = plan.flips.choose(cands.len());
     let mut flipped = Vec::new();

@@ -20,6 +20,9 @@ mod sample;
 mod server;
 mod signals;
 mod states;
+#[allow(dead_code)]
+#[path = "../../../src/mode/strategy.rs"]
+mod strategy;
 mod wait;
 mod workdir;
 
@@ -31,7 +34,7 @@ use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 use workdir::Workdir;
@@ -219,40 +222,49 @@ fn sweep_states(
             opts.states
         ),
     }
-    let bases: Vec<State> = points.iter().map(|&p| State::base(p)).collect();
     let found = findings::Findings::new(reproducer);
-    let bases = items(bases, false);
-    let mut results = run_all(plan, root, &bases, opts.jobs, "base states", 0, &found);
-    let mut more = Vec::new();
     let mut left_out = 0;
-    for (state, run, _) in results.iter().filter(|_| signals::caught().is_none()) {
-        if let Some(c) = &run.crash {
-            let counts = Counts {
-                lines: c.lines,
-                unfenced: c.unfenced,
-                dirty: c.dirty,
-            };
-            let (v, skipped) = states::expand(state.point, counts, &strategies, opts.budget, seed);
-            more.extend(v);
-            left_out += skipped;
+    let results = if opts.no_images || strategies.is_empty() {
+        // Each point's base state, then the states its crash record gives,
+        // each from a run of its own.
+        let bases = points.iter().map(|&p| Item::One(State::base(p))).collect();
+        let (mut results, _) = run_all(plan, root, bases, opts.jobs, "base states", 0, &found);
+        let mut more = Vec::new();
+        for (state, run, _) in results.iter().filter(|_| signals::caught().is_none()) {
+            if let Some(c) = &run.crash {
+                let counts = Counts {
+                    lines: c.lines,
+                    unfenced: c.unfenced,
+                    dirty: c.dirty,
+                };
+                let (v, skipped) =
+                    states::expand(state.point, counts, &strategies, opts.budget, seed);
+                more.extend(v.into_iter().map(Item::One));
+                left_out += skipped;
+            }
         }
-    }
-    if !more.is_empty() {
-        let failed = results
-            .iter()
-            .filter(|r| r.1.outcome != Outcome::Passed)
-            .count();
-        let more = items(more, !opts.no_images);
-        results.extend(run_all(
-            plan,
-            root,
-            &more,
-            opts.jobs,
-            "more states",
-            failed,
-            &found,
-        ));
-    }
+        if !more.is_empty() {
+            let failed = results
+                .iter()
+                .filter(|r| r.1.outcome != Outcome::Passed)
+                .count();
+            let (more, _) = run_all(plan, root, more, opts.jobs, "more states", failed, &found);
+            results.extend(more);
+        }
+        results
+    } else {
+        // One run a point: its crash writes the image of every state the
+        // strategies pick for it.
+        let e = strategy::Expansion {
+            strategies: strategies_text(&opts.states),
+            budget: opts.budget,
+            seed,
+        };
+        let items = points.iter().map(|&p| Item::Expand(p, e.clone())).collect();
+        let (results, skipped) = run_all(plan, root, items, opts.jobs, "points", 0, &found);
+        left_out = skipped;
+        results
+    };
     let bad = results
         .iter()
         .filter(|r| r.1.outcome != Outcome::Passed)
@@ -288,63 +300,39 @@ fn sweep_states(
     Ok(exit_code(&outcomes))
 }
 
-/// What one job runs at a time: a state, or the states of one point from
-/// one run of the program (its crash writes their images).
+/// What one job runs at a time: a state, or a point and the states the
+/// strategies pick for it, from one run (its crash writes their images).
 enum Item {
     One(State),
-    Point(u64, Vec<State>),
+    Expand(u64, strategy::Expansion),
 }
 
-impl Item {
-    fn states(&self) -> &[State] {
-        match self {
-            Item::One(s) => std::slice::from_ref(s),
-            Item::Point(_, v) => v,
-        }
-    }
+/// The --states list as one word (an expansion line splits on spaces).
+fn strategies_text(list: &str) -> String {
+    list.split(',').map(str::trim).collect::<Vec<_>>().join(",")
 }
 
-/// The work items for `states`: with `images`, the states of a point (two
-/// or more: tears, flips without a tear) share one run.
-fn items(states: Vec<State>, images: bool) -> Vec<Item> {
-    let mut out = Vec::new();
-    let mut flips: std::collections::BTreeMap<u64, Vec<State>> = Default::default();
-    for s in states {
-        let shared = s.tear == 0 || s.flips == protocol::Flips::None;
-        match shared && images {
-            true => flips.entry(s.point).or_default().push(s),
-            false => out.push(Item::One(s)),
-        }
-    }
-    for (point, mut v) in flips {
-        match v.len() {
-            1 => out.push(Item::One(v.remove(0))),
-            _ => out.push(Item::Point(point, v)),
-        }
-    }
-    out
-}
-
-/// Runs `items` on `jobs` threads, each in its own directory.
-/// `failed_before`: states of earlier phases that failed, so the progress
-/// line counts all failures so far.
+/// Runs `items` on `jobs` threads, each in its own directory; the states
+/// run, and how many the budget left out. `failed_before`: states of
+/// earlier phases that failed, so the progress line counts all failures so
+/// far.
 fn run_all(
     plan: &Plan,
     root: &Path,
-    items: &[Item],
+    items: Vec<Item>,
     jobs: usize,
     what: &str,
     failed_before: usize,
     found: &findings::Findings,
-) -> Vec<Result1> {
+) -> (Vec<Result1>, u64) {
     let next = AtomicUsize::new(0);
-    let total = items.iter().map(|i| i.states().len()).sum();
-    let results = Mutex::new(Vec::with_capacity(total));
-    let progress = Progress::new(total, what, failed_before);
+    let results = Mutex::new(Vec::new());
+    let left_out = AtomicU64::new(0);
+    let progress = Progress::new(items.len(), what, failed_before);
     std::thread::scope(|s| {
         for job in 0..jobs.min(items.len()) {
-            let (next, results, progress) = (&next, &results, &progress);
-            let found = &found;
+            let (next, results, progress, items) = (&next, &results, &progress, &items);
+            let (found, left_out) = (&found, &left_out);
             let dir = root.join(format!("job-{job}"));
             s.spawn(move || {
                 while let Some(item) = items
@@ -352,24 +340,35 @@ fn run_all(
                     .filter(|_| signals::caught().is_none())
                 {
                     let runs = match item {
-                        Item::One(state) => vec![plan.run_state(&dir, state, false)],
-                        Item::Point(point, states) => plan.run_point(&dir, *point, states),
+                        Item::One(state) => {
+                            vec![(state.clone(), plan.run_state(&dir, state, false))]
+                        }
+                        Item::Expand(point, e) => {
+                            let (runs, skipped) = plan.run_expanded(&dir, *point, e);
+                            left_out.fetch_add(skipped, Ordering::Relaxed);
+                            runs
+                        }
                     };
                     if signals::caught().is_some() {
                         break; // cut short: neither passed nor failed
                     }
-                    for (state, run) in item.states().iter().zip(runs) {
-                        found.add(state, &run, &dir);
-                        progress.done(run.outcome != Outcome::Passed);
+                    let failed = runs
+                        .iter()
+                        .filter(|r| r.1.outcome != Outcome::Passed)
+                        .count();
+                    progress.done(runs.len(), failed);
+                    for (state, run) in runs {
+                        found.add(&state, &run, &dir);
                         let mut r = results.lock().unwrap_or_else(|e| e.into_inner());
-                        r.push((state.clone(), run, dir.clone()));
+                        r.push((state, run, dir.clone()));
                     }
                 }
             });
         }
     });
     progress.finish();
-    results.into_inner().unwrap_or_else(|e| e.into_inner())
+    let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    (results, left_out.into_inner())
 }
 
 /// The crash record's flipped lines, in words, paths relative to `dir`.
@@ -487,11 +486,13 @@ fn clock_seed() -> u64 {
 }
 
 /// The progress line on stderr: rewritten in place on a terminal, one line
-/// per tenth of the run otherwise.
+/// per tenth of the run otherwise. It counts work items (states, or points
+/// with their states), and states when they differ.
 struct Progress {
     total: usize,
     what: String,
-    state: Mutex<(usize, usize)>,
+    /// Items done, states run, states failed.
+    state: Mutex<(usize, usize, usize)>,
     tty: bool,
 }
 
@@ -500,21 +501,27 @@ impl Progress {
         Progress {
             total,
             what: what.to_string(),
-            state: Mutex::new((0, failed_before)),
+            state: Mutex::new((0, 0, failed_before)),
             tty: std::io::stderr().is_terminal(),
         }
     }
 
-    fn done(&self, failed: bool) {
+    /// One item done: `states` states run, `failed` of them failed.
+    fn done(&self, states: usize, failed: usize) {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         st.0 += 1;
-        st.1 += failed as usize;
+        st.1 += states;
+        st.2 += failed;
         let step = (self.total / 10).max(1);
         if self.tty || st.0 % step == 0 || st.0 == self.total {
             let end = if self.tty { "\r" } else { "\n" };
+            let states = match st.0 == st.1 {
+                true => String::new(),
+                false => format!(" ({} states)", st.1),
+            };
             eprint!(
-                "pmem-sweep: {}/{} {} run, {} failed so far{end}",
-                st.0, self.total, self.what, st.1
+                "pmem-sweep: {}/{} {} run{states}, {} failed so far{end}",
+                st.0, self.total, self.what, st.2
             );
             let _ = std::io::stderr().flush();
         }

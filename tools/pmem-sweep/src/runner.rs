@@ -1,8 +1,11 @@
 //! Running setup, the program (crashed in a state) and check in a job directory.
 
-use crate::protocol::{Flipped, ImageSpec, PatchLine, CRASH_IMAGES_VAR, CRASH_STATES_VAR};
+use crate::protocol::{
+    Flipped, ImageSpec, PatchLine, CRASH_IMAGES_VAR, CRASH_STATES_VAR, EXPANDED_LIST,
+};
 use crate::report::{self, CrashRecord, Summary};
 use crate::states::State;
+use crate::strategy::Expansion;
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::File;
@@ -201,29 +204,68 @@ impl Plan {
         }
     }
 
-    /// The states of one point (`states`, all at `point`: tears, or flips
-    /// without a tear) from one run: the program crashes in the base state
-    /// and writes each state's patch; each state is then a copy of the base
-    /// image with its patch applied, checked in `dir`.check. A state whose
-    /// patch names a file outside the job directory runs on its own.
-    pub fn run_point(&self, dir: &Path, point: u64, states: &[State]) -> Vec<Run> {
-        let all = |o: Outcome| states.iter().map(|_| Run::failed(o.clone())).collect();
-        let (list, images) = (dir.with_extension("states"), dir.with_extension("images"));
-        let spec = |s: &State| match s.tear {
-            0 => ImageSpec::Flips(s.flips.clone()),
-            k => ImageSpec::Tear(k),
-        };
-        let specs: String = states.iter().map(|s| format!("{}\n", spec(s))).collect();
-        if let Err(e) = fresh_dir(&images).and_then(|()| {
-            std::fs::write(&list, specs).map_err(|e| format!("{}: {e}", list.display()))
-        }) {
-            return all(Outcome::Error(e));
-        }
-        let base = crate::states::State::base(point);
-        let crash = match self.crash_run(dir, &base, false, Some((&list, &images))) {
+    /// A point and every state `e` picks for it, from one run: its crash
+    /// picks them from what it sees (as the sweep does from its record)
+    /// and writes their images. Each state is judged in a copy, the base
+    /// state last, in `dir`. Also returns how many states the budget left
+    /// out.
+    pub fn run_expanded(&self, dir: &Path, point: u64, e: &Expansion) -> (Vec<(State, Run)>, u64) {
+        let base = State::base(point);
+        let crash = match self.crash_with_images(dir, point, &format!("{e}\n")) {
             Ok(c) => c,
-            Err(o) => return all(o),
+            Err(o) => return (vec![(base, Run::failed(o))], 0),
         };
+        let counts = crate::states::Counts {
+            lines: crash.lines,
+            unfenced: crash.unfenced,
+            dirty: crash.dirty,
+        };
+        let strategies = crate::states::parse(&e.strategies).unwrap_or_default();
+        let (states, left_out) =
+            crate::states::expand(point, counts, &strategies, e.budget, e.seed);
+        let listed = std::fs::read_to_string(dir.with_extension("images").join(EXPANDED_LIST));
+        let want: String = states.iter().map(|s| format!("{}\n", spec(s))).collect();
+        let runs = match listed {
+            Ok(l) if l == want => self.judge_images(dir, point, &states, &crash),
+            // A library that picks otherwise: each state from a run of its own.
+            _ => states
+                .iter()
+                .map(|s| self.run_state(&dir.with_extension("check"), s, false))
+                .collect(),
+        };
+        let mut out: Vec<(State, Run)> = states.into_iter().zip(runs).collect();
+        out.insert(0, (base, self.judge(dir, point, crash, false)));
+        (out, left_out)
+    }
+
+    /// Setup and the program crashed at `point`'s start, writing the images
+    /// of the states `specs` (a PMEM_FIT_CRASH_STATES file) beside `dir`.
+    fn crash_with_images(
+        &self,
+        dir: &Path,
+        point: u64,
+        specs: &str,
+    ) -> Result<CrashRecord, Outcome> {
+        let (list, images) = (dir.with_extension("states"), dir.with_extension("images"));
+        fresh_dir(&images)
+            .and_then(|()| {
+                std::fs::write(&list, specs).map_err(|e| format!("{}: {e}", list.display()))
+            })
+            .map_err(Outcome::Error)?;
+        let base = crate::states::State::base(point);
+        self.crash_run(dir, &base, false, Some((&list, &images)))
+    }
+
+    /// Judges each of `states` in a copy of `dir` with its image's patch
+    /// applied; `dir` is left as the crash left it.
+    fn judge_images(
+        &self,
+        dir: &Path,
+        point: u64,
+        states: &[State],
+        crash: &CrashRecord,
+    ) -> Vec<Run> {
+        let images = dir.with_extension("images");
         let check_dir = dir.with_extension("check");
         let mut runs = Vec::with_capacity(states.len());
         for (i, state) in states.iter().enumerate() {
@@ -363,6 +405,14 @@ impl Run {
             crash: None,
             shared: false,
         }
+    }
+}
+
+/// The line of a PMEM_FIT_CRASH_STATES file that asks for `s`'s image.
+fn spec(s: &State) -> ImageSpec {
+    match s.tear {
+        0 => ImageSpec::Flips(s.flips.clone()),
+        k => ImageSpec::Tear(k),
     }
 }
 
