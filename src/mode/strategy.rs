@@ -7,7 +7,7 @@
 //! (`PMEM_FIT_CRASH_STATES` holding an [`Expansion`]), picks the same ones
 //! and writes each one's image, so a point costs one run of the program.
 
-use super::protocol::{Flips, SplitMix};
+use super::protocol::{CrashRecord, Flips, SplitMix};
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -63,6 +63,17 @@ pub struct Counts {
     /// In-flight lines at its start: flushed-unfenced, then dirty.
     pub unfenced: u64,
     pub dirty: u64,
+}
+
+impl Counts {
+    /// What a crash record says its crash saw.
+    pub fn of(c: &CrashRecord) -> Counts {
+        Counts {
+            lines: c.lines,
+            unfenced: c.unfenced,
+            dirty: c.dirty,
+        }
+    }
 }
 
 /// A state of a point besides its base state: a tear (its first `tear`

@@ -224,6 +224,11 @@ fn sweep_states(
     }
     let found = findings::Findings::new(reproducer);
     let mut left_out = 0;
+    let e = states::Expansion {
+        strategies: strategies_text(&opts.states),
+        budget: opts.budget,
+        seed,
+    };
     let results = if opts.no_images || strategies.is_empty() {
         // Each point's base state, then the states its crash record gives,
         // each from a run of its own.
@@ -232,13 +237,7 @@ fn sweep_states(
         let mut more = Vec::new();
         for (state, run, _) in results.iter().filter(|_| signals::caught().is_none()) {
             if let Some(c) = &run.crash {
-                let counts = Counts {
-                    lines: c.lines,
-                    unfenced: c.unfenced,
-                    dirty: c.dirty,
-                };
-                let (v, skipped) =
-                    states::expand(state.point, counts, &strategies, opts.budget, seed);
+                let (v, skipped) = states::expand(state.point, Counts::of(c), &e);
                 more.extend(v.into_iter().map(Item::One));
                 left_out += skipped;
             }
@@ -255,11 +254,6 @@ fn sweep_states(
     } else {
         // One run a point: its crash writes the image of every state the
         // strategies pick for it.
-        let e = strategy::Expansion {
-            strategies: strategies_text(&opts.states),
-            budget: opts.budget,
-            seed,
-        };
         let items = points.iter().map(|&p| Item::Expand(p, e.clone())).collect();
         let (results, skipped) = run_all(plan, root, items, opts.jobs, "points", 0, &found);
         left_out = skipped;
@@ -304,7 +298,7 @@ fn sweep_states(
 /// strategies pick for it, from one run (its crash writes their images).
 enum Item {
     One(State),
-    Expand(u64, strategy::Expansion),
+    Expand(u64, states::Expansion),
 }
 
 /// The --states list as one word (an expansion line splits on spaces).

@@ -215,14 +215,8 @@ impl Plan {
             Ok(c) => c,
             Err(o) => return (vec![(base, Run::failed(o))], 0),
         };
-        let counts = crate::states::Counts {
-            lines: crash.lines,
-            unfenced: crash.unfenced,
-            dirty: crash.dirty,
-        };
-        let strategies = crate::states::parse(&e.strategies).unwrap_or_default();
-        let (states, left_out) =
-            crate::states::expand(point, counts, &strategies, e.budget, e.seed);
+        let counts = crate::states::Counts::of(&crash);
+        let (states, left_out) = crate::states::expand(point, counts, e);
         let listed = std::fs::read_to_string(dir.with_extension("images").join(EXPANDED_LIST));
         let want: String = states.iter().map(|s| format!("{}\n", spec(s))).collect();
         let runs = match listed {

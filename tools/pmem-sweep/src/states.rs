@@ -9,7 +9,7 @@
 //! many of each there are; the strategies turn that into more states.
 
 use crate::protocol::{CrashAt, Flips};
-pub use crate::strategy::{parse, Counts, Strategy, DEFAULT};
+pub use crate::strategy::{parse, Counts, Expansion, DEFAULT};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct State {
@@ -54,16 +54,11 @@ impl State {
     }
 }
 
-/// The states beyond the base that `strategies` give point `point` (see
-/// `strategy::expand`), and how many `budget` left out.
-pub fn expand(
-    point: u64,
-    c: Counts,
-    strategies: &[Strategy],
-    budget: u64,
-    seed: u64,
-) -> (Vec<State>, u64) {
-    let (picks, left_out) = crate::strategy::expand(point, c, strategies, budget, seed);
+/// The states beyond the base that the expansion `e` gives point `point`
+/// (see `strategy::expand`), and how many its budget left out.
+pub fn expand(point: u64, c: Counts, e: &Expansion) -> (Vec<State>, u64) {
+    let strategies = parse(&e.strategies).unwrap_or_default();
+    let (picks, left_out) = crate::strategy::expand(point, c, &strategies, e.budget, e.seed);
     (
         picks.into_iter().map(|p| State::of(point, p)).collect(),
         left_out,
@@ -77,21 +72,28 @@ mod tests {
     #[test]
     fn states_are_the_picks_of_their_point() {
         let c = Counts {
-            lines: 2,
-            unfenced: 0,
-            dirty: 2,
+            lines: 3,
+            ..Counts::default()
         };
-        let (v, skipped) = expand(5, c, &parse(DEFAULT).unwrap(), 100, 1);
-        assert_eq!(skipped, 0);
-        let labels: Vec<String> = v.iter().map(State::label).collect();
-        assert_eq!(
-            labels,
-            [
-                "point 5 state all",
-                "point 5 state only:0",
-                "point 5 state only:1",
-                "point 5.1"
-            ]
+        let e = Expansion {
+            strategies: "tear,random:9".into(),
+            budget: 6,
+            seed: 2,
+        };
+        let (picks, left_picks) =
+            crate::strategy::expand(5, c, &parse(&e.strategies).unwrap(), 6, 2);
+        let (states, left_out) = expand(5, c, &e);
+        assert_eq!((states.len(), left_out), (picks.len(), left_picks));
+        for (p, st) in picks.iter().zip(&states) {
+            assert_eq!((st.point, st.tear, &st.flips), (5, p.tear, &p.flips));
+        }
+        let tear = State::of(
+            5,
+            crate::strategy::Pick {
+                tear: 2,
+                flips: Flips::None,
+            },
         );
+        assert_eq!(tear.label(), "point 5.2");
     }
 }
