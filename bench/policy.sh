@@ -21,6 +21,7 @@ variants=(
 	"pmdk_small_movnt:PMEM_POLICY=pmdk,PMEM_SMALL_MOVNT=1,PMEM_SHARED_TEMPORAL_BELOW=4096"
 	"pmdk_partial_movnt:PMEM_POLICY=pmdk,PMEM_PARTIAL_MOVNT=1"
 	"pmdk_parts_first:PMEM_POLICY=pmdk,PMEM_PARTS_FIRST=1"
+	"pmdk_forward4:PMEM_POLICY=pmdk,PMEM_FORWARD_BLOCK16=0"
 	"amd_no_shared_rule:PMEM_POLICY=amd-fam19,PMEM_SHARED_TEMPORAL_BELOW=0"
 )
 # MOVDIR64B only where the CPU has it (CPUID.7.0:ECX[28], "movdir64b").

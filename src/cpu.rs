@@ -22,7 +22,7 @@
 //!   CPU has it (off by default, as in PMDK 2.x); `=0`: never.
 //! - `PMEM_POLICY`, `PMEM_PREFETCH_LINES`, `PMEM_SMALL_MOVNT`,
 //!   `PMEM_PARTIAL_MOVNT`, `PMEM_SHARED_TEMPORAL_BELOW`,
-//!   `PMEM_PARTS_FIRST`: force the choices
+//!   `PMEM_PARTS_FIRST`, `PMEM_FORWARD_BLOCK16`: force the choices
 //!   where a CPU's [`crate::policy`] may differ from PMDK's (for
 //!   `make bench-policy`).
 //!
@@ -75,6 +75,9 @@ pub struct Config {
     /// Streamed copies of disjoint ranges write their partial lines first
     /// (the policy's `parts_first`).
     pub parts_first: bool,
+    /// Forward streaming copies take sixteen lines per step (the policy's
+    /// `forward_block16`).
+    pub forward_block16: bool,
     /// Source prefetch distance of long streaming copies, in lines (0: none).
     pub prefetch_lines: u8,
     /// The name of the policy these knobs started from.
@@ -147,6 +150,7 @@ impl Config {
             },
             partial_movnt: p.partial_movnt,
             parts_first: p.parts_first,
+            forward_block16: p.forward_block16,
             prefetch_lines: p.prefetch_lines,
             policy: p.name,
         }

@@ -85,6 +85,11 @@ pub struct Policy {
     /// partial head and tail lines before the whole lines, so the
     /// write-backs overlap the streaming; PMDK: head, lines, tail.
     pub parts_first: bool,
+    /// Forward streaming runs of whole lines take sixteen lines per step,
+    /// all loaded before any is stored (where sixteen are left and the
+    /// ranges are at least 64 lines apart); false: four. PMDK's AVX-512
+    /// code takes 32 lines a step, its AVX code 8.
+    pub forward_block16: bool,
 }
 
 /// Streaming copies shorter than this many lines never prefetch.
@@ -104,6 +109,7 @@ pub const PMDK: Policy = Policy {
     // AVX-512 and slower at 2 MiB.
     movdir64b: false,
     parts_first: false,
+    forward_block16: true,
 };
 
 /// AMD family 19h (Zen 3/Zen 4; measured on an EPYC, model 11h).
@@ -130,6 +136,10 @@ pub const AMD_FAM19: Policy = Policy {
     // The template's order when the AMD entry was measured (PMEM_PARTS_FIRST
     // lets make bench-policy check it there).
     parts_first: true,
+    // Four-line steps, as the entry was measured; sixteen (PMDK-like) await
+    // a quiet make bench-policy there (variant pmdk_forward4 shows the
+    // difference; with prefetch the wide steps are untested).
+    forward_block16: false,
 };
 
 /// Intel family 6 with AVX-512F and MOVDIR64B: Tiger Lake and the
@@ -153,7 +163,14 @@ pub const AMD_FAM19: Policy = Policy {
 ///   ranges the entry runs exactly PMDK's choices.
 /// - Everything else stays PMDK's: partial lines streamed lost 23-45 %
 ///   at 256 B-1 KiB misaligned, prefetch up to 2.3x at 2-64 MiB, and
-///   MOVDIR64B lost 12-17 rows by up to 18 %.
+///   MOVDIR64B lost 12-17 rows by up to 18 %. That includes wide forward
+///   steps (`forward_block16`, nearer PMDK's 32-line ones than four): 64
+///   MiB memcpy_persist ran at 0.93-0.98 of PMDK with four-line steps and
+///   0.99-1.05 with sixteen, 4 KiB-2 MiB unchanged
+///   (bench/results/intel-xeon-fam6h-mcfh-inproc.md, both libraries in one
+///   process; make bench-policy's pmdk_forward4 column in
+///   intel-xeon-fam6h-mcfh-policy-quiet.md points the same way, within
+///   its noise).
 pub const INTEL_AVX512_MOVDIR64B: Policy = Policy {
     name: "intel-avx512-movdir64b",
     prefetch_lines: 0,
@@ -163,6 +180,7 @@ pub const INTEL_AVX512_MOVDIR64B: Policy = Policy {
     movnt_threshold: 256,
     movdir64b: false,
     parts_first: false,
+    forward_block16: true,
 };
 
 /// Every named policy, for `PMEM_POLICY` and the benchmark.
@@ -248,8 +266,8 @@ pub fn display_family(leaf1_eax: u32) -> u32 {
 /// `PMEM_POLICY=<name>` replaces it by that table policy, then
 /// `PMEM_PREFETCH_LINES=N` (0-255, 0 = no prefetch),
 /// `PMEM_SMALL_MOVNT=0|1`, `PMEM_PARTIAL_MOVNT=0|1`,
-/// `PMEM_SHARED_TEMPORAL_BELOW=N` (bytes) and `PMEM_PARTS_FIRST=0|1` set
-/// one knob each. A malformed value is logged and ignored.
+/// `PMEM_SHARED_TEMPORAL_BELOW=N` (bytes), `PMEM_PARTS_FIRST=0|1` and
+/// `PMEM_FORWARD_BLOCK16=0|1` set one knob each. A malformed value is logged and ignored.
 pub fn apply_overrides(mut policy: Policy, env: &Lookup) -> Policy {
     if let Some(name) = env("PMEM_POLICY") {
         match by_name(&name) {
@@ -280,6 +298,9 @@ pub fn apply_overrides(mut policy: Policy, env: &Lookup) -> Policy {
     }
     if let Some(on) = switch(env, "PMEM_PARTS_FIRST") {
         policy.parts_first = on;
+    }
+    if let Some(on) = switch(env, "PMEM_FORWARD_BLOCK16") {
+        policy.forward_block16 = on;
     }
     policy
 }
@@ -414,6 +435,8 @@ mod tests {
         assert_eq!(p.shared_lines_temporal_below, 0);
         assert!(with(&[("PMEM_PARTS_FIRST", "1")], PMDK).parts_first);
         assert!(!with(&[("PMEM_PARTS_FIRST", "0")], AMD_FAM19).parts_first);
+        assert!(with(&[("PMEM_FORWARD_BLOCK16", "1")], AMD_FAM19).forward_block16);
+        assert!(!with(&[("PMEM_FORWARD_BLOCK16", "0")], PMDK).forward_block16);
         // Malformed or out of range: ignored.
         let p = with(&[("PMEM_PREFETCH_LINES", "300")], AMD_FAM19);
         assert_eq!(p.prefetch_lines, 16);

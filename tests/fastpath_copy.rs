@@ -73,9 +73,10 @@ fn variants() -> Vec<(CopyIsa, FlushKind, &'static Routines)> {
 }
 
 /// Every way a copy may store, under any policy: temporal; PMDK's
-/// streaming (whole lines only, parts in PMDK's order); partial lines
-/// streamed too; with source prefetch (the shortest distance, and the AMD
-/// table's) and both parts of disjoint copies first.
+/// streaming (whole lines only, parts in PMDK's order, sixteen-line
+/// forward steps); partial lines streamed too, in four-line steps; with
+/// source prefetch (the shortest distance, and the AMD table's) and both
+/// parts of disjoint copies first.
 const STORES: [Stores; 5] = [
     Stores::TEMPORAL,
     Stores::NT,
@@ -84,18 +85,21 @@ const STORES: [Stores; 5] = [
         partial: true,
         prefetch: 0,
         parts_first: false,
+        block16: false,
     },
     Stores {
         nt: true,
         partial: false,
         prefetch: 1,
         parts_first: true,
+        block16: true,
     },
     Stores {
         nt: true,
         partial: true,
         prefetch: 16,
         parts_first: true,
+        block16: false,
     },
 ];
 

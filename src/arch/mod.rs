@@ -303,6 +303,11 @@ pub struct Stores {
     /// stored and written back before the whole lines stream (else head,
     /// lines, tail, as PMDK does).
     pub parts_first: bool,
+    /// With `nt`: forward runs of whole lines stream sixteen lines per
+    /// step, all loaded before any is stored (else four), where at least
+    /// sixteen are left and the source does not start within 64 lines
+    /// above the destination (the policy's `forward_block16`).
+    pub block16: bool,
 }
 
 impl Stores {
@@ -312,13 +317,16 @@ impl Stores {
         partial: false,
         prefetch: 0,
         parts_first: false,
+        block16: false,
     };
-    /// PMDK's streaming copy: whole lines streamed, partial lines temporal.
+    /// PMDK's streaming copy: whole lines streamed in wide steps, partial
+    /// lines temporal.
     pub const NT: Stores = Stores {
         nt: true,
         partial: false,
         prefetch: 0,
         parts_first: false,
+        block16: true,
     };
 }
 

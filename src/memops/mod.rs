@@ -21,6 +21,7 @@ fn streaming(cfg: &Config) -> Stores {
         partial: cfg.partial_movnt,
         prefetch: cfg.prefetch_lines,
         parts_first: cfg.parts_first,
+        block16: cfg.forward_block16,
     }
 }
 

@@ -49,7 +49,7 @@ fn best_instructions_by_default() {
 fn policy_from_the_table() {
     let amd = build(&ALL, &[], false);
     assert_eq!(amd.policy, "amd-fam19");
-    assert!(amd.small_movnt && amd.partial_movnt && amd.parts_first);
+    assert!(amd.small_movnt && amd.partial_movnt && amd.parts_first && !amd.forward_block16);
     assert_eq!(
         (amd.prefetch_lines, amd.shared_lines_temporal_below),
         (16, 4096)
@@ -59,6 +59,7 @@ fn policy_from_the_table() {
     let intel = build(&INTEL, &[], false);
     assert_eq!(intel.policy, "intel-avx512-movdir64b");
     assert!(!intel.small_movnt && !intel.partial_movnt && !intel.parts_first);
+    assert!(intel.forward_block16);
     assert_eq!(
         (intel.prefetch_lines, intel.shared_lines_temporal_below),
         (0, 4096)

@@ -47,10 +47,11 @@ use crate::arch::{flush_lines, Flusher, Stores, CACHELINE as LINE};
 use crate::policy::PREFETCH_MIN_LINES;
 use core::arch::x86_64::__m128i;
 
-/// Backward streaming moves take sixteen lines per step only when the
-/// destination is at least this far above the source (see `lines`): with
-/// 2 KiB, the stores of a step landed on lines loaded one step earlier and
-/// 4 KiB moves ran 20 % slower than with eight-line steps.
+/// Streaming moves take sixteen lines per step only when the destination
+/// is at least this far from the source (above it backward, below it
+/// forward; see `lines`): with 2 KiB, the stores of a backward step landed
+/// on lines loaded one step earlier and 4 KiB moves ran 20 % slower than
+/// with eight-line steps.
 const BLOCK16_MIN_DISTANCE: usize = 64 * LINE;
 
 /// Under `Stores::partial`, non-temporal copies up to this size stream
@@ -501,10 +502,13 @@ unsafe fn line<I: Isa, F: Flusher, S: Lines<I>, const NT: bool>(d: *mut u8, s: S
     }
 }
 
-/// `n` whole lines to the 64-aligned `d`. Forward streaming goes four
-/// lines per `stream_quad`, and in copies of at least `PREFETCH_MIN_LINES`
-/// asks for the source `ahead` lines early when `ahead` is not 0 (the CPU
-/// policy's `prefetch_lines`).
+/// `n` whole lines to the 64-aligned `d`. Forward streaming goes sixteen
+/// lines per `stream_16` with `block16` (the CPU policy's
+/// `forward_block16`) where sixteen are left and the source does not start
+/// within `BLOCK16_MIN_DISTANCE` above `d`, then four per `stream_quad`,
+/// and in copies of at least `PREFETCH_MIN_LINES` asks for the source
+/// `ahead` lines early when `ahead` is not 0 (the policy's
+/// `prefetch_lines`).
 ///
 /// Backward steps run from the end: a step reads its lines before it
 /// writes them, and with `d` above `s` its stores land above every source
@@ -527,21 +531,26 @@ unsafe fn lines<I: Isa, F: Flusher, S: Lines<I>, const NT: bool, const FWD: bool
     s: S,
     n: usize,
     ahead: u8,
+    block16: bool,
 ) {
     if FWD {
         let mut i = 0;
         if NT {
-            let ahead = usize::from(ahead);
-            let prefetch = ahead != 0 && n >= PREFETCH_MIN_LINES;
-            while i + 4 <= n {
-                if prefetch {
-                    for k in 0..4 {
-                        s.prefetch((i + ahead + k) * LINE);
-                    }
+            let ahead = match n >= PREFETCH_MIN_LINES {
+                true => usize::from(ahead),
+                false => 0,
+            };
+            // How far the source lies above the destination (disjoint
+            // below it, or a fill: anywhere).
+            let distance = s
+                .addr()
+                .map_or(usize::MAX, |s| s.wrapping_sub(d as usize));
+            // SAFETY: the caller's n lines, each step inside them.
+            unsafe {
+                if block16 && distance >= BLOCK16_MIN_DISTANCE {
+                    forward_steps::<I, S, 16>(d, s, &mut i, n, ahead);
                 }
-                // SAFETY: lines i..i + 4 are below n, in range.
-                unsafe { s.at(i * LINE).stream_quad::<FWD>(d.add(i * LINE)) };
-                i += 4;
+                forward_steps::<I, S, 4>(d, s, &mut i, n, ahead);
             }
         }
         while i < n {
@@ -584,6 +593,40 @@ unsafe fn lines<I: Isa, F: Flusher, S: Lines<I>, const NT: bool, const FWD: bool
     }
 }
 
+/// Streams lines `*i..` forward in steps of `K` lines (16: `stream_16`,
+/// else four: `stream_quad`) while a whole step is left, asking for the
+/// source `ahead` lines early when `ahead` is not 0; `*i` ends after the
+/// last step.
+///
+/// # Safety
+/// The ISA is present; `n` lines lie inside both ranges, which a forward
+/// copy may take in steps (`lines`).
+#[inline(always)]
+unsafe fn forward_steps<I: Isa, S: Lines<I>, const K: usize>(
+    d: *mut u8,
+    s: S,
+    i: &mut usize,
+    n: usize,
+    ahead: usize,
+) {
+    while *i + K <= n {
+        if ahead != 0 {
+            for k in 0..K {
+                s.prefetch((*i + ahead + k) * LINE);
+            }
+        }
+        // SAFETY: lines *i..*i + K are below n, in range (our contract).
+        unsafe {
+            let (d, s) = (d.add(*i * LINE), s.at(*i * LINE));
+            match K {
+                16 => s.stream_16::<true>(d),
+                _ => s.stream_quad::<true>(d),
+            }
+        }
+        *i += K;
+    }
+}
+
 /// The whole lines, streamed or not, in direction `FWD`.
 ///
 /// # Safety
@@ -598,9 +641,9 @@ unsafe fn body<I: Isa, F: Flusher, S: Lines<I>, const FWD: bool>(
     // SAFETY: the caller's ranges.
     unsafe {
         if st.nt {
-            lines::<I, F, S, true, FWD>(d, s, n, st.prefetch)
+            lines::<I, F, S, true, FWD>(d, s, n, st.prefetch, st.block16)
         } else {
-            lines::<I, F, S, false, FWD>(d, s, n, 0)
+            lines::<I, F, S, false, FWD>(d, s, n, 0, false)
         }
     }
 }
@@ -634,7 +677,7 @@ pub(super) unsafe fn transfer<I: OutOfLine, F: Flusher, S: Lines<I>>(
             .map_or(true, |s| (d as usize).wrapping_sub(s) >= len);
         if st.nt && aligned && len % LINE == 0 && forward {
             // SAFETY: the caller's ranges, all whole lines.
-            unsafe { lines::<I, F, S, true, true>(d, s, len / LINE, st.prefetch) }
+            unsafe { lines::<I, F, S, true, true>(d, s, len / LINE, st.prefetch, st.block16) }
         } else {
             // SAFETY: the caller's ranges.
             unsafe { I::transfer_lines::<F, S>(d, s, len, st) }
