@@ -176,6 +176,35 @@ impl Bench {
         sfence();
         self.check(what);
     }
+
+    /// `len` bytes moved from `hi` down to `lo`, then from `lo` up to `hi`.
+    fn shift_both(
+        &mut self,
+        r: &Routines,
+        st: Stores,
+        len: usize,
+        lo: usize,
+        hi: usize,
+        what: &str,
+    ) {
+        let dist = hi - lo;
+        self.shift(
+            r,
+            st,
+            len,
+            lo,
+            hi,
+            &format!("{what} down len {len} by {dist}"),
+        );
+        self.shift(
+            r,
+            st,
+            len,
+            hi,
+            lo,
+            &format!("{what} up len {len} by {dist}"),
+        );
+    }
 }
 
 fn name(isa: CopyIsa, flush: FlushKind, st: Stores) -> String {
@@ -250,23 +279,7 @@ fn overlapping_moves_both_ways() {
         for len in [1, 8, 31, 63, 64, 65, 100, 128, 200, 256, 511, 1000] {
             for base in [0, 5, 64] {
                 for dist in [1, 7, 8, 16, 32, 33, 63, 64, 65, 100, 128, 192] {
-                    let (lo, hi) = (base, base + dist);
-                    b.shift(
-                        r,
-                        st,
-                        len,
-                        lo,
-                        hi,
-                        &format!("{what} down len {len} by {dist}"),
-                    );
-                    b.shift(
-                        r,
-                        st,
-                        len,
-                        hi,
-                        lo,
-                        &format!("{what} up len {len} by {dist}"),
-                    );
+                    b.shift_both(r, st, len, base, base + dist, what);
                 }
             }
         }
@@ -285,23 +298,7 @@ fn overlapping_moves_every_distance_around_blocks() {
         for len in [255, 256, 257, 320, 511, 512, 575, 1024, 1089] {
             for base in [0, 61] {
                 for dist in 1..=300 {
-                    let (lo, hi) = (base, base + dist);
-                    b.shift(
-                        r,
-                        st,
-                        len,
-                        lo,
-                        hi,
-                        &format!("{what} down len {len} by {dist}"),
-                    );
-                    b.shift(
-                        r,
-                        st,
-                        len,
-                        hi,
-                        lo,
-                        &format!("{what} up len {len} by {dist}"),
-                    );
+                    b.shift_both(r, st, len, base, base + dist, what);
                 }
             }
         }
@@ -312,11 +309,7 @@ fn overlapping_moves_every_distance_around_blocks() {
                 448, 511, 512, 513, 2048, 4031, 4032, 4095, 4096, 4097, 4159, 4160, 4200,
             ] {
                 for base in [0, 3] {
-                    let (lo, hi) = (base, base + dist);
-                    let down = format!("{what} down len {len} by {dist}");
-                    b.shift(r, st, len, lo, hi, &down);
-                    let up = format!("{what} up len {len} by {dist}");
-                    b.shift(r, st, len, hi, lo, &up);
+                    b.shift_both(r, st, len, base, base + dist, what);
                 }
             }
         }
