@@ -211,24 +211,19 @@ pub fn images_requested() -> bool {
     IMAGES.get().is_some()
 }
 
-/// Writes, for each requested state of point `at`, the lines it changes as
+/// Writes, for each requested state of point `at` (whose crash sees
+/// `counts`), the lines it changes as
 /// a patch file named by the state's index (with an expansion, the states
 /// the strategies pick, listed in [`EXPANDED_LIST`]): for flips, those it flips among `cands`
 /// (numbered as [`Flips`] says); for a tear of K, the first K of the
 /// point's own lines, `point` (in the order the point writes them).
-pub fn write_images(at: u64, cands: &[Candidate], point: &[Candidate]) {
+pub fn write_images(at: u64, counts: Counts, cands: &[Candidate], point: &[Candidate]) {
     let Some((wanted, dir)) = IMAGES.get() else {
         return;
     };
     let specs = match wanted {
         Wanted::Listed(v) => v.clone(),
         Wanted::Expand(e) => {
-            let unfenced = cands.iter().filter(|c| c.flushed).count() as u64;
-            let counts = Counts {
-                lines: point.len() as u64,
-                unfenced,
-                dirty: cands.len() as u64 - unfenced,
-            };
             let specs: Vec<ImageSpec> = e
                 .picks(at, counts)
                 .into_iter()

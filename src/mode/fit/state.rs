@@ -11,6 +11,7 @@
 use super::lines::{self, Line};
 use super::{File, FileAt};
 use crate::mode::crash::{self, Plan};
+use crate::mode::strategy::Counts;
 use crate::persist::CACHELINE;
 use crate::range_map::{RangeMap, Span};
 use std::collections::{BTreeMap, HashMap};
@@ -128,8 +129,14 @@ pub fn crash_in_point(
     // Held until death: the flushed candidates' bytes live in the table.
     let table = in_flight.lock();
     let cands = candidates(reg, &table, &mut paths);
+    let flushed = cands.iter().filter(|c| c.flushed).count() as u64;
+    let counts = Counts {
+        lines: lines_changed,
+        unfenced: flushed,
+        dirty: cands.len() as u64 - flushed,
+    };
     if crash::images_requested() {
-        crash::write_images(plan.point, &views(&cands), &views(&point_lines));
+        crash::write_images(plan.point, counts, &views(&cands), &views(&point_lines));
     }
     let chosen = plan.flips.choose(cands.len());
     let mut flipped = Vec::new();
@@ -143,14 +150,13 @@ pub fn crash_in_point(
             });
         }
     }
-    let flushed = cands.iter().filter(|c| c.flushed).count() as u64;
     let record = crash::CrashRecord {
         pid: u64::from(std::process::id()),
         point: plan.point,
         tear: torn,
-        lines: lines_changed,
-        unfenced: flushed,
-        dirty: cands.len() as u64 - flushed,
+        lines: counts.lines,
+        unfenced: counts.unfenced,
+        dirty: counts.dirty,
         state: plan.flips.to_string(),
         flipped,
     };
